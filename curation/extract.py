@@ -1,0 +1,91 @@
+"""HTML -> main text: trafilatura with FineWeb2's settings (favour precision) by default, resiliparse as
+the fast option. Documents that arrive as text (JSONL, Parquet, WET) pass through unchanged.
+
+Extraction runs in-process with a per-document timeout (a SIGALRM timer), so there is no subprocess
+round-trip per page as in datatrove's sandbox; a page that breaks the parser (100,000 nested tags, a
+pathological table) is counted under its reason and skipped.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Literal
+
+from curation.core import Document, Filter, register_stage
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Timeout()
+
+
+def trafilatura_text(html: str, favour_precision: bool = True) -> str | None:
+    from trafilatura import extract
+
+    return extract(html, favor_precision=favour_precision, include_comments=False, deduplicate=True)
+
+
+def resiliparse_text(html: str) -> str | None:
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
+
+    tree = HTMLTree.parse(html)
+    return extract_plain_text(tree, main_content=True, alt_texts=False, links=False, form_fields=False, noscript=False)
+
+
+@register_stage("extract")
+class Extract(Filter):
+    """Extract the main text of HTML pages.
+
+    Args:
+        engine: "trafilatura" (FineWeb2's choice, favours precision) or "resiliparse" (about 25x faster)
+        favour_precision: trafilatura's favor_precision (less boilerplate, sometimes less text)
+        timeout: seconds allowed per page; slower pages are skipped and counted
+        max_html_mb: pages larger than this are skipped before parsing
+    """
+
+    name = "⛏ Extract"
+
+    def __init__(self, engine: Literal["trafilatura", "resiliparse"] = "trafilatura", favour_precision: bool = True,
+                 timeout: float = 5.0, max_html_mb: float = 10.0):
+        super().__init__()
+        self.engine = engine
+        self.favour_precision = favour_precision
+        self.timeout = timeout
+        self.max_html_chars = int(max_html_mb * 2**20)
+
+    def _extract(self, html: str) -> str | None:
+        if self.engine == "resiliparse":
+            return resiliparse_text(html)
+        return trafilatura_text(html, self.favour_precision)
+
+    def filter(self, doc: Document):
+        if doc.metadata.get("content_type", "text/html") != "text/html":
+            return True
+        if len(doc.text) > self.max_html_chars:
+            return "html_too_large"
+        use_alarm = self.timeout > 0 and threading.current_thread() is threading.main_thread()
+        if use_alarm:
+            previous = signal.signal(signal.SIGALRM, _alarm)
+            signal.setitimer(signal.ITIMER_REAL, self.timeout)
+        try:
+            text = self._extract(doc.text)
+        except _Timeout:
+            return "extract_timeout"
+        except RecursionError:
+            return "html_too_deep"
+        except Exception:  # a parser crash on one page must not stop the run
+            return "extract_error"
+        finally:
+            if use_alarm:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+        if not text or not text.strip():
+            return "no_text"
+        doc.text = text
+        doc.metadata["content_type"] = "text/plain"
+        return True

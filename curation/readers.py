@@ -1,0 +1,506 @@
+"""Readers: WARC, WET, JSONL, Parquet and plain HTML files, local or any fsspec URL, into datatrove Documents.
+
+Every reader survives bad input: a broken record is counted under a reason (`skipped/<reason>` in the
+stats) and skipped, and every good record around it comes through. The WARC reader walks gzip members
+itself, so a truncated member, junk between members or a wrong Content-Length costs one record, not the
+rest of the file (plain warcio stops at the first such record).
+
+Sharding: with at least as many files as tasks, each task reads its own files; with fewer files than
+tasks, every task reads all files and keeps every `world_size`-th record, so one big WARC still uses
+every worker.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+
+import fsspec
+import orjson
+from datatrove.utils.logging import logger
+
+from curation.core import CurationError, Document, Stage
+
+GZIP_MAGIC = b"\x1f\x8b\x08"
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+READ_CHUNK = 1 << 20
+
+# file-name endings -> input format, most specific first
+_SUFFIXES = (
+    (".warc.wet.gz", "wet"),
+    (".wet.gz", "wet"),
+    (".wet", "wet"),
+    (".warc.gz", "warc"),
+    (".warc", "warc"),
+    (".arc.gz", "warc"),
+    (".jsonl.gz", "jsonl"),
+    (".jsonl.zst", "jsonl"),
+    (".jsonl", "jsonl"),
+    (".json.gz", "jsonl"),
+    (".ndjson", "jsonl"),
+    (".parquet", "parquet"),
+    (".html", "html"),
+    (".htm", "html"),
+    (".html.gz", "html"),
+)
+
+
+def infer_format(path: str) -> str | None:
+    name = path.lower()
+    for suffix, fmt in _SUFFIXES:
+        if name.endswith(suffix):
+            return fmt
+    return None
+
+
+def resolve_paths(paths: list[str], fmt: str | None = None) -> list[str]:
+    """Expand files, folders and globs (local or fsspec URLs) into a sorted list of file URLs."""
+    out: list[str] = []
+    for p in paths:
+        try:
+            fs, root = fsspec.core.url_to_fs(p)
+        except (ImportError, ValueError) as e:
+            raise CurationError(f"input '{p}': cannot open ({e})") from None
+        if any(c in root for c in "*?["):
+            found = sorted(fs.glob(root))
+        elif fs.isdir(root):
+            found = sorted(f for f in fs.find(root) if infer_format(f) and (fmt is None or infer_format(f) == fmt))
+        elif fs.exists(root):
+            found = [root]
+        else:
+            raise CurationError(f"input '{p}': no such file or folder")
+        if not found:
+            raise CurationError(f"input '{p}': matches no input files")
+        out += [fs.unstrip_protocol(f) if fs.protocol not in ("file", ("file", "local")) else f for f in found]
+    return out
+
+
+class Reader(Stage):
+    """Base reader: resolves its paths, shards them across tasks and counts what it skips and why."""
+
+    type = "📖 - READER"
+    format: str = ""
+
+    def __init__(self, paths: list[str], snapshot: str | None = None, limit: int = -1,
+                 text_key: str = "text", id_key: str = "id", max_record_mb: float = 10.0):
+        super().__init__()
+        self.paths = [paths] if isinstance(paths, str) else list(paths)
+        self.snapshot = snapshot
+        self.limit = limit
+        self.text_key = text_key
+        self.id_key = id_key
+        self.max_record_bytes = int(max_record_mb * 2**20)
+
+    def skip(self, reason: str) -> None:
+        self.stat_update("skipped", f"skipped/{reason}")
+
+    def read_file(self, path: str) -> Iterator[Document]:
+        raise NotImplementedError
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        if data:
+            yield from data
+        files = resolve_paths(self.paths, self.format)
+        by_file = len(files) >= world_size
+        shard = files[rank::world_size] if by_file else files
+        n = 0
+        for path in shard:
+            self.stat_update("input_files")
+            try:
+                for i, doc in enumerate(self.read_file(path)):
+                    if not by_file and i % world_size != rank:
+                        continue
+                    if self.snapshot and not doc.metadata.get("snapshot"):
+                        doc.metadata["snapshot"] = self.snapshot
+                    self.stat_update("documents")
+                    self.update_doc_stats(doc)
+                    yield doc
+                    n += 1
+                    if 0 <= self.limit <= n:
+                        return
+            except OSError as e:  # unreadable file: count it, say so, go on with the next one
+                self.skip("unreadable_file")
+                logger.warning(f"{path}: cannot read ({e}); skipping the rest of this file")
+
+
+# ---------------------------------------------------------------------------------------------- WARC / WET
+
+
+def gzip_members(raw, max_bytes: int, on_error) -> Iterator[bytes]:
+    """Yield the decompressed bytes of each gzip member of a stream, reading it in chunks.
+
+    A corrupt or truncated member is reported and skipped: reading resumes at the next gzip header after
+    its start. Bytes between members are reported as junk. Members over `max_bytes` are reported as too large.
+    """
+    buf, pos, eof = b"", 0, False
+
+    def fill():
+        nonlocal buf, pos, eof
+        chunk = raw.read(READ_CHUNK)
+        eof = not chunk
+        buf, pos = buf[pos:] + chunk, 0
+
+    while True:
+        junk = False
+        while (start := buf.find(GZIP_MAGIC, pos)) < 0 and not eof:
+            keep_from = max(pos, len(buf) - 2)
+            junk |= bool(buf[pos:keep_from].strip())
+            pos = keep_from
+            fill()
+        if junk or buf[pos:start if start >= 0 else len(buf)].strip():
+            on_error("junk_bytes")
+        if start < 0:
+            return
+        pos = cur = start
+        d = zlib.decompressobj(wbits=31)
+        out, size = [], 0
+        try:
+            while not d.eof:
+                if cur >= len(buf):
+                    if eof:
+                        break
+                    offset = cur - pos
+                    fill()  # keeps the member's start in the buffer, for resynchronising
+                    cur = offset
+                    continue
+                piece = d.decompress(memoryview(buf)[cur:])
+                cur = len(buf) - len(d.unused_data)
+                size += len(piece)
+                if size <= max_bytes:
+                    out.append(piece)
+        except zlib.error:
+            on_error("corrupt_gzip")
+            pos += 1
+            continue
+        if not d.eof:
+            on_error("truncated_gzip")
+            pos += 1
+            continue
+        pos = cur
+        if size > max_bytes:
+            on_error("too_large")
+            continue
+        yield b"".join(out)
+
+
+def parse_warc_records(data: bytes, on_error) -> Iterator[tuple[dict, bytes]]:
+    """Split decompressed WARC bytes into (headers, block) pairs; a bad record resyncs at the next 'WARC/1.'."""
+    pos, n = 0, len(data)
+    while pos < n:
+        start = data.find(b"WARC/1.", pos)
+        if data[pos:start if start >= 0 else n].strip():
+            on_error("junk_bytes")
+        if start < 0:
+            return
+        head_end = data.find(b"\r\n\r\n", start)
+        if head_end < 0:
+            on_error("bad_warc_header")
+            return
+        headers = {}
+        for line in data[start:head_end].split(b"\r\n")[1:]:
+            k, sep, v = line.partition(b":")
+            if sep:
+                headers[k.strip().decode("latin-1").lower()] = v.strip().decode("utf-8", "replace")
+        body_start = head_end + 4
+        try:
+            length = int(headers.get("content-length", ""))
+        except ValueError:
+            length = -1
+        body_end = body_start + length
+        tail = data[body_end:body_end + 16].lstrip(b"\r\n")
+        if length < 0 or body_end > n or (tail and not tail.startswith(b"WARC/")):
+            on_error("bad_content_length")
+            nxt = data.find(b"WARC/1.", start + 1)
+            pos = nxt if nxt >= 0 else n
+            continue
+        yield headers, data[body_start:body_end]
+        pos = body_end
+
+
+def split_http(block: bytes) -> tuple[dict, bytes] | None:
+    """HTTP response block -> (lower-cased headers, body); None when it is not an HTTP response."""
+    if not block.startswith(b"HTTP/"):
+        return None
+    end = block.find(b"\r\n\r\n")
+    sep = 4
+    if end < 0:
+        end, sep = block.find(b"\n\n"), 2
+        if end < 0:
+            return None
+    headers = {}
+    for line in block[:end].split(b"\n")[1:]:
+        k, s, v = line.partition(b":")
+        if s:
+            headers[k.strip().decode("latin-1").lower()] = v.strip().decode("latin-1")
+    return headers, block[end + sep:]
+
+
+_BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"BZh", b"7z\xbc\xaf",
+                 b"Rar!", b"\x00\x00\x01\x00", b"RIFF", b"OggS", b"ID3", b"\x7fELF", b"MZ", b"wOFF", b"\x00asm")
+
+
+def looks_binary(body: bytes) -> bool:
+    if body.startswith(_BINARY_MAGIC):
+        return True
+    head = body[:4096]
+    return head.count(b"\x00") > len(head) // 100 + 1
+
+
+def content_type(headers: dict) -> tuple[str, str | None]:
+    raw = headers.get("content-type", "")
+    mime, _, params = raw.partition(";")
+    charset = None
+    for part in params.split(";"):
+        k, _, v = part.partition("=")
+        if k.strip().lower() == "charset":
+            charset = v.strip().strip("\"'") or None
+    return mime.strip().lower(), charset
+
+
+def decode(body: bytes, charset: str | None) -> tuple[str | None, str]:
+    """Bytes -> text: the declared charset, then UTF-8, then a detected one. Returns (text, how)."""
+    for enc, how in ((charset, "declared"), ("utf-8", "utf-8")):
+        if not enc:
+            continue
+        try:
+            return body.decode(enc), how
+        except (UnicodeDecodeError, LookupError):
+            continue
+    import cchardet
+
+    detected = cchardet.detect(body[:65536]).get("encoding")
+    if detected:
+        try:
+            return body.decode(detected), "detected"
+        except (UnicodeDecodeError, LookupError):
+            pass
+    return None, "undecodable"
+
+
+def dechunk(body: bytes) -> bytes:
+    out, pos = [], 0
+    while True:
+        eol = body.find(b"\r\n", pos)
+        if eol < 0:
+            break
+        try:
+            size = int(body[pos:eol].split(b";")[0], 16)
+        except ValueError:
+            return body
+        if size == 0:
+            break
+        out.append(body[eol + 2: eol + 2 + size])
+        pos = eol + 2 + size + 2
+    return b"".join(out)
+
+
+class WarcReader(Reader):
+    """Reads WARC (response records, HTML) and WET (conversion records, text) files, gzip per record or plain."""
+
+    name = "🕷 WARC"
+    format = "warc"
+
+    def read_file(self, path: str) -> Iterator[Document]:
+        with fsspec.open(path, "rb") as raw:
+            head = raw.read(3)
+            raw.seek(0)
+            if head == GZIP_MAGIC:
+                members = gzip_members(raw, self.max_record_bytes + 65536, self.skip)
+                for member in members:
+                    for headers, block in parse_warc_records(member, self.skip):
+                        doc = self.record_to_doc(headers, block, path)
+                        if doc is not None:
+                            yield doc
+            else:
+                data = raw.read()
+                for headers, block in parse_warc_records(data, self.skip):
+                    doc = self.record_to_doc(headers, block, path)
+                    if doc is not None:
+                        yield doc
+
+    def record_to_doc(self, headers: dict, block: bytes, path: str) -> Document | None:
+        rtype = headers.get("warc-type", "")
+        if rtype == "warcinfo":
+            if not self.snapshot:
+                for line in block.decode("utf-8", "replace").splitlines():
+                    if line.lower().startswith("ispartof:"):
+                        self.snapshot = line.split(":", 1)[1].strip()
+            return None
+        if rtype not in ("response", "conversion", "resource"):
+            self.stat_update(f"not_response/{rtype or 'unknown'}")
+            return None
+        if len(block) > self.max_record_bytes:
+            self.skip("too_large")
+            return None
+        if rtype == "conversion":
+            body, mime, charset = block, "text/plain", "utf-8"
+        elif rtype == "response":
+            http = split_http(block)
+            if http is None:
+                self.skip("not_http")
+                return None
+            hh, body = http
+            if hh.get("transfer-encoding", "").lower() == "chunked":
+                body = dechunk(body)
+            if hh.get("content-encoding", "").lower() in ("gzip", "x-gzip"):
+                try:
+                    body = gzip.decompress(body)
+                except (OSError, EOFError, zlib.error):
+                    self.skip("bad_content_encoding")
+                    return None
+            mime, charset = content_type(hh)
+        else:
+            body = block
+            mime, charset = content_type({"content-type": headers.get("content-type", "")})
+        if not body.strip():
+            self.skip("empty")
+            return None
+        if (mime and mime not in HTML_TYPES and mime != "text/plain") or looks_binary(body):
+            self.skip("binary" if looks_binary(body) or not mime.startswith("text/") else "not_html")
+            return None
+        text, how = decode(body, charset)
+        if text is None:
+            self.skip("undecodable")
+            return None
+        if how != "declared" and charset:
+            self.stat_update("charset_wrong")
+        if "\x00" in text:
+            text = text.replace("\x00", "")
+            self.stat_update("nul_bytes_removed")
+        rid = headers.get("warc-record-id", "").strip("<>") or f"{path}/{headers.get('warc-target-uri')}"
+        return Document(
+            text=text,
+            id=rid,
+            metadata={
+                "url": headers.get("warc-target-uri"),
+                "date": headers.get("warc-date"),
+                "snapshot": self.snapshot,
+                "content_type": "text/plain" if rtype == "conversion" or mime == "text/plain" else "text/html",
+            },
+        )
+
+
+class WetReader(WarcReader):
+    """WET files: Common Crawl's extracted-text WARC records (`conversion`)."""
+
+    name = "🕷 WET"
+    format = "wet"
+
+
+# ---------------------------------------------------------------------------------------------- JSONL / Parquet
+
+
+class _RecordReader(Reader):
+    """Shared handling of dict-like rows: text key, id key, the rest into metadata."""
+
+    def row_to_doc(self, row, path: str, index: int) -> Document | None:
+        if not isinstance(row, dict):
+            self.skip("not_an_object")
+            return None
+        text = row.get(self.text_key)
+        if text is None:
+            self.skip("missing_text")
+            return None
+        if not isinstance(text, str):
+            self.skip("text_not_string")
+            return None
+        if not text.strip():
+            self.skip("empty")
+            return None
+        if "\x00" in text:
+            text = text.replace("\x00", "")
+            self.stat_update("nul_bytes_removed")
+        meta = {k: v for k, v in row.items() if k not in (self.text_key, self.id_key) and v is not None}
+        nested = meta.pop("metadata", None)
+        if isinstance(nested, dict):
+            meta = nested | meta
+        meta.setdefault("content_type", "text/plain")
+        rid = row.get(self.id_key)
+        return Document(text=text, id=str(rid) if rid not in (None, "") else f"{path}/{index}", metadata=meta)
+
+
+class JsonlReader(_RecordReader):
+    """JSON Lines (optionally .gz/.zst): one object per line with a text field."""
+
+    name = "🐿 JSONL"
+    format = "jsonl"
+
+    def read_file(self, path: str) -> Iterator[Document]:
+        with fsspec.open(path, "rb", compression="infer") as f:
+            for i, line in enumerate(f):
+                if not line.strip():
+                    continue
+                try:
+                    row = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    self.skip("bad_json")
+                    continue
+                doc = self.row_to_doc(row, path, i)
+                if doc is not None:
+                    yield doc
+
+
+class ParquetReader(_RecordReader):
+    """Parquet files, read in record batches; a corrupt file is counted and skipped."""
+
+    name = "📒 Parquet"
+    format = "parquet"
+
+    def read_file(self, path: str) -> Iterator[Document]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        with fsspec.open(path, "rb") as f:
+            try:
+                pf = pq.ParquetFile(f)
+                if self.text_key not in pf.schema_arrow.names:
+                    self.skip("missing_text_column")
+                    logger.warning(f"{path}: no '{self.text_key}' column (columns: {pf.schema_arrow.names})")
+                    return
+                i = 0
+                for batch in pf.iter_batches(batch_size=1024):
+                    for row in batch.to_pylist():
+                        doc = self.row_to_doc(row, path, i)
+                        i += 1
+                        if doc is not None:
+                            yield doc
+            except (pa.ArrowInvalid, OSError) as e:
+                self.skip("corrupt_parquet")
+                logger.warning(f"{path}: not a readable Parquet file ({e})")
+
+
+class HtmlReader(Reader):
+    """Plain HTML files, one document each; the file path is its id and (as file://) its url."""
+
+    name = "📄 HTML"
+    format = "html"
+
+    def read_file(self, path: str) -> Iterator[Document]:
+        with fsspec.open(path, "rb", compression="infer") as f:
+            body = f.read(self.max_record_bytes + 1)
+        if len(body) > self.max_record_bytes:
+            self.skip("too_large")
+            return
+        if not body.strip():
+            self.skip("empty")
+            return
+        if looks_binary(body):
+            self.skip("binary")
+            return
+        text, _ = decode(body, None)
+        if text is None:
+            self.skip("undecodable")
+            return
+        url = path if "://" in path else "file://" + str(PurePosixPath(path))
+        yield Document(text=text.replace("\x00", ""), id=path, metadata={"url": url, "content_type": "text/html"})
+
+
+READERS = {"warc": WarcReader, "wet": WetReader, "jsonl": JsonlReader, "parquet": ParquetReader, "html": HtmlReader}
+
+
+def make_reader(fmt: str, **options) -> Reader:
+    return READERS[fmt](**options)
+
+

@@ -1,0 +1,212 @@
+"""Compile a manifest into datatrove pipeline steps and run them on datatrove's executor.
+
+The run folder holds the language datasets, `stats.json` (what each stage did, per reason and per
+language) and `_logs/` (datatrove's per-task logs, stats and completion markers). A run that is started
+again skips the tasks that finished and redoes the others, which rewrite the same file names, so nothing
+is lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from datatrove.pipeline.base import PipelineStep
+
+from curation.core import CurationError, Filter, build_stage, get_stage
+from curation.manifest import COMMON_STAGE_KEYS, Manifest
+from curation.progress import Progress
+from curation.readers import infer_format, make_reader, resolve_paths
+from curation.writer import ParquetOutput, language_writer
+
+LOGS = "_logs"
+EXCLUSIONS = "_exclusions"
+
+
+def apply_overrides(manifest: Manifest, input: str | None = None, output: str | None = None,
+                    fmt: str | None = None) -> Manifest:
+    """`--input/--output/--format` replace the manifest's own, so one manifest runs on other data."""
+    m = manifest.model_copy(deep=True)
+    if input:
+        m.input.paths = [input]
+        m.input.format = fmt  # re-inferred from the new files unless given
+    elif fmt:
+        m.input.format = fmt
+    if output:
+        m.output.path = output
+    return m
+
+
+def input_format(manifest: Manifest, files: list[str]) -> str:
+    if manifest.input.format:
+        return manifest.input.format
+    formats = {infer_format(f) for f in files}
+    formats.discard(None)
+    if len(formats) != 1:
+        found = ", ".join(sorted(formats)) or "none recognised"
+        raise CurationError(
+            f"input {manifest.input.paths}: cannot tell the format from the file names ({found}); "
+            "give --format warc|wet|jsonl|parquet|html"
+        )
+    return formats.pop()
+
+
+def compile_pipeline(manifest: Manifest, progress: bool = True) -> list[PipelineStep]:
+    """The manifest as a list of datatrove steps: reader, progress, the stages in order, writer."""
+    files = resolve_paths(manifest.input.paths, manifest.input.format)
+    fmt = input_format(manifest, files)
+    out = manifest.output.path
+    steps: list[PipelineStep] = [
+        make_reader(fmt, paths=manifest.input.paths, snapshot=manifest.input.snapshot, limit=manifest.input.limit,
+                    text_key=manifest.input.text_key, id_key=manifest.input.id_key)
+    ]
+    if progress:
+        steps.append(Progress(workers=_workers(manifest)))
+    has_writer = False
+    for i, spec in enumerate(manifest.stages):
+        name = spec["stage"]
+        options = {k: v for k, v in spec.items() if k not in COMMON_STAGE_KEYS}
+        stage_cls = get_stage(name)
+        if stage_cls is ParquetOutput:
+            has_writer = True
+            options.setdefault("output_dir", out)
+            if os.path.isabs(options.get("subdir") or "") or ".." in Path(options.get("subdir") or "").parts:
+                raise CurationError(f"{manifest._source}: stages[{i}].subdir must stay inside the output folder")
+            options.setdefault("max_file_size_mb", manifest.output.max_file_size_mb)
+            options.setdefault("row_group_size", manifest.output.row_group_size)
+        if name == "langid" and manifest.languages and "languages" not in options:
+            options["languages"] = manifest.languages
+        try:
+            step = build_stage(stage_cls, options)
+        except CurationError:
+            raise
+        except (TypeError, ValueError) as e:
+            raise CurationError(f"{manifest._source}: stages[{i}] ({name}): {e}") from None
+        step.stage_key = name
+        if spec.get("exclusions"):
+            if not isinstance(step, Filter):
+                raise CurationError(f"{manifest._source}: stages[{i}] ({name}) removes nothing; 'exclusions' needs a filter stage")
+            step.exclusion_writer = _ExclusionWriter(os.path.join(out, EXCLUSIONS, f"{i:02d}_{_slug(name)}"),
+                                                     name, manifest.output.max_file_size_mb)
+        steps.append(step)
+    if not has_writer:
+        steps.append(ParquetOutput(None, manifest.output.max_file_size_mb, manifest.output.row_group_size, out))
+    return steps
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+
+
+class _ExclusionWriter:
+    """Lazily opened Parquet writer for one filter's removed documents (so empty exclusion folders stay absent)."""
+
+    def __init__(self, folder: str, stage: str, max_file_size_mb: int):
+        self.folder, self.stage, self.max_file_size_mb = folder, stage, max_file_size_mb
+        self._writer = None
+
+    def write(self, doc, rank):
+        if self._writer is None:
+            self._writer = language_writer(self.folder, self.max_file_size_mb, 1000, exclusions=True)
+        doc.metadata["removed_by"] = self.stage
+        self._writer.write(doc, rank)
+
+    def close(self):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def _workers(manifest: Manifest) -> int:
+    ex = manifest.executor
+    return ex.tasks if ex.workers in (-1, 0) else min(ex.workers, ex.tasks)
+
+
+def fingerprint(manifest: Manifest) -> str:
+    data = manifest.model_dump(exclude={"executor": {"workers"}, "description": True, "name": True})
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def prepare_output(manifest: Manifest, overwrite: bool = False) -> Path:
+    """Create the output folder; refuse to mix a different manifest's results into an existing run."""
+    out = Path(manifest.output.path)
+    logs = out / LOGS
+    stamp = logs / "run.json"
+    fp = fingerprint(manifest)
+    if overwrite and out.exists():
+        shutil.rmtree(out)
+    if stamp.exists():
+        previous = json.loads(stamp.read_text()).get("fingerprint")
+        if previous != fp:
+            raise CurationError(
+                f"output '{out}' holds a run of a different manifest or input; "
+                "choose another --output, or pass --overwrite to replace it"
+            )
+    logs.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps({"fingerprint": fp, "manifest": manifest._source}, indent=2))
+    return out
+
+
+def quiet_datatrove(verbose: bool = False) -> None:
+    """datatrove logs every task at INFO on the console; keep the console for our progress bars and the
+    summary, and send the full logs to `_logs/logs/task_*.log`. Workers are forked, so they inherit this."""
+    import logging
+    import sys
+
+    import datatrove.executor.base as base
+    from datatrove.utils import logging as dlog
+    from loguru import logger
+
+    level = "INFO" if verbose else "WARNING"
+
+    def console():
+        logger.remove()
+        logger.add(sys.stderr, level=level, format="{level}: {message}")
+
+    def add_task_logger(logging_dir, rank, local_rank=0, node_rank=-1):
+        console()
+        logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
+        logger.add(logfile, level="DEBUG", format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}")
+        logger.info(f"Launching pipeline for {rank=}")
+        return logfile
+
+    base.add_task_logger = add_task_logger
+    dlog.setup_default_logger = console
+    console()
+    if not verbose:  # tokenizer libraries announce their model loads at INFO
+        for name in ("jieba", "khmer-nltk", "khmernltk", "pythainlp"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        try:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+        except ImportError:
+            pass
+
+
+def run_manifest(manifest: Manifest, overwrite: bool = False, verbose: bool = False, progress: bool = True) -> dict:
+    """Run a validated manifest end to end; return the run summary (also written to `<output>/stats.json`)."""
+    from datatrove.executor import LocalPipelineExecutor
+
+    from curation.summary import collect_summary
+
+    ex = manifest.executor
+    if ex.kind != "local":
+        raise CurationError(
+            f"{manifest._source}: executor.kind '{ex.kind}' is not available in this version; use 'local'"
+        )
+    steps = compile_pipeline(manifest, progress=progress)
+    out = prepare_output(manifest, overwrite)
+    quiet_datatrove(verbose)
+    executor = LocalPipelineExecutor(steps, tasks=ex.tasks, workers=_workers(manifest),
+                                     logging_dir=str(out / LOGS), start_method="fork")
+    started = time.time()
+    already = len(executor.get_incomplete_ranks()) == 0
+    executor.run()
+    summary = collect_summary(out, steps, elapsed=time.time() - started, resumed_complete=already)
+    (out / "stats.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    return summary

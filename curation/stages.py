@@ -1,0 +1,18 @@
+"""The built-in stages, registered by name (imported lazily, so `curate --help` stays fast).
+
+Readers are not stages of the manifest's `stages:` list; the `input:` section picks one.
+"""
+
+from curation.core import register_lazy
+
+BUILTIN = {
+    "extract": "curation.extract:Extract",
+    "url_filter": "filters.url:UrlFilter",
+    "langid": "langid.fasttext_lid:LanguageId",
+    "quality": "filters.quality:QualityFilter",
+    "format": "filters.formatting:Format",
+    "write": "curation.writer:ParquetOutput",
+}
+
+for _name, _path in BUILTIN.items():
+    register_lazy(_name, _path)

@@ -1,0 +1,103 @@
+"""The run summary: per stage, documents in, kept, removed by reason; per language, what was kept and what
+removed it. Built from datatrove's per-task stats, so a resumed run still reports the whole run."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from datatrove.utils.stats import PipelineStats
+
+
+def merged_stats(out: Path) -> list:
+    files = sorted((out / "_logs" / "stats").glob("*.json"))
+    total = PipelineStats()
+    for f in files:
+        total = total + PipelineStats.from_json(json.loads(f.read_text()))
+    return total.stats
+
+
+def _value(metric) -> float:
+    return getattr(metric, "total", metric) or 0
+
+
+def collect_summary(out: Path, steps, elapsed: float, resumed_complete: bool = False) -> dict:
+    stats = merged_stats(out)
+    stages, languages = [], defaultdict(lambda: {"in": 0, "kept": 0, "removed": Counter()})
+    written_total = 0
+    for step, st in zip(steps, stats):
+        counters = {label: _value(m) for label, m in st.stats.items()}
+        entry = {"stage": str(step.name).strip(), "type": step.type}
+        if "documents" in counters or "input_files" in counters:  # a reader
+            entry |= {"files": int(counters.get("input_files", 0)), "documents": int(counters.get("documents", 0)),
+                      "skipped": {k.split("/", 1)[1]: int(v) for k, v in counters.items() if k.startswith("skipped/")},
+                      "not_response": {k.split("/", 1)[1]: int(v) for k, v in counters.items() if k.startswith("not_response/")}}
+        elif "written" in counters:
+            written_total = int(counters["written"])
+            entry |= {"written": written_total}
+            for k, v in counters.items():
+                if k.startswith("lang/") and k.endswith("/written"):
+                    languages[k.split("/")[1]]["kept"] = int(v)
+        elif "in" in counters:
+            entry |= {"in": int(counters.get("in", 0)), "kept": int(counters.get("kept", 0)),
+                      "removed": int(counters.get("removed", 0)),
+                      "reasons": dict(sorted(((k.split("/", 1)[1], int(v)) for k, v in counters.items()
+                                              if k.startswith("removed/")), key=lambda kv: -kv[1]))}
+            for k, v in counters.items():
+                parts = k.split("/")
+                if parts[0] != "lang" or parts[1] == "unknown":
+                    continue
+                lang = parts[1]
+                if parts[2:] == ["in"] and step.name.strip().endswith("Language ID"):
+                    languages[lang]["in"] = int(v)
+                elif parts[2] == "removed" and len(parts) == 4:
+                    languages[lang]["removed"][f"{_short(step)}:{parts[3]}"] += int(v)
+        else:
+            continue
+        entry["seconds"] = round(st.time_stats.total, 2) if hasattr(st.time_stats, "total") else None
+        stages.append(entry)
+    langs = {k: {"in": v["in"], "kept": v["kept"], "removed": dict(v["removed"].most_common())}
+             for k, v in sorted(languages.items(), key=lambda kv: -kv[1]["kept"])}
+    read = next((s.get("documents", 0) for s in stages if "documents" in s), 0)
+    return {
+        "output": str(out),
+        "elapsed_seconds": round(elapsed, 2),
+        "already_complete": resumed_complete,
+        "documents_read": read,
+        "documents_written": written_total,
+        "languages_written": sum(1 for v in langs.values() if v["kept"] > 0),
+        "stages": stages,
+        "languages": langs,
+    }
+
+
+def _short(step) -> str:
+    return getattr(step, "stage_key", None) or str(step.name).split()[-1].lower()
+
+
+def format_summary(s: dict, top_languages: int = 15) -> str:
+    lines = [f"\n{'stage':<28}{'in':>9}{'kept':>9}{'removed':>9}   top reasons"]
+    for st in s["stages"]:
+        name = st["stage"][:27]
+        if "documents" in st:
+            skipped = sum(st["skipped"].values())
+            why = ", ".join(f"{k} {v}" for k, v in sorted(st["skipped"].items(), key=lambda kv: -kv[1])[:5])
+            lines.append(f"{name:<28}{'':>9}{st['documents']:>9}{skipped:>9}   {('skipped: ' + why) if why else ''}")
+        elif "written" in st:
+            lines.append(f"{name:<28}{'':>9}{st['written']:>9}")
+        else:
+            why = ", ".join(f"{k} {v}" for k, v in list(st["reasons"].items())[:4])
+            lines.append(f"{name:<28}{st['in']:>9}{st['kept']:>9}{st['removed']:>9}   {why}")
+    langs = [(k, v) for k, v in s["languages"].items() if v["kept"] or v["in"]]
+    if langs:
+        lines.append(f"\n{'language':<12}{'in':>7}{'kept':>7}   removed by")
+        for k, v in langs[:top_languages]:
+            why = ", ".join(f"{r} {n}" for r, n in list(v["removed"].items())[:3])
+            lines.append(f"{k:<12}{v['in']:>7}{v['kept']:>7}   {why}")
+        if len(langs) > top_languages:
+            lines.append(f"... and {len(langs) - top_languages} more languages (all in stats.json)")
+    note = " (all tasks had already finished: nothing was redone)" if s.get("already_complete") else ""
+    lines.append(f"\nwrote {s['documents_written']} documents in {s['languages_written']} languages to "
+                 f"{s['output']}/<language>/ in {s['elapsed_seconds']}s{note}; details in {s['output']}/stats.json")
+    return "\n".join(lines)

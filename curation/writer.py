@@ -1,0 +1,108 @@
+"""Output: sharded Parquet, one dataset folder per language (`out/<lang>/000_00000.parquet`), zstd, flat
+columns (id, text, url, snapshot, date, language, language_score and the quality signals) with a fixed
+schema, so every shard of every language reads back the same way. Built on datatrove's ParquetWriter."""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+from datatrove.pipeline.writers import ParquetWriter
+
+from curation.core import Document, Stage
+
+BASE_COLUMNS = [
+    ("id", pa.string()),
+    ("text", pa.string()),
+    ("url", pa.string()),
+    ("snapshot", pa.string()),
+    ("date", pa.string()),
+    ("language", pa.string()),
+    ("language_score", pa.float64()),
+]
+_INT_SIGNALS = {"n_words", "stop_words"}
+_SAFE = re.compile(r"[^A-Za-z0-9_\-]")
+
+
+def signal_columns() -> list[tuple[str, pa.DataType]]:
+    from filters.quality import SIGNALS
+
+    return [(s, pa.int64() if s in _INT_SIGNALS else pa.float64()) for s in SIGNALS]
+
+
+def output_schema(extra: list[tuple[str, pa.DataType]] = ()) -> pa.Schema:
+    return pa.schema(BASE_COLUMNS + signal_columns() + list(extra))
+
+
+def safe_language(lang) -> str:
+    """A language code as a folder name: never a path that could leave the output folder."""
+    lang = _SAFE.sub("_", str(lang or "unknown"))[:64].strip("_")
+    return lang or "unknown"
+
+
+class _LanguageParquetWriter(ParquetWriter):
+    """datatrove's ParquetWriter with a flat adapter and language folders that cannot escape the output."""
+
+    def __init__(self, output_folder, schema: pa.Schema, **kwargs):
+        self._columns = schema.names
+        super().__init__(output_folder, output_filename="${language}/${rank}.parquet", compression="zstd",
+                         adapter=_flat_adapter, schema=schema, **kwargs)
+
+    def _get_output_filename(self, document: Document, rank: int | str = 0, **kwargs) -> str:
+        return self.output_filename.substitute(rank=str(rank).zfill(5), language=safe_language(document.metadata.get("language")))
+
+
+def _flat_adapter(self, doc: Document) -> dict:
+    meta = doc.metadata
+    row = {name: meta.get(name) for name in self._columns}
+    row["id"] = str(doc.id)
+    row["text"] = doc.text
+    for key in ("url", "snapshot", "date", "language", "filter_reason", "removed_by"):
+        if key in row and row[key] is not None:
+            row[key] = str(row[key])
+    for name, value in row.items():  # a signal of the wrong type must not break the shard's schema
+        if isinstance(value, float) and value != value:
+            row[name] = None
+        elif isinstance(value, float) and value in (float("inf"), float("-inf")):
+            row[name] = None
+    return row
+
+
+def language_writer(folder: str, max_file_size_mb: int = 256, row_group_size: int = 10_000, exclusions: bool = False):
+    extra = [("filter_reason", pa.string()), ("removed_by", pa.string())] if exclusions else []
+    return _LanguageParquetWriter(folder, output_schema(extra), batch_size=row_group_size,
+                                  max_file_size=max_file_size_mb * 2**20)
+
+
+class ParquetOutput(Stage):
+    """Write kept documents as Parquet, one folder per language.
+
+    Args:
+        subdir: a folder inside the run's output to write into (default: the output folder itself)
+        max_file_size_mb: start a new shard file past this size
+        row_group_size: rows per Parquet row group (small groups stream well, e.g. in the dataset viewer)
+        output_dir: write somewhere else than the manifest's `output.path` (Python API)
+    """
+
+    name = "📒 Write Parquet"
+    type = "💽 - WRITER"
+
+    def __init__(self, subdir: str | None = None, max_file_size_mb: int = 256, row_group_size: int = 10_000,
+                 output_dir: str | None = None):
+        super().__init__()
+        self.subdir = subdir
+        self.output_dir = output_dir
+        self.max_file_size_mb = max_file_size_mb
+        self.row_group_size = row_group_size
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        if self.output_dir is None:
+            raise ValueError("write: no output folder (give output_dir, or run it from a manifest)")
+        folder = f"{self.output_dir}/{self.subdir}" if self.subdir else self.output_dir
+        writer = language_writer(folder, self.max_file_size_mb, self.row_group_size)
+        with writer:
+            for doc in data:
+                with self.track_time():
+                    writer.write(doc, rank)
+                self.count(doc, "written")
+                yield doc

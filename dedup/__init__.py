@@ -1,0 +1,1 @@
+"""MinHash, exact and URL dedup per language (Numba kernels); see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""Per-language quality filters, their configs, formatting and URL filters."""

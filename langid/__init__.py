@@ -1,0 +1,1 @@
+"""Language identification: fastText backends, label normalisation to iso639-3_Script."""

@@ -1,0 +1,1 @@
+"""LLM rephrasing in several styles and languages; see DESIGN.md."""

@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-$(UDHR):
+$(UDHR): | $(STAMP)
 	$(BIN)/python -m curation.demo --fetch-only --cache data/cache
 
 data/demo/crawl.warc.gz: $(STAMP) $(UDHR) curation/demo.py curation/warcgen.py

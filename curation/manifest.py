@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import os
+import sys
 import typing
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal, Union
@@ -119,22 +121,26 @@ def parse_manifest(text: str, source: str = "<manifest>") -> Manifest:
         raise ManifestError([f"{source}: a manifest is a mapping of keys (input, output, stages, ...)"])
 
     problems = _duplicate_keys(root, source)
+    manifest = None
     try:
         manifest = Manifest.model_validate(data)
     except ValidationError as e:
         problems += [_describe(err, root, source, Manifest) for err in e.errors()]
-        raise ManifestError(problems) from None
-    manifest._source = source
-    for module in manifest.imports:
+    imports = data.get("imports") if isinstance(data.get("imports"), list) else []
+    if imports and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # a user's filter modules usually sit where they run `curate`
+    for i, module in enumerate(imports):
         try:
-            importlib.import_module(module)
+            importlib.import_module(str(module))
         except ImportError as e:
-            line = _line_of(root, ("imports", manifest.imports.index(module)))
-            problems.append(f"{source} line {line}: imports: cannot import '{module}' ({e})")
-    for i, spec in enumerate(manifest.stages):
-        problems += _check_stage(i, spec, root, source)
-    if problems:
+            problems.append(f"{source} line {_line_of(root, ('imports', i))}: imports[{i}]: cannot import '{module}' ({e})")
+    stages = data.get("stages") if isinstance(data.get("stages"), list) else []
+    for i, spec in enumerate(stages):  # checked even when the rest is wrong: report everything at once
+        if isinstance(spec, dict):
+            problems += _check_stage(i, spec, root, source)
+    if problems or manifest is None:
         raise ManifestError(problems)
+    manifest._source = source
     return manifest
 
 

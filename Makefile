@@ -26,8 +26,9 @@ data/demo/crawl.warc.gz: $(STAMP) $(UDHR) curation/demo.py curation/warcgen.py
 
 data: data/demo/crawl.warc.gz
 
+# resumes a run that was cut short; starts afresh when the manifest or the demo crawl changed since
 demo: data
-	$(BIN)/curate run manifests/demo.yml
+	$(BIN)/curate run manifests/demo.yml --replace-changed
 
 test: $(STAMP) $(UDHR)
 	$(BIN)/python -m pytest tests

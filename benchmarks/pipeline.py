@@ -19,18 +19,18 @@ agreement (Jaccard) of the sets of kept WARC-Record-IDs; with `--explain` (defau
 kept by only one side is traced: same extracted text or not, LID on each side, and the first rule that
 removes it in datatrove's three filters and in `filters.quality.compute_signals/decide`.
 
-warcio (which datatrove's WarcReader imports) is not installed here, so a small warcio-compatible
-`ArchiveIterator` is put in `sys.modules` before datatrove's reader runs (see `install_warcio_shim`):
-datatrove's own `read_file`/`process_record` run unchanged on top of it (its payload sniffing with
-libmagic, its UTF-8-then-cchardet decoding, its ids). The shim's framing is cheaper than warcio's pure
-Python parser, so datatrove's number is, if anything, flattered.
+The input must be a WARC that datatrove's WarcReader can read to the end: warcio raises on the first
+malformed record and that ends datatrove's task (the demo crawl has a corrupt gzip member and a record with
+a wrong Content-Length on purpose; warcio stops after 318 of its 2,998 responses). When it cannot, both
+pipelines read a copy that keeps every well-formed gzip member verbatim and drops only the broken ones
+(`framed_copy`); `--limit N` uses the same copy, cut after N response records.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
-import importlib.machinery
+import contextlib
+import io
 import json
 import os
 import platform
@@ -39,7 +39,6 @@ import statistics
 import sys
 import tempfile
 import time
-import types
 import zlib
 from pathlib import Path
 
@@ -50,150 +49,6 @@ if str(ROOT) not in sys.path:
 DEMO_WARC = ROOT / "data" / "demo" / "crawl.warc.gz"
 OURS_LANG = "eng_Latn"  # our label for English (lid.176 "en", normalised)
 DT_LANG = "en"  # datatrove's label for the same model output
-
-# ------------------------------------------------------------------------------------------ warcio shim
-
-
-class _ShimHeaders:
-    """The part of warcio's StatusAndHeaders that datatrove's `process_record` uses."""
-
-    def __init__(self, pairs: list[tuple[str, str]]):
-        self.headers = pairs
-        self._d = {k.lower(): v for k, v in pairs}
-
-    def get_header(self, name, default_value=None):
-        return self._d.get(name.lower(), default_value)
-
-    get = get_header
-
-    def __getitem__(self, name):
-        return self._d.get(name.lower())
-
-
-class _ShimStream:
-    def __init__(self, data: bytes):
-        self._data = data
-
-    def read(self, n: int = -1) -> bytes:
-        data, self._data = (self._data, b"") if n is None or n < 0 else (self._data[:n], self._data[n:])
-        return data
-
-
-class _ShimRecord:
-    """warcio's ArcWarcRecord as datatrove uses it: rec_type, rec_headers, http_headers, content_stream()."""
-
-    def __init__(self, headers: dict, block: bytes):
-        self.rec_headers = _ShimHeaders(list(headers.items()))
-        self.rec_type = headers.get("warc-type", "")
-        self.http_headers = None
-        self._payload = block
-        if self.rec_type in ("response", "request") and block.startswith((b"HTTP/", b"GET ", b"POST ", b"HEAD ")):
-            end, sep = block.find(b"\r\n\r\n"), 4
-            if end < 0:
-                end, sep = block.find(b"\n\n"), 2
-            if end >= 0:
-                pairs = []
-                for line in block[:end].split(b"\n")[1:]:
-                    k, s, v = line.partition(b":")
-                    if s:
-                        pairs.append((k.strip().decode("latin-1"), v.strip().decode("latin-1")))
-                self.http_headers = _ShimHeaders(pairs)
-                self._payload = block[end + sep:]
-
-    def content_stream(self):
-        """Like warcio: the HTTP payload with chunked transfer-encoding and content-encoding undone."""
-        body = self._payload
-        if self.http_headers is not None:
-            if (self.http_headers.get("transfer-encoding") or "").lower() == "chunked":
-                body = _dechunk(body)
-            enc = (self.http_headers.get("content-encoding") or "").lower()
-            try:
-                if enc in ("gzip", "x-gzip"):
-                    body = gzip.decompress(body)
-                elif enc == "deflate":
-                    body = zlib.decompress(body)
-            except (OSError, EOFError, zlib.error):
-                pass  # warcio hands back the raw bytes when decoding fails
-        return _ShimStream(body)
-
-
-def _dechunk(body: bytes) -> bytes:
-    out, pos = [], 0
-    while True:
-        eol = body.find(b"\r\n", pos)
-        if eol < 0:
-            return body if not out else b"".join(out)
-        try:
-            size = int(body[pos:eol].split(b";")[0], 16)
-        except ValueError:
-            return body
-        if size == 0:
-            return b"".join(out)
-        out.append(body[eol + 2: eol + 2 + size])
-        pos = eol + 2 + size + 2
-
-
-class _ShimArchiveIterator:
-    """warcio.archiveiterator.ArchiveIterator over a raw (gzip-per-record or plain) WARC stream.
-
-    Framing reuses the resynchronising gzip/WARC splitter of `curation.readers`, so a malformed record costs
-    one record, as in our reader: both pipelines then see the same records. (Real warcio raises on the demo
-    WARC's corrupt gzip member and bad Content-Length record, which would end datatrove's task.)"""
-
-    errors: dict[str, int] = {}
-
-    def __init__(self, fileobj, *args, **kwargs):
-        self.fileobj = fileobj
-
-    def _err(self, reason):
-        self.errors[reason] = self.errors.get(reason, 0) + 1
-
-    def __iter__(self):
-        from curation.readers import GZIP_MAGIC, gzip_members, parse_warc_records
-
-        head = self.fileobj.read(3)
-        rest = self.fileobj
-        if head == GZIP_MAGIC:
-            stream = _Prepend(head, rest)
-            for member in gzip_members(stream, 64 << 20, self._err):
-                for headers, block in parse_warc_records(member, self._err):
-                    yield _ShimRecord(headers, block)
-        else:
-            data = head + rest.read()
-            for headers, block in parse_warc_records(data, self._err):
-                yield _ShimRecord(headers, block)
-
-
-class _Prepend:
-    def __init__(self, head: bytes, f):
-        self.head, self.f = head, f
-
-    def read(self, n=-1):
-        if self.head:
-            h, self.head = self.head, b""
-            return h + self.f.read(max(n - len(h), 0) if n and n > 0 else -1)
-        return self.f.read(n)
-
-
-def install_warcio_shim() -> bool:
-    """Make `from warcio.archiveiterator import ArchiveIterator` work; returns True if the shim was used."""
-    try:
-        import warcio.archiveiterator  # noqa: F401
-
-        return False
-    except ImportError:
-        pass
-    pkg = types.ModuleType("warcio")
-    pkg.__spec__ = importlib.machinery.ModuleSpec("warcio", None, is_package=True)
-    pkg.__path__ = []
-    sub = types.ModuleType("warcio.archiveiterator")
-    sub.__spec__ = importlib.machinery.ModuleSpec("warcio.archiveiterator", None)
-    sub.ArchiveIterator = _ShimArchiveIterator
-    pkg.archiveiterator = sub
-    sys.modules["warcio"] = pkg
-    sys.modules["warcio.archiveiterator"] = sub
-    return True
-
 
 # ------------------------------------------------------------------------------------------ taps (for --explain)
 
@@ -285,17 +140,11 @@ def datatrove_steps(warc: str, out: str, taps: bool):
 
     cfg = english_config()
 
-    if "warcio" in sys.modules and isinstance(sys.modules["warcio.archiveiterator"].ArchiveIterator, type) and \
-            sys.modules["warcio.archiveiterator"].ArchiveIterator is _ShimArchiveIterator:
-        # datatrove's WarcReader, unchanged, minus its installed-distribution check for warcio (shimmed)
-        WarcReader._requires_dependencies = [d for d in WarcReader._requires_dependencies if d != "warcio"]
-
     folder, name = os.path.split(os.path.abspath(warc))
     lang = LanguageFilter(languages=[DT_LANG], language_threshold=cfg.language_score)
     lang.model = datatrove_lid([DT_LANG], default_model_path())
     steps = [
-        # compression=None: the (shimmed) ArchiveIterator undoes the per-record gzip itself, as warcio does
-        WarcReader(folder, glob_pattern=name, compression=None, recursive=False),
+        WarcReader(folder, glob_pattern=name, recursive=False),
         Trafilatura(favour_precision=True),
         lang,
         *datatrove_filters(),
@@ -401,25 +250,60 @@ def docs_read(stats: list[dict]) -> int:
     return int(v["total"] if isinstance(v, dict) else v)
 
 
-def limited_copy(warc: str, limit: int, dest: str) -> str:
-    """The first `limit` response records of `warc` (with the records around them) as a new gzip WARC."""
-    from curation.readers import GZIP_MAGIC, gzip_members, parse_warc_records
+def warcio_reads_all(warc: str) -> tuple[bool, str]:
+    """Can datatrove's WarcReader (warcio over fsspec's gzip stream, its default) read the whole file?"""
+    import fsspec
+    from warcio.archiveiterator import ArchiveIterator
 
     n = 0
-    with open(warc, "rb") as raw, open(dest, "wb") as out:
-        head = raw.read(3)
-        raw.seek(0)
-        members = gzip_members(raw, 64 << 20, lambda r: None) if head == GZIP_MAGIC else [raw.read()]
-        for member in members:
-            for headers, block in parse_warc_records(member, lambda r: None):
-                if headers.get("warc-type") == "response":
-                    if n >= limit:
-                        return dest
-                    n += 1
-                lines = [b"WARC/1.0"] + [f"{k}: {v}".encode() for k, v in headers.items() if k != "content-length"]
-                lines.append(f"Content-Length: {len(block)}".encode())
-                out.write(gzip.compress(b"\r\n".join(lines) + b"\r\n\r\n" + block + b"\r\n\r\n", compresslevel=6))
-    return dest
+    try:
+        with fsspec.open(warc, "rb", compression="infer") as f, contextlib.redirect_stderr(io.StringIO()):
+            for rec in ArchiveIterator(f):
+                n += rec.rec_type == "response"
+                rec.content_stream().read()
+    except Exception as e:  # warcio.exceptions.ArchiveLoadFailed, zlib/gzip errors
+        return False, f"{type(e).__name__} after {n} response records"
+    return True, f"{n} response records"
+
+
+def framed_copy(warc: str, dest: str, limit: int = -1) -> dict:
+    """Copy the gzip members of `warc` verbatim, dropping only those whose gzip stream or WARC framing is broken
+    (corrupt/truncated gzip, wrong Content-Length, junk between members) and stopping after `limit` response
+    records. Every record that both readers can parse is kept byte for byte."""
+    from curation.readers import GZIP_MAGIC, parse_warc_records
+
+    data = Path(warc).read_bytes()
+    if not data.startswith(GZIP_MAGIC):
+        raise SystemExit(f"{warc}: only gzip-per-record WARCs can be repaired/truncated")
+    mv, n, pos = memoryview(data), len(data), 0
+    kept = dropped = responses = 0
+    with open(dest, "wb") as out:
+        while (start := data.find(GZIP_MAGIC, pos)) >= 0:
+            d, cur, parts = zlib.decompressobj(wbits=31), start, []
+            try:
+                while not d.eof and cur < n:
+                    chunk = mv[cur:cur + 65536]
+                    parts.append(d.decompress(chunk))
+                    cur += len(chunk) - len(d.unused_data)
+            except zlib.error:
+                d = None
+            if d is None or not d.eof:
+                dropped += 1
+                pos = start + 1
+                continue
+            errors: list[str] = []
+            records = list(parse_warc_records(b"".join(parts), errors.append))
+            pos = cur
+            if errors or not records:
+                dropped += 1
+                continue
+            r = sum(h.get("warc-type") == "response" for h, _ in records)
+            if 0 <= limit < responses + r:
+                break
+            responses += r
+            kept += 1
+            out.write(mv[start:cur])
+    return {"members_kept": kept, "members_dropped": dropped, "responses": responses}
 
 
 # ------------------------------------------------------------------------------------------ explain
@@ -531,7 +415,6 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     os.sched_setaffinity(0, {0})
-    shim = install_warcio_shim()
     from curation.runner import quiet_datatrove
 
     quiet_datatrove(False)  # datatrove's INFO logs to the task log files only, for all three pipelines alike
@@ -539,8 +422,19 @@ def main(argv=None):
     work = Path(args.keep_output or tempfile.mkdtemp(prefix="bench-pipeline-"))
     work.mkdir(parents=True, exist_ok=True)
     warc = os.path.abspath(args.warc)
-    if args.limit > 0:
-        warc = limited_copy(warc, args.limit, str(work / f"first{args.limit}.warc.gz"))
+    ok, probe = warcio_reads_all(warc)
+    input_note = f"{args.warc}: datatrove's WarcReader (warcio) reads it whole ({probe})" if ok else (
+        f"{args.warc}: datatrove's WarcReader (warcio) fails on it ({probe}); both pipelines read a copy without "
+        "the records whose gzip member or WARC framing is broken")
+    if not ok or args.limit > 0:
+        copy = framed_copy(warc, str(work / "input.warc.gz"), args.limit)
+        warc = str(work / "input.warc.gz")
+        input_note += (f"; copy: {copy['members_kept']} gzip members kept, {copy['members_dropped']} dropped, "
+                       f"{copy['responses']} response records")
+        ok2, probe2 = warcio_reads_all(warc)
+        if not ok2:
+            raise SystemExit(f"the repaired copy still breaks warcio ({probe2})")
+    print(input_note, file=sys.stderr)
 
     t = time.perf_counter()
     warm_up()
@@ -574,16 +468,14 @@ def main(argv=None):
     info = machine()
     print(f"\nmachine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']}, pinned to CPU 0; python {info['python']}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
-    print(f"input: {args.warc}" + (f" (first {args.limit} response records)" if args.limit > 0 else ""))
-    if shim:
-        print("warcio not installed: datatrove's WarcReader runs on a warcio-compatible shim (see the module docstring)")
+    print("input: " + input_note)
     print(f"one-off warm-up before timing (imports, spaCy blank 'en', Numba caches): {warm:.2f} s; the fastText "
           "model (lid.176.ftz, ~20 ms) loads inside each timed run")
     base = statistics.median(results["datatrove"]["walls"]) if "datatrove" in results else None
     print(f"\n{'pipeline':28s} {'docs read':>9s} {'wall s':>8s} {'docs/s':>8s} {'kept':>5s} {'speed vs dt':>11s} "
           f"{'Jaccard vs dt':>13s}")
     labels = {"datatrove": "datatrove (trafilatura)", "trafilatura": "ours, trafilatura", "resiliparse": "ours, resiliparse"}
-    summary = {"machine": info, "input": args.warc, "limit": args.limit, "repeat": args.repeat, "warcio_shim": shim,
+    summary = {"machine": info, "input": args.warc, "input_note": input_note, "limit": args.limit, "repeat": args.repeat,
                "warm_up_s": warm, "pipelines": {}}
     for n in names:
         rr = results[n]
@@ -613,7 +505,7 @@ def main(argv=None):
             ext_n = TAPS.get(n, {}).get("extract", {})
             same = sum(1 for i in ext_dt.keys() & ext_n.keys() if ext_dt[i] == ext_n[i])
             print(f"\n[{labels[n]} vs datatrove] extracted: {len(ext_n)} vs {len(ext_dt)} docs, identical text for "
-                  f"{same} of {len(ext_dt.keys() & ext_n.keys())} common ids; documents reaching langid: "
+                  f"{same} of {len(ext_dt.keys() & ext_n.keys())} common ids; kept by langid (English): "
                   f"{len(lid_n)} vs {len(lid_dt)}")
             kept_n = results[n]["kept"]
             diff = sorted(kept_n ^ dt)

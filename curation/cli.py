@@ -28,7 +28,8 @@ def _cmd_run(args) -> int:
     from curation.summary import format_summary
 
     manifest = apply_overrides(load_manifest(args.manifest), args.input, args.output, args.format)
-    summary = run_manifest(manifest, overwrite=args.overwrite, verbose=args.verbose, progress=not args.no_progress)
+    summary = run_manifest(manifest, overwrite=args.overwrite, verbose=args.verbose, progress=not args.no_progress,
+                           replace_changed=args.replace_changed)
     print(format_summary(summary))
     return 0
 
@@ -85,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--format", choices=["warc", "wet", "jsonl", "parquet", "html"],
                      help="input format (default: inferred from the file names)")
     run.add_argument("--overwrite", action="store_true", help="delete an existing output folder first")
+    run.add_argument("--replace-changed", action="store_true",
+                     help="resume an unfinished run of the same manifest and input, but replace the output of a "
+                          "different one (instead of refusing)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("-v", "--verbose", action="store_true", help="show datatrove's task logs")
     run.set_defaults(func=_cmd_run)

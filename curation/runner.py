@@ -127,12 +127,22 @@ def _workers(manifest: Manifest) -> int:
 
 
 def fingerprint(manifest: Manifest) -> str:
+    """What makes two runs' outputs interchangeable: the manifest (less cosmetic keys) and its input files."""
+    import fsspec
+
     data = manifest.model_dump(exclude={"executor": {"workers"}, "description": True, "name": True})
+    inputs = []
+    for path in resolve_paths(manifest.input.paths, manifest.input.format):
+        fs, root = fsspec.core.url_to_fs(path)
+        info = fs.info(root)
+        inputs.append((path, info.get("size"), info.get("mtime") or info.get("LastModified") or info.get("ETag")))
+    data["_inputs"] = inputs
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def prepare_output(manifest: Manifest, overwrite: bool = False) -> Path:
-    """Create the output folder; refuse to mix a different manifest's results into an existing run."""
+def prepare_output(manifest: Manifest, overwrite: bool = False, replace_changed: bool = False) -> Path:
+    """Create the output folder; refuse to mix a different manifest's results into an existing run
+    (or, with `replace_changed`, replace such a run)."""
     out = Path(manifest.output.path)
     logs = out / LOGS
     stamp = logs / "run.json"
@@ -141,7 +151,9 @@ def prepare_output(manifest: Manifest, overwrite: bool = False) -> Path:
         shutil.rmtree(out)
     if stamp.exists():
         previous = json.loads(stamp.read_text()).get("fingerprint")
-        if previous != fp:
+        if previous != fp and replace_changed:
+            shutil.rmtree(out)
+        elif previous != fp:
             raise CurationError(
                 f"output '{out}' holds a run of a different manifest or input; "
                 "choose another --output, or pass --overwrite to replace it"
@@ -178,7 +190,8 @@ def quiet_datatrove(verbose: bool = False) -> None:
     console()
 
 
-def run_manifest(manifest: Manifest, overwrite: bool = False, verbose: bool = False, progress: bool = True) -> dict:
+def run_manifest(manifest: Manifest, overwrite: bool = False, verbose: bool = False, progress: bool = True,
+                 replace_changed: bool = False) -> dict:
     """Run a validated manifest end to end; return the run summary (also written to `<output>/stats.json`)."""
     from datatrove.executor import LocalPipelineExecutor
 
@@ -190,7 +203,7 @@ def run_manifest(manifest: Manifest, overwrite: bool = False, verbose: bool = Fa
             f"{manifest._source}: executor.kind '{ex.kind}' is not available in this version; use 'local'"
         )
     steps = compile_pipeline(manifest, progress=progress)
-    out = prepare_output(manifest, overwrite)
+    out = prepare_output(manifest, overwrite, replace_changed)
     quiet_datatrove(verbose)
     executor = LocalPipelineExecutor(steps, tasks=ex.tasks, workers=_workers(manifest),
                                      logging_dir=str(out / LOGS), start_method="fork")

@@ -114,6 +114,10 @@ def test_other_manifest_on_same_output_is_refused(small_crawl, tmp_path, capsys)
     with pytest.raises(CurationError, match="different manifest"):
         run_manifest(other, progress=False)
     assert run_manifest(other, overwrite=True, progress=False)["documents_written"] > 0
+    # --replace-changed resumes the same manifest but replaces a different one's output
+    assert run_manifest(other, replace_changed=True, progress=False)["already_complete"]
+    assert not run_manifest(manifest(tmp_path, small_crawl / "crawl.warc.gz"), replace_changed=True,
+                            progress=False)["already_complete"]
 
 
 def test_jsonl_and_parquet_inputs_pass_through_extraction(small_crawl, tmp_path):

@@ -212,4 +212,7 @@ def run_manifest(manifest: Manifest, overwrite: bool = False, verbose: bool = Fa
     executor.run()
     summary = collect_summary(out, steps, elapsed=time.time() - started, resumed_complete=already)
     (out / "stats.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    from curation.report import plot_report
+
+    plot_report(summary, out / "report.png")
     return summary

@@ -28,7 +28,7 @@ def collect_summary(out: Path, steps, elapsed: float, resumed_complete: bool = F
     written_total = 0
     for step, st in zip(steps, stats):
         counters = {label: _value(m) for label, m in st.stats.items()}
-        entry = {"stage": str(step.name).strip(), "type": step.type}
+        entry = {"stage": str(step.name).strip(), "key": _short(step), "type": step.type}
         if "documents" in counters or "input_files" in counters:  # a reader
             entry |= {"files": int(counters.get("input_files", 0)), "documents": int(counters.get("documents", 0)),
                       "skipped": {k.split("/", 1)[1]: int(v) for k, v in counters.items() if k.startswith("skipped/")},
@@ -99,5 +99,6 @@ def format_summary(s: dict, top_languages: int = 15) -> str:
             lines.append(f"... and {len(langs) - top_languages} more languages (all in stats.json)")
     note = " (all tasks had already finished: nothing was redone)" if s.get("already_complete") else ""
     lines.append(f"\nwrote {s['documents_written']} documents in {s['languages_written']} languages to "
-                 f"{s['output']}/<language>/ in {s['elapsed_seconds']}s{note}; details in {s['output']}/stats.json")
+                 f"{s['output']}/<language>/ in {s['elapsed_seconds']}s{note}; details in {s['output']}/stats.json "
+                 f"and {s['output']}/report.png")
     return "\n".join(lines)

@@ -1,11 +1,12 @@
 """Benchmark: datatrove's own FineWeb2-style pipeline vs ours, on the same WARC, on one pinned core.
 
-    .venv/bin/python benchmarks/pipeline.py                      # full demo WARC, one round
-    .venv/bin/python benchmarks/pipeline.py --limit 500 --repeat 3
-    .venv/bin/python benchmarks/pipeline.py --warc other.warc.gz --json out.json
+    .venv/bin/python benchmarks/pipeline.py                      # full demo WARC, one round (~1 min)
+    .venv/bin/python benchmarks/pipeline.py --repeat 3 --batch-filters 256 --json out.json
+    .venv/bin/python benchmarks/pipeline.py --limit 500 --only datatrove,resiliparse
+    .venv/bin/python benchmarks/pipeline.py --only trafilatura --profile   # cProfile of one pipeline
 
 Three pipelines run one after the other in this process, each with datatrove's LocalPipelineExecutor
-(tasks=1, workers=1, so in-process) and the process pinned to CPU 0:
+(tasks=1, workers=1, so in-process) and the process pinned to one CPU (`--cpu`, default 0):
 
 1. datatrove: WarcReader -> Trafilatura(favour_precision=True) -> LanguageFilter(["en"], lid.176.ftz)
    -> GopherRepetitionFilter -> FineWebQualityFilter -> GopherQualityFilter -> ParquetWriter,
@@ -15,7 +16,7 @@ Three pipelines run one after the other in this process, each with datatrove's L
 3. ours, `extract` engine resiliparse, the rest the same.
 
 Reported: documents read, wall seconds, docs/s, kept documents, speed ratio ours/datatrove, and the
-agreement (Jaccard) of the sets of kept WARC-Record-IDs; with `--explain` (default on) every document
+agreement (Jaccard) of the sets of kept WARC-Record-IDs; unless `--no-explain`, every document
 kept by only one side is traced: same extracted text or not, LID on each side, and the first rule that
 removes it in datatrove's three filters and in `filters.quality.compute_signals/decide`.
 
@@ -24,6 +25,10 @@ malformed record and that ends datatrove's task (the demo crawl has a corrupt gz
 a wrong Content-Length on purpose; warcio stops after 318 of its 2,998 responses). When it cannot, both
 pipelines read a copy that keeps every well-formed gzip member verbatim and drops only the broken ones
 (`framed_copy`); `--limit N` uses the same copy, cut after N response records.
+
+Fairness: one-off loads (imports, spaCy's blank English pipeline, Numba caches) happen before the clock
+starts; trafilatura's cross-document dedup cache and our spaCy token cache are emptied before every run, so
+every run starts from the same state; runs of the three pipelines are interleaved round by round.
 """
 
 from __future__ import annotations
@@ -204,17 +209,77 @@ def reset_state():
     word_tokenizer(OURS_LANG)("warm up")  # reload outside the timed region
 
 
-def run_steps(steps, out: str) -> dict:
+@contextlib.contextmanager
+def batched_filters(n: int):
+    """Experiment: make every curation Filter stage work on `n` documents at a time (filter() on the whole batch,
+    then yield), so each library's code and tables stay in the CPU caches across a batch. Same decisions, same
+    order, same stats; only `curation.core.Filter.run` is replaced, in this process, while the block runs."""
+    if n <= 0:
+        yield
+        return
+    import itertools
+
+    from curation import core
+
+    original = core.Filter.run
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        writer = self.exclusion_writer
+        try:
+            it = iter(data)
+            while batch := list(itertools.islice(it, n)):
+                with self.track_time(unit="batch"):
+                    results = [self.filter(doc) for doc in batch]
+                for doc, result in zip(batch, results):
+                    keep, reason = core._filter_result(result)
+                    self.count(doc, "in")
+                    if keep:
+                        self.count(doc, "kept")
+                        yield doc
+                        continue
+                    self.count(doc, "removed", f"removed/{reason}")
+                    if writer is not None:
+                        doc.metadata["filter_reason"] = reason
+                        writer.write(doc, rank)
+        finally:
+            if writer is not None:
+                writer.close()
+
+    core.Filter.run = run
+    try:
+        yield
+    finally:
+        core.Filter.run = original
+
+
+def run_steps(steps, out: str, profile: bool = False) -> dict:
     from datatrove.executor import LocalPipelineExecutor
 
     reset_state()
     executor = LocalPipelineExecutor(steps, tasks=1, workers=1, logging_dir=os.path.join(out, "_logs"),
                                      skip_completed=False)
-    t0 = time.perf_counter()
+    prof = None
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
+    c0, t0 = os.times(), time.perf_counter()
     executor.run()
-    wall = time.perf_counter() - t0
+    wall, c1 = time.perf_counter() - t0, os.times()
+    # CPU seconds of this process and of its reaped children (datatrove's extraction sandbox process)
+    cpu = sum(getattr(c1, k) - getattr(c0, k) for k in ("user", "system", "children_user", "children_system"))
+    if prof is not None:
+        import pstats
+
+        prof.disable()
+        buf = io.StringIO()
+        st = pstats.Stats(prof, stream=buf).strip_dirs()
+        st.sort_stats("tottime").print_stats(25)
+        st.sort_stats("cumulative").print_stats(40)
+        print(f"\n===== cProfile of {out} (wall {wall:.2f} s under the profiler) =====\n{buf.getvalue()}")
     stats = json.loads(Path(out, "_logs", "stats.json").read_text())
-    return {"wall": wall, "stats": stats}
+    return {"wall": wall, "cpu": cpu, "stats": stats}
 
 
 def kept_ids(out: str) -> set[str]:
@@ -409,12 +474,18 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=1, help="rounds of the three pipelines; the median wall is reported")
     ap.add_argument("--only", default="datatrove,trafilatura,resiliparse",
                     help="comma-separated subset of: datatrove, trafilatura, resiliparse")
+    ap.add_argument("--batch-filters", type=int, default=0, metavar="N",
+                    help="experiment: also run our two pipelines with every curation Filter stage taking N documents "
+                         "at a time (curation.core.Filter.run replaced in this process only; see RESULTS.md)")
     ap.add_argument("--no-explain", action="store_true", help="no per-document trace of disagreements (and no taps)")
+    ap.add_argument("--cpu", type=int, default=0, help="the one CPU to pin the process to (default 0)")
+    ap.add_argument("--profile", action="store_true",
+                    help="run each pipeline under cProfile (slower) and print where the time goes")
     ap.add_argument("--keep-output", help="keep the pipelines' outputs under this folder")
     ap.add_argument("--json", help="write all numbers to this file")
     args = ap.parse_args(argv)
 
-    os.sched_setaffinity(0, {0})
+    os.sched_setaffinity(0, {args.cpu})
     from curation.runner import quiet_datatrove
 
     quiet_datatrove(False)  # datatrove's INFO logs to the task log files only, for all three pipelines alike
@@ -436,6 +507,7 @@ def main(argv=None):
             raise SystemExit(f"the repaired copy still breaks warcio ({probe2})")
     print(input_note, file=sys.stderr)
 
+    load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     t = time.perf_counter()
     warm_up()
     warm = time.perf_counter() - t
@@ -447,56 +519,82 @@ def main(argv=None):
         "trafilatura": lambda out: our_steps(warc, out, "trafilatura", taps, "trafilatura"),
         "resiliparse": lambda out: our_steps(warc, out, "resiliparse", taps, "resiliparse"),
     }
-    results: dict[str, dict] = {n: {"walls": []} for n in names}
+    if args.batch_filters > 0:
+        for engine in ("trafilatura", "resiliparse"):
+            if engine in names:
+                key = f"{engine}+batch"
+                names.append(key)
+                builders[key] = (lambda e, k: lambda out: our_steps(warc, out, e, taps, k))(engine, key)
+    results: dict[str, dict] = {n: {"walls": [], "cpus": []} for n in names}
     for r in range(args.repeat):
         for n in names:
             TAPS.pop(n, None)
             out = str(work / f"{n}-{r}")
             shutil.rmtree(out, ignore_errors=True)
-            res = run_steps(builders[n](out), out)
+            with batched_filters(args.batch_filters if n.endswith("+batch") else 0):
+                res = run_steps(builders[n](out), out, profile=args.profile)
             ids = kept_ids(out)
             rr = results[n]
             rr["walls"].append(res["wall"])
+            rr["cpus"].append(res["cpu"])
             rr["docs"] = docs_read(res["stats"])
             rr["kept"] = ids
             rr["steps"] = step_summary(res["stats"])
-            print(f"round {r + 1}/{args.repeat} {n:12s} {res['wall']:8.2f} s  {rr['docs']} docs  {len(ids)} kept",
+            print(f"round {r + 1}/{args.repeat} {n:12s} {res['wall']:8.2f} s wall {res['cpu']:8.2f} s CPU  "
+                  f"{rr['docs']} docs  {len(ids)} kept",
                   file=sys.stderr, flush=True)
             if not args.keep_output:
                 shutil.rmtree(out, ignore_errors=True)
 
     info = machine()
-    print(f"\nmachine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']}, pinned to CPU 0; python {info['python']}")
+    print(f"\nmachine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']}, pinned to CPU {args.cpu}; "
+          f"python {info['python']}; load average before the runs: {load_before}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
     print("input: " + input_note)
     print(f"one-off warm-up before timing (imports, spaCy blank 'en', Numba caches): {warm:.2f} s; the fastText "
           "model (lid.176.ftz, ~20 ms) loads inside each timed run")
     base = statistics.median(results["datatrove"]["walls"]) if "datatrove" in results else None
-    print(f"\n{'pipeline':28s} {'docs read':>9s} {'wall s':>8s} {'docs/s':>8s} {'kept':>5s} {'speed vs dt':>11s} "
-          f"{'Jaccard vs dt':>13s}")
-    labels = {"datatrove": "datatrove (trafilatura)", "trafilatura": "ours, trafilatura", "resiliparse": "ours, resiliparse"}
+    base_cpu = statistics.median(results["datatrove"]["cpus"]) if "datatrove" in results else None
+    print(f"\n{'pipeline':24s} {'docs read':>9s} {'wall s':>7s} {'docs/s':>7s} {'x dt':>6s} {'paired':>6s} "
+          f"{'CPU s':>7s} {'x dt':>6s} {'paired':>6s} {'kept':>5s} {'Jaccard vs dt':>13s}")
+    labels = {"datatrove": "datatrove (trafilatura)", "trafilatura": "ours, trafilatura", "resiliparse": "ours, resiliparse",
+              "trafilatura+batch": f"ours, trafilatura, B={args.batch_filters}",
+              "resiliparse+batch": f"ours, resiliparse, B={args.batch_filters}"}
     summary = {"machine": info, "input": args.warc, "input_note": input_note, "limit": args.limit, "repeat": args.repeat,
-               "warm_up_s": warm, "pipelines": {}}
+               "cpu_pinned": args.cpu, "load_before": load_before, "warm_up_s": warm, "pipelines": {}}
+    fmt = lambda x: f"{x:.2f}x" if x else "-"  # noqa: E731
     for n in names:
         rr = results[n]
-        wall = statistics.median(rr["walls"])
-        dps = rr["docs"] / wall if wall else 0.0
-        ratio = base / wall if base else None
-        jac = jaccard(rr["kept"], results["datatrove"]["kept"]) if "datatrove" in results else None
-        print(f"{labels[n]:28s} {rr['docs']:9d} {wall:8.2f} {dps:8.1f} {len(rr['kept']):5d} "
-              f"{(f'{ratio:.2f}x' if ratio else '-'):>11s} {(f'{jac:.4f}' if jac is not None else '-'):>13s}")
-        summary["pipelines"][n] = {"walls": rr["walls"], "wall_median": wall, "docs_read": rr["docs"], "docs_per_s": dps,
-                                   "kept": len(rr["kept"]), "speed_vs_datatrove": ratio, "jaccard_vs_datatrove": jac,
-                                   "steps": rr["steps"]}
-    print("\nspeed vs dt = datatrove's wall / this wall on the same input (= ratio of docs/s when both read the same "
-          "documents); Jaccard = |kept ∩ kept_dt| / |kept ∪ kept_dt| over WARC-Record-IDs without <>.")
-    print("\ntime inside each step (datatrove's track_time totals, s; n = documents the step saw):")
+        wall, cpu = statistics.median(rr["walls"]), statistics.median(rr["cpus"])
+        dps = rr["docs"] / wall
+        ratio = ratio_cpu = paired = paired_cpu = jac = None
+        if "datatrove" in results:
+            dtr = results["datatrove"]
+            ratio = statistics.median(dtr["walls"]) / wall
+            ratio_cpu = statistics.median(dtr["cpus"]) / cpu
+            paired = statistics.median(a / b for a, b in zip(dtr["walls"], rr["walls"]))
+            paired_cpu = statistics.median(a / b for a, b in zip(dtr["cpus"], rr["cpus"]))
+            jac = jaccard(rr["kept"], dtr["kept"])
+        print(f"{labels[n]:24s} {rr['docs']:9d} {wall:7.2f} {dps:7.1f} {fmt(ratio):>6s} {fmt(paired):>6s} {cpu:7.2f} "
+              f"{fmt(ratio_cpu):>6s} {fmt(paired_cpu):>6s} {len(rr['kept']):5d} "
+              f"{(f'{jac:.4f}' if jac is not None else '-'):>13s}")
+        summary["pipelines"][n] = {"walls": rr["walls"], "cpus": rr["cpus"], "wall_median": wall, "cpu_median": cpu,
+                                   "docs_read": rr["docs"], "docs_per_s": dps, "kept": len(rr["kept"]),
+                                   "speed_vs_datatrove": ratio, "speed_vs_datatrove_paired": paired,
+                                   "cpu_speed_vs_datatrove": ratio_cpu, "cpu_speed_vs_datatrove_paired": paired_cpu,
+                                   "jaccard_vs_datatrove": jac, "steps": rr["steps"]}
+    print("\nwall and CPU seconds are medians over the rounds; CPU = user+system of this process and its reaped "
+          "children (datatrove's extraction sandbox). x dt = datatrove's median seconds / these median seconds on the "
+          "same input (the docs/s ratio up to the small difference in documents read); paired = median over rounds of "
+          "the same ratio within each round (robust to load that changes between rounds). Jaccard = |kept ∩ kept_dt| / "
+          "|kept ∪ kept_dt| over WARC-Record-IDs without <>.")
+    print("\ntime inside each step, last round (datatrove's track_time totals, s; n = documents the step saw):")
     for n in names:
         print(f"  {labels[n]}: " + "; ".join(f"{name} {t:.2f}" + (f" (n={k})" if k is not None else "")
                                             for name, t, k in results[n]["steps"]))
     if "datatrove" in results and taps:
         dt = results["datatrove"]["kept"]
-        for n in ("trafilatura", "resiliparse"):
+        for n in ("trafilatura", "resiliparse", "trafilatura+batch", "resiliparse+batch"):
             if n not in results:
                 continue
             lid_dt = {i for i, (lang, s) in TAPS.get("datatrove", {}).get("langid", {}).items()}
@@ -507,11 +605,20 @@ def main(argv=None):
             print(f"\n[{labels[n]} vs datatrove] extracted: {len(ext_n)} vs {len(ext_dt)} docs, identical text for "
                   f"{same} of {len(ext_dt.keys() & ext_n.keys())} common ids; kept by langid (English): "
                   f"{len(lid_n)} vs {len(lid_dt)}")
+            if n.startswith("trafilatura"):
+                read_only = sorted(ext_dt.keys() ^ ext_n.keys())
+                for i in read_only[:10]:
+                    print(f"  extracted by {'datatrove' if i in ext_dt else 'ours'} only: {i}")
+                for i in sorted(i for i in ext_dt.keys() & ext_n.keys() if ext_dt[i] != ext_n[i])[:10]:
+                    a_, b_ = ext_dt[i], ext_n[i]
+                    k = next((j for j, (x, y) in enumerate(zip(a_, b_)) if x != y), min(len(a_), len(b_)))
+                    print(f"  different text: {i} (len {len(a_)} vs {len(b_)}, first difference at {k}: "
+                          f"{a_[max(k - 20, 0):k + 20]!r} vs {b_[max(k - 20, 0):k + 20]!r})")
             kept_n = results[n]["kept"]
             diff = sorted(kept_n ^ dt)
             print(f"  kept by only one side: {len(diff)} (only datatrove {len(dt - kept_n)}, only ours {len(kept_n - dt)})")
-            if n == "trafilatura" and diff:
-                rows = explain("datatrove", n, dt, kept_n)
+            if diff:
+                rows = explain("datatrove", n, dt, kept_n, limit=40 if n.startswith("trafilatura") else 10)
                 summary["pipelines"][n]["disagreements"] = rows
                 for row in rows:
                     print("  - " + json.dumps(row, ensure_ascii=False, default=str))

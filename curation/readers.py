@@ -120,7 +120,7 @@ class Reader(Stage):
                     n += 1
                     if 0 <= self.limit <= n:
                         return
-            except OSError as e:  # unreadable file: count it, say so, go on with the next one
+            except (OSError, EOFError, zlib.error) as e:  # unreadable or truncated file: count, say, go on
                 self.skip("unreadable_file")
                 logger.warning(f"{path}: cannot read ({e}); skipping the rest of this file")
 
@@ -135,6 +135,7 @@ def gzip_members(raw, max_bytes: int, on_error) -> Iterator[bytes]:
     its start. Bytes between members are reported as junk. Members over `max_bytes` are reported as too large.
     """
     buf, pos, eof = b"", 0, False
+    resync = False  # after a bad member: its remaining bytes are part of that error, not junk
 
     def fill():
         nonlocal buf, pos, eof
@@ -149,8 +150,9 @@ def gzip_members(raw, max_bytes: int, on_error) -> Iterator[bytes]:
             junk |= bool(buf[pos:keep_from].strip())
             pos = keep_from
             fill()
-        if junk or buf[pos:start if start >= 0 else len(buf)].strip():
+        if (junk or buf[pos:start if start >= 0 else len(buf)].strip()) and not resync:
             on_error("junk_bytes")
+        resync = False
         if start < 0:
             return
         pos = cur = start
@@ -172,11 +174,11 @@ def gzip_members(raw, max_bytes: int, on_error) -> Iterator[bytes]:
                     out.append(piece)
         except zlib.error:
             on_error("corrupt_gzip")
-            pos += 1
+            pos, resync = pos + 1, True
             continue
         if not d.eof:
             on_error("truncated_gzip")
-            pos += 1
+            pos, resync = pos + 1, True
             continue
         pos = cur
         if size > max_bytes:
@@ -210,7 +212,8 @@ def parse_warc_records(data: bytes, on_error) -> Iterator[tuple[dict, bytes]]:
             length = -1
         body_end = body_start + length
         tail = data[body_end:body_end + 16].lstrip(b"\r\n")
-        if length < 0 or body_end > n or (tail and not tail.startswith(b"WARC/")):
+        ends_well = data.startswith(b"\r\n\r\n", body_end) or not tail or tail.startswith(b"WARC/")
+        if length < 0 or body_end > n or not ends_well:  # (junk after a well-ended record is the next one's problem)
             on_error("bad_content_length")
             nxt = data.find(b"WARC/1.", start + 1)
             pos = nxt if nxt >= 0 else n
@@ -268,6 +271,13 @@ def decode(body: bytes, charset: str | None) -> tuple[str | None, str]:
             return body.decode(enc), how
         except (UnicodeDecodeError, LookupError):
             continue
+    # UTF-8 with a few broken bytes (its valid multi-byte characters outnumber the broken sequences): keep it
+    # UTF-8 and replace the broken bytes, rather than let a detector read the whole page as, say, IBM866
+    text = body.decode("utf-8", "replace")
+    broken = text.count("\ufffd") - body.count(b"\xef\xbf\xbd")
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    if non_ascii - broken > broken:
+        return text, "utf-8-repaired"
     import cchardet
 
     detected = cchardet.detect(body[:65536]).get("encoding")
@@ -301,12 +311,15 @@ class WarcReader(Reader):
 
     name = "🕷 WARC"
     format = "warc"
+    _file_snapshot: str | None = None
 
     def read_file(self, path: str) -> Iterator[Document]:
+        self._file_snapshot = None  # this file's warcinfo isPartOf; never carried over to the next file
         with fsspec.open(path, "rb") as raw:
-            head = raw.read(3)
+            head = raw.read(READ_CHUNK)
             raw.seek(0)
-            if head == GZIP_MAGIC:
+            gz_at, warc_at = head.find(GZIP_MAGIC), head.find(b"WARC/1.")
+            if gz_at >= 0 and (warc_at < 0 or gz_at < warc_at):  # gzip members, maybe after some junk
                 members = gzip_members(raw, self.max_record_bytes + 65536, self.skip)
                 for member in members:
                     for headers, block in parse_warc_records(member, self.skip):
@@ -323,10 +336,9 @@ class WarcReader(Reader):
     def record_to_doc(self, headers: dict, block: bytes, path: str) -> Document | None:
         rtype = headers.get("warc-type", "")
         if rtype == "warcinfo":
-            if not self.snapshot:
-                for line in block.decode("utf-8", "replace").splitlines():
-                    if line.lower().startswith("ispartof:"):
-                        self.snapshot = line.split(":", 1)[1].strip()
+            for line in block.decode("utf-8", "replace").splitlines():
+                if line.lower().startswith("ispartof:"):
+                    self._file_snapshot = line.split(":", 1)[1].strip()
             return None
         if rtype not in ("response", "conversion", "resource"):
             self.stat_update(f"not_response/{rtype or 'unknown'}")
@@ -364,7 +376,9 @@ class WarcReader(Reader):
         if text is None:
             self.skip("undecodable")
             return None
-        if how != "declared" and charset:
+        if how == "utf-8-repaired":
+            self.stat_update("invalid_utf8_replaced")
+        elif how != "declared" and charset:
             self.stat_update("charset_wrong")
         if "\x00" in text:
             text = text.replace("\x00", "")
@@ -376,7 +390,7 @@ class WarcReader(Reader):
             metadata={
                 "url": headers.get("warc-target-uri"),
                 "date": headers.get("warc-date"),
-                "snapshot": self.snapshot,
+                "snapshot": self.snapshot or self._file_snapshot,
                 "content_type": "text/plain" if rtype == "conversion" or mime == "text/plain" else "text/html",
             },
         )

@@ -36,19 +36,27 @@ def check_model_file(path: str) -> str:
     return path
 
 
+_MODELS: dict[str, object] = {}  # loaded once per process; forked workers inherit what the parent loaded
+
+
 def load_fasttext(path: str):
     """Load a fastText model from a local path or fsspec URL (remote files are copied to a local cache once)."""
+    if path in _MODELS:
+        return _MODELS[path]
     import fasttext
     import fsspec
 
     fasttext.FastText.eprint = lambda *a, **k: None  # silence its load_model warning
+    local = path
     if "://" in path and not path.startswith("file://"):
-        local = fsspec.open_local(f"filecache::{path}", filecache={"cache_storage": os.path.expanduser("~/.cache/curation/models")})
-        path = local
+        cache = os.path.expanduser("~/.cache/curation/models")
+        local = fsspec.open_local(f"filecache::{path}", filecache={"cache_storage": cache})
     try:
-        return fasttext.load_model(path.removeprefix("file://"))
-    except ValueError as e:
-        raise CurationError(f"language-ID model '{path}': cannot load ({e})") from None
+        model = fasttext.load_model(local.removeprefix("file://"))
+    except (ValueError, MemoryError, RuntimeError, OSError) as e:
+        raise CurationError(f"language-ID model '{path}': cannot load ({e.__class__.__name__}: {e})") from None
+    _MODELS[path] = model
+    return model
 
 
 @register_stage("langid")
@@ -73,7 +81,7 @@ class LanguageId(Filter):
         self.min_scores = dict(min_scores or {})
         self.languages = set(languages) if languages else None
         self.label_only = label_only
-        self._model = None
+        self._model = load_fasttext(self.model_path)  # a broken model is an error now, not in a worker
 
     @property
     def model(self):

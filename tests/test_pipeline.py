@@ -125,7 +125,10 @@ def test_jsonl_and_parquet_inputs_pass_through_extraction(small_crawl, tmp_path)
     df = read_out(tmp_path / "out").select("id", "text", "url")
     df.write_parquet(tmp_path / "dump.parquet")
     df.write_ndjson(tmp_path / "dump.jsonl")
-    for name in ("dump.parquet", "dump.jsonl"):
+    import zstandard
+
+    (tmp_path / "dump.jsonl.zst").write_bytes(zstandard.compress((tmp_path / "dump.jsonl").read_bytes()))
+    for name in ("dump.parquet", "dump.jsonl", "dump.jsonl.zst"):
         out = tmp_path / f"from_{name}"
         assert main(["run", str(ROOT / "manifests/extract.yml"), "--input", str(tmp_path / name),
                      "--output", str(out), "--no-progress"]) == 0

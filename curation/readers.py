@@ -435,6 +435,17 @@ class _RecordReader(Reader):
         return Document(text=text, id=str(rid) if rid not in (None, "") else f"{path}/{index}", metadata=meta)
 
 
+def _lines(f) -> Iterator[bytes]:
+    """Lines of a binary stream read in chunks (some decompressors, zstd's among them, have no readline)."""
+    rest = b""
+    while chunk := f.read(READ_CHUNK):
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        yield from lines
+    if rest:
+        yield rest
+
+
 class JsonlReader(_RecordReader):
     """JSON Lines (optionally .gz/.zst): one object per line with a text field."""
 
@@ -443,7 +454,7 @@ class JsonlReader(_RecordReader):
 
     def read_file(self, path: str) -> Iterator[Document]:
         with fsspec.open(path, "rb", compression="infer") as f:
-            for i, line in enumerate(f):
+            for i, line in enumerate(_lines(f)):
                 if not line.strip():
                     continue
                 try:

@@ -436,9 +436,10 @@ class _RecordReader(Reader):
 
 
 def _lines(f) -> Iterator[bytes]:
-    """Lines of a binary stream read in chunks (some decompressors, zstd's among them, have no readline)."""
+    """Lines of a binary stream read in chunks (some decompressors, zstd's among them, have no readline).
+    Chunks are small so that a truncated compressed file still yields the lines before the damage."""
     rest = b""
-    while chunk := f.read(READ_CHUNK):
+    while chunk := f.read(1 << 16):
         lines = (rest + chunk).split(b"\n")
         rest = lines.pop()
         yield from lines

@@ -13,6 +13,7 @@ every worker.
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 from collections.abc import Iterator
 from pathlib import PurePosixPath
@@ -436,10 +437,16 @@ class _RecordReader(Reader):
 
 
 def _lines(f) -> Iterator[bytes]:
-    """Lines of a binary stream read in chunks (some decompressors, zstd's among them, have no readline).
-    Chunks are small so that a truncated compressed file still yields the lines before the damage."""
+    """Lines of a binary stream: its own line iteration, or chunked reads where the decompressor has none
+    (zstd's). Line iteration keeps the lines before the damage of a truncated gzip file."""
+    try:
+        yield from f
+        return
+    except io.UnsupportedOperation:
+        if f.tell() not in (0, None):
+            raise
     rest = b""
-    while chunk := f.read(1 << 16):
+    while chunk := f.read(READ_CHUNK):
         lines = (rest + chunk).split(b"\n")
         rest = lines.pop()
         yield from lines

@@ -492,6 +492,14 @@ def main(argv=None):
 
     work = Path(args.keep_output or tempfile.mkdtemp(prefix="bench-pipeline-"))
     work.mkdir(parents=True, exist_ok=True)
+    try:
+        return bench(args, work)
+    finally:
+        if not args.keep_output:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def bench(args, work: Path) -> dict:
     warc = os.path.abspath(args.warc)
     ok, probe = warcio_reads_all(warc)
     input_note = f"{args.warc}: datatrove's WarcReader (warcio) reads it whole ({probe})" if ok else (
@@ -624,8 +632,6 @@ def main(argv=None):
                     print("  - " + json.dumps(row, ensure_ascii=False, default=str))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
-    if not args.keep_output:
-        shutil.rmtree(work, ignore_errors=True)
     return summary
 
 

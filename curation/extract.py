@@ -115,6 +115,15 @@ class Extract(Filter):
             return resiliparse_text(html)
         return trafilatura_text(html, self.favour_precision)
 
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        if self.engine == "trafilatura":
+            # trafilatura's deduplication remembers earlier pages in the process: start each task afresh,
+            # so a task's output does not depend on what ran before it in the same worker
+            from trafilatura.meta import reset_caches
+
+            reset_caches()
+        yield from super().run(data, rank, world_size)
+
     def filter(self, doc: Document):
         if doc.metadata.get("content_type", "text/html") != "text/html":
             return True

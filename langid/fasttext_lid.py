@@ -91,13 +91,15 @@ class LanguageId(Filter):
         return self._model
 
     def predict(self, text: str) -> tuple[str, float]:
-        labels, scores = self.model.predict(text.replace("\n", " "), k=1)
-        if not labels:
-            return "und_Zyyy", 0.0
-        return normalize_label(labels[0], text), min(float(scores[0]), 1.0)
+        return self.predict_many([text])[0]
 
-    def filter(self, doc: Document):
-        lang, score = self.predict(doc.text)
+    def predict_many(self, texts: list[str]) -> list[tuple[str, float]]:
+        """One fastText call for many texts (it predicts on each text whole, newlines as spaces)."""
+        labels, scores = self.model.predict([t.replace("\n", " ") for t in texts], k=1)
+        return [(normalize_label(lab[0], t), min(float(sc[0]), 1.0)) if len(lab) else ("und_Zyyy", 0.0)
+                for t, lab, sc in zip(texts, labels, scores)]
+
+    def decide(self, doc: Document, lang: str, score: float):
         doc.metadata["language"] = lang
         doc.metadata["language_score"] = round(score, 4)
         if self.label_only:
@@ -107,6 +109,12 @@ class LanguageId(Filter):
         if score < self.min_scores.get(lang, self.min_score):
             return "low_language_score"
         return True
+
+    def filter(self, doc: Document):
+        return self.decide(doc, *self.predict(doc.text))
+
+    def filter_batch(self, batch: list[Document]) -> list:
+        return [self.decide(doc, lang, score) for doc, (lang, score) in zip(batch, self.predict_many([d.text for d in batch]))]
 
     def __getstate__(self):  # fastText models do not pickle: each worker loads its own
         state = self.__dict__.copy()

@@ -589,7 +589,7 @@ _SPLIT_RE = re.compile(r"[-_]")
 def _script_for(code: str, default: str, explicit: str | None, text: str | None) -> str:
     if explicit:
         return explicit
-    if text:
+    if text and code in SCRIPT_VARIANTS:  # otherwise the answer is the default whatever the text
         detected = dominant_script(text)
         if detected == default or detected in SCRIPT_VARIANTS.get(code, ()):
             return detected

@@ -56,15 +56,17 @@ def _cmd_schema(args) -> int:
 def _cmd_stages(args) -> int:
     import inspect
 
-    from curation.core import get_stage, registered_stages, stage_parameters
+    from curation.core import get_stage, option_docs, registered_stages, stage_parameters
 
     for name in registered_stages():
         obj = get_stage(name)
         doc = (inspect.getdoc(obj) or "").split("\n")[0]
         print(f"{name}: {doc}")
+        docs = option_docs(obj)
         for key, p in stage_parameters(obj).items():
             default = "" if p.default is inspect.Parameter.empty else f" = {p.default!r}"
-            print(f"    {key}{default}")
+            print(f"    {key}{default}" + (f"\n        {docs[key]}" if key in docs else ""))
+        print()
     return 0
 
 

@@ -113,6 +113,28 @@ def stage_parameters(obj) -> dict[str, inspect.Parameter]:
     }
 
 
+def option_docs(obj) -> dict[str, str]:
+    """Each option's description from the `Args:` section of a stage's docstring (shown by `curate stages`
+    and in the JSON Schema)."""
+    docs, current, in_args = {}, None, False
+    for line in (inspect.getdoc(obj) or "").splitlines():
+        stripped = line.strip()
+        if stripped == "Args:":
+            in_args = True
+            continue
+        if not in_args:
+            continue
+        if not stripped:
+            break
+        name, sep, desc = stripped.partition(":")
+        if sep and line.startswith("    ") and not line.startswith("        ") and name.isidentifier():
+            current = name
+            docs[name] = desc.strip()
+        elif current:
+            docs[current] += " " + stripped
+    return docs
+
+
 def build_stage(obj, options: dict) -> PipelineStep:
     """Instantiate a registered stage; wrap plain functions into a FunctionFilter."""
     if inspect.isclass(obj) and issubclass(obj, PipelineStep):

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
-from curation.core import CurationError, get_stage, registered_stages, stage_parameters
+from curation.core import CurationError, get_stage, option_docs, registered_stages, stage_parameters
 
 FORMATS = ("warc", "wet", "jsonl", "parquet", "html")
 # options every stage accepts, handled by the compiler rather than the stage's constructor
@@ -193,10 +193,11 @@ def options_model(name: str, stage) -> type[BaseModel]:
     except Exception:
         hints = {}
     fields = {}
+    docs = option_docs(stage)
     for key, p in params.items():
         annotation = hints.get(key, Any)
         default = ... if p.default is inspect.Parameter.empty else p.default
-        fields[key] = (annotation, default)
+        fields[key] = (annotation, Field(default, description=docs.get(key)))
     doc = inspect.getdoc(stage) or ""
     fields["stage"] = (Literal[name], ...)  # type: ignore[valid-type]
     fields["exclusions"] = (bool, Field(False, description="write removed documents to <output>/_exclusions/"))

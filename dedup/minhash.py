@@ -1,0 +1,217 @@
+"""MinHash near-duplicate detection, FineWeb2's way (word 5-grams, xxhash64, 14 bands x 8 hashes), per language.
+
+    signatures  normalise, split words, hash n-grams, permutation minima     (dedup.kernels, Numba, batched)
+    buckets     per band: (band hashes, doc) records sorted on disk           (one band in memory at a time)
+    clusters    equal band hashes -> pairs -> union-find                      (dedup.kernels)
+    keep        the smallest document index of each cluster; cluster sizes for rehydration
+
+Memory: a batch of signatures (batch_size x 112 x 8 bytes) plus one band's records at a time
+(68 bytes per document for 8 hashes per band), plus 8 bytes per document for the cluster array: about
+80 bytes per document, so 10M documents of a language need under 1 GB. Disk: 68 bytes x bands per document.
+
+The word tokenizer is passed in (a function text -> words), so the same per-language tokenizers as the
+quality filters are used without this package importing them.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import unicodedata
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from datatrove.utils.text import NUMBERS_PATTERN, PUNCTUATION
+
+from curation.core import CurationError
+from dedup import kernels
+
+BUCKET_MAGIC = b"CMHB"
+BUCKET_VERSION = 1
+_HEADER = struct.Struct("<4sHHQ")  # magic, version, hashes per band, records
+_FOOTER = struct.Struct("<I")  # crc32 of header + records
+
+
+@dataclass(frozen=True)
+class MinhashConfig:
+    """FineWeb2's configuration by default: P(found | Jaccard 0.8) = 0.924, threshold about 0.72."""
+
+    n_grams: int = 5
+    num_buckets: int = 14
+    hashes_per_bucket: int = 8
+    seed: int = 1
+
+    @property
+    def num_hashes(self) -> int:
+        return self.num_buckets * self.hashes_per_bucket
+
+    def parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """The permutations `(a*h + b) mod (2^61 - 1)`, drawn as datatrove draws them from the seed."""
+        gen = np.random.RandomState(self.seed)
+        a = gen.randint(1, kernels.MERSENNE, dtype=np.uint64, size=(1, self.num_hashes))
+        b = gen.randint(0, kernels.MERSENNE, dtype=np.uint64, size=(1, self.num_hashes))
+        return a[0].copy(), b[0].copy()
+
+
+# --------------------------------------------------------------------------------------------- normalisation
+
+_PUNCTUATION = frozenset(PUNCTUATION)
+_MARKS: frozenset[str] | None = None
+
+
+def _marks() -> frozenset[str]:
+    global _MARKS
+    if _MARKS is None:
+        _MARKS = frozenset(chr(cp) for cp in range(0x110000) if unicodedata.category(chr(cp)) == "Mn")
+    return _MARKS
+
+
+def normalize(text: str) -> str:
+    """datatrove's `simplify_text` (lowercase, numbers -> 0, punctuation -> space, one space, no diacritics),
+    same output, about 2.5x faster: characters are replaced only for the few distinct punctuation marks and
+    combining marks a text contains, instead of a per-character translate or loop."""
+    text = NUMBERS_PATTERN.sub("0", text.lower())
+    for c in _PUNCTUATION.intersection(text):
+        text = text.replace(c, " ")
+    text = " ".join(text.split())
+    if not text.isascii():
+        text = unicodedata.normalize("NFD", text)
+        for c in _marks().intersection(text):
+            text = text.replace(c, "")
+    return text.strip()
+
+
+# --------------------------------------------------------------------------------------------- signatures
+
+
+def _pack(texts: Iterable[str], tokenize: Callable[[str], list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    parts = [" ".join(tokenize(normalize(t))).encode("utf-8") for t in texts]
+    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in parts], out=offsets[1:])
+    return np.frombuffer(b"".join(parts), dtype=np.uint8), offsets
+
+
+def signatures(texts: list[str], tokenize: Callable[[str], list[str]], config: MinhashConfig = MinhashConfig()) -> np.ndarray:
+    """MinHash signatures, uint64[len(texts), num_hashes], equal to datatrove's; rows of 2^64-1 for documents
+    shorter than one n-gram."""
+    a, b = config.parameters()
+    buf, offsets = _pack(texts, tokenize)
+    out = np.empty((len(texts), config.num_hashes), dtype=np.uint64)
+    kernels.minhash_batch(buf, offsets, config.n_grams, a, b, out)
+    return out
+
+
+# --------------------------------------------------------------------------------------------- bucket files
+
+
+def _record_dtype(hashes_per_bucket: int) -> np.dtype:
+    return np.dtype([("h", "<u8", (hashes_per_bucket,)), ("doc", "<u4")])
+
+
+def write_bucket(path: Path, records: np.ndarray) -> None:
+    """Sorted fixed-width records with a checksum, written under a temporary name and renamed."""
+    records = records[np.lexsort(tuple(records["h"][:, k] for k in range(records["h"].shape[1] - 1, -1, -1)))]
+    header = _HEADER.pack(BUCKET_MAGIC, BUCKET_VERSION, records["h"].shape[1], len(records))
+    payload = records.tobytes()
+    crc = zlib.crc32(payload, zlib.crc32(header))
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(header + payload + _FOOTER.pack(crc))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_bucket(path: Path) -> np.ndarray:
+    """A bucket file's records; a truncated or corrupt file is a CurationError naming it."""
+    data = Path(path).read_bytes()
+    if len(data) < _HEADER.size + _FOOTER.size:
+        raise CurationError(f"bucket file {path}: truncated; delete it and run the dedup again to regenerate it")
+    magic, version, per_bucket, count = _HEADER.unpack_from(data)
+    dtype = _record_dtype(per_bucket)
+    expected = _HEADER.size + count * dtype.itemsize + _FOOTER.size
+    if magic != BUCKET_MAGIC or version != BUCKET_VERSION or len(data) != expected:
+        raise CurationError(f"bucket file {path}: not a complete bucket file (bad header or size); "
+                            "delete it and run the dedup again to regenerate it")
+    (crc,) = _FOOTER.unpack_from(data, len(data) - _FOOTER.size)
+    if zlib.crc32(data[:-_FOOTER.size]) != crc:
+        raise CurationError(f"bucket file {path}: checksum mismatch (corrupt); delete it and run the dedup again")
+    return np.frombuffer(data, dtype=dtype, count=count, offset=_HEADER.size)
+
+
+def band_pairs(records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (first document of a run of equal band hashes, each later one) from sorted records."""
+    h = records["h"]
+    same = np.all(h[1:] == h[:-1], axis=1)
+    if not same.any():
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    run_start = np.maximum.accumulate(np.where(np.concatenate(([False], same)), 0, np.arange(len(h))))
+    idx = np.nonzero(np.concatenate(([False], same)))[0]
+    docs = records["doc"].astype(np.int64)
+    return docs[run_start[idx]], docs[idx]
+
+
+# --------------------------------------------------------------------------------------------- the whole dedup
+
+
+@dataclass
+class DedupResult:
+    keep: np.ndarray  # bool per document
+    cluster_id: np.ndarray  # int64: the representative's index
+    cluster_size: np.ndarray  # int64: size of the document's cluster
+
+    @property
+    def removed(self) -> int:
+        return int((~self.keep).sum())
+
+
+def dedup_texts(texts: Iterable[str], tokenize: Callable[[str], list[str]], config: MinhashConfig = MinhashConfig(),
+                work_dir: str | Path = ".", batch_size: int = 4096) -> DedupResult:
+    """Signatures in batches -> one spill file per band -> sorted, checksummed bucket files -> pairs ->
+    clusters. Documents without a single n-gram are never duplicates (as in datatrove)."""
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    dtype = _record_dtype(config.hashes_per_bucket)
+    spills = [open(work / f"band_{b:03d}.spill", "wb") for b in range(config.num_buckets)]
+    n = 0
+    try:
+        batch: list[str] = []
+        for text in texts:
+            batch.append(text)
+            if len(batch) == batch_size:
+                n = _spill(batch, n, tokenize, config, dtype, spills)
+                batch = []
+        if batch:
+            n = _spill(batch, n, tokenize, config, dtype, spills)
+    finally:
+        for f in spills:
+            f.close()
+    lefts, rights = [], []
+    for band in range(config.num_buckets):
+        spill = work / f"band_{band:03d}.spill"
+        bucket = work / f"band_{band:03d}.bucket"
+        write_bucket(bucket, np.fromfile(spill, dtype=dtype))
+        spill.unlink()
+        left, right = band_pairs(read_bucket(bucket))
+        lefts.append(left)
+        rights.append(right)
+    root = kernels.union_find(n, np.concatenate(lefts) if lefts else np.empty(0, np.int64),
+                              np.concatenate(rights) if rights else np.empty(0, np.int64))
+    sizes = np.bincount(root, minlength=n)[root]
+    return DedupResult(keep=root == np.arange(n), cluster_id=root, cluster_size=sizes.astype(np.int64))
+
+
+def _spill(batch, start, tokenize, config, dtype, spills) -> int:
+    sigs = signatures(batch, tokenize, config)
+    has = sigs[:, 0] != kernels.EMPTY
+    docs = np.arange(start, start + len(batch), dtype=np.uint32)[has]
+    sigs = sigs[has]
+    for band, f in enumerate(spills):
+        rec = np.empty(len(docs), dtype=dtype)
+        rec["h"] = sigs[:, band * config.hashes_per_bucket:(band + 1) * config.hashes_per_bucket]
+        rec["doc"] = docs
+        f.write(rec.tobytes())
+    return start + len(batch)

@@ -46,6 +46,21 @@ def _cmd_validate(args) -> int:
     return 0
 
 
+def _cmd_dedup(args) -> int:
+    from curation.dedup_files import dedup_files
+    from dedup.minhash import MinhashConfig
+
+    config = MinhashConfig(n_grams=args.ngrams, num_buckets=args.buckets, hashes_per_bucket=args.hashes_per_bucket)
+    s = dedup_files(args.inputs, args.output, language=args.language, text_column=args.text_column,
+                    config=config, progress=not args.no_progress)
+    no_text = f", {s['no_text']} without text (kept as they are)" if s["no_text"] else ""
+    print(f"{s['documents']} documents in, {s['kept']} kept, {s['removed']} removed as near-duplicates{no_text}"
+          f" -> {args.output}")
+    for lang, c in list(s["languages"].items())[:15]:
+        print(f"  {lang:<12} in {c['in']:>8}  kept {c['kept']:>8}  removed {c['removed']:>8}")
+    return 0
+
+
 def _cmd_schema(args) -> int:
     from curation.manifest import json_schema
 
@@ -100,6 +115,21 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--input", help="check against this input instead of the manifest's")
     val.add_argument("--format", choices=["warc", "wet", "jsonl", "parquet", "html"])
     val.set_defaults(func=_cmd_validate)
+
+    dd = sub.add_parser("dedup", help="MinHash-deduplicate Parquet/JSONL files per language",
+                        description="Remove near-duplicates (FineWeb2's MinHash: word 5-grams, 14 bands x 8 hashes) "
+                                    "within each language; write the kept rows with every input column plus "
+                                    "minhash_cluster_size and minhash_cluster_id (the input row number of the kept "
+                                    "copy) as Parquet, one file per input file.")
+    dd.add_argument("inputs", nargs="+", help="Parquet or JSONL files, folders or globs (local or fsspec URLs)")
+    dd.add_argument("-o", "--output", required=True, help="output folder")
+    dd.add_argument("--language", help="iso639-3_Script of all documents (default: the 'language' column, if any)")
+    dd.add_argument("--text-column", default="text")
+    dd.add_argument("--ngrams", type=int, default=5)
+    dd.add_argument("--buckets", type=int, default=14)
+    dd.add_argument("--hashes-per-bucket", type=int, default=8)
+    dd.add_argument("--no-progress", action="store_true")
+    dd.set_defaults(func=_cmd_dedup)
 
     sch = sub.add_parser("schema", help="print the manifest JSON Schema (for editors)")
     sch.set_defaults(func=_cmd_schema)

@@ -66,8 +66,9 @@ def resolve_paths(paths: list[str], fmt: str | None = None) -> list[str]:
             raise CurationError(f"input '{p}': cannot open ({e})") from None
         if any(c in root for c in "*?["):
             found = sorted(fs.glob(root))
-        elif fs.isdir(root):
-            found = sorted(f for f in fs.find(root) if infer_format(f) and (fmt is None or infer_format(f) == fmt))
+        elif fs.isdir(root):  # files of the format, skipping `_`/`.` folders (a run's _logs, _exclusions)
+            found = sorted(f for f in fs.find(root) if infer_format(f) and (fmt is None or infer_format(f) == fmt)
+                           and not any(p[:1] in "_." for p in f[len(root):].strip("/").split("/")[:-1]))
         elif fs.exists(root):
             found = [root]
         else:

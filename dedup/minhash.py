@@ -168,49 +168,65 @@ class DedupResult:
         return int((~self.keep).sum())
 
 
+class Deduper:
+    """Incremental form of `dedup_texts` for one language: `add(texts)` any number of batches (documents are
+    numbered in order), then `finish()`. Only the spill files grow with the corpus."""
+
+    def __init__(self, tokenize: Callable[[str], list[str]], config: MinhashConfig = MinhashConfig(),
+                 work_dir: str | Path = "."):
+        self.tokenize, self.config = tokenize, config
+        self.work = Path(work_dir)
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.dtype = _record_dtype(config.hashes_per_bucket)
+        self.spills = [open(self.work / f"band_{b:03d}.spill", "wb") for b in range(config.num_buckets)]
+        self.n = 0
+        self.without_ngrams = 0
+
+    def add(self, texts: list[str]) -> None:
+        if texts:
+            self.n = _spill(texts, self.n, self)
+
+    def finish(self) -> DedupResult:
+        for f in self.spills:
+            f.close()
+        lefts, rights = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+        for band in range(self.config.num_buckets):
+            spill = self.work / f"band_{band:03d}.spill"
+            bucket = self.work / f"band_{band:03d}.bucket"
+            write_bucket(bucket, np.fromfile(spill, dtype=self.dtype))
+            spill.unlink()
+            left, right = band_pairs(read_bucket(bucket))
+            lefts.append(left)
+            rights.append(right)
+        root = kernels.union_find(self.n, np.concatenate(lefts), np.concatenate(rights))
+        sizes = np.bincount(root, minlength=self.n)[root]
+        return DedupResult(keep=root == np.arange(self.n), cluster_id=root, cluster_size=sizes.astype(np.int64))
+
+
 def dedup_texts(texts: Iterable[str], tokenize: Callable[[str], list[str]], config: MinhashConfig = MinhashConfig(),
                 work_dir: str | Path = ".", batch_size: int = 4096) -> DedupResult:
     """Signatures in batches -> one spill file per band -> sorted, checksummed bucket files -> pairs ->
     clusters. Documents without a single n-gram are never duplicates (as in datatrove)."""
-    work = Path(work_dir)
-    work.mkdir(parents=True, exist_ok=True)
-    dtype = _record_dtype(config.hashes_per_bucket)
-    spills = [open(work / f"band_{b:03d}.spill", "wb") for b in range(config.num_buckets)]
-    n = 0
-    try:
-        batch: list[str] = []
-        for text in texts:
-            batch.append(text)
-            if len(batch) == batch_size:
-                n = _spill(batch, n, tokenize, config, dtype, spills)
-                batch = []
-        if batch:
-            n = _spill(batch, n, tokenize, config, dtype, spills)
-    finally:
-        for f in spills:
-            f.close()
-    lefts, rights = [], []
-    for band in range(config.num_buckets):
-        spill = work / f"band_{band:03d}.spill"
-        bucket = work / f"band_{band:03d}.bucket"
-        write_bucket(bucket, np.fromfile(spill, dtype=dtype))
-        spill.unlink()
-        left, right = band_pairs(read_bucket(bucket))
-        lefts.append(left)
-        rights.append(right)
-    root = kernels.union_find(n, np.concatenate(lefts) if lefts else np.empty(0, np.int64),
-                              np.concatenate(rights) if rights else np.empty(0, np.int64))
-    sizes = np.bincount(root, minlength=n)[root]
-    return DedupResult(keep=root == np.arange(n), cluster_id=root, cluster_size=sizes.astype(np.int64))
+    deduper = Deduper(tokenize, config, work_dir)
+    batch: list[str] = []
+    for text in texts:
+        batch.append(text)
+        if len(batch) == batch_size:
+            deduper.add(batch)
+            batch = []
+    deduper.add(batch)
+    return deduper.finish()
 
 
-def _spill(batch, start, tokenize, config, dtype, spills) -> int:
-    sigs = signatures(batch, tokenize, config)
+def _spill(batch, start, d: Deduper) -> int:
+    config = d.config
+    sigs = signatures(batch, d.tokenize, config)
     has = sigs[:, 0] != kernels.EMPTY
+    d.without_ngrams += int((~has).sum())
     docs = np.arange(start, start + len(batch), dtype=np.uint32)[has]
     sigs = sigs[has]
-    for band, f in enumerate(spills):
-        rec = np.empty(len(docs), dtype=dtype)
+    for band, f in enumerate(d.spills):
+        rec = np.empty(len(docs), dtype=d.dtype)
         rec["h"] = sigs[:, band * config.hashes_per_bucket:(band + 1) * config.hashes_per_bucket]
         rec["doc"] = docs
         f.write(rec.tobytes())

@@ -106,3 +106,46 @@ def test_dedup_finds_near_and_exact_duplicates(tmp_path):
     assert res.cluster_size[0] == 3 and res.cluster_size[15] == 2 and res.cluster_size[25] == 1 and res.cluster_size[60] == 1
     assert res.cluster_id[n_base + 100] == 0  # near copy of doc 0 points at it
     assert not list(tmp_path.glob("*.spill"))
+
+
+def _docs(rnd, n, vocab):
+    return [" ".join(rnd.choice(vocab) for _ in range(120)) for _ in range(n)]
+
+
+def test_curate_dedup_per_language_keeps_columns(tmp_path, capsys):
+    import polars as pl
+
+    from curation.cli import main
+
+    rnd = random.Random(3)
+    vocab = [a + b + c for a in "bcdfgklmnp" for b in "aeiou" for c in ("ra", "lo", "ni", "ta", "su", "ke")]
+    en, fr = _docs(rnd, 30, vocab), _docs(rnd, 20, vocab)
+    rows = ([{"id": f"en{i}", "text": t, "language": "eng_Latn", "score": i} for i, t in enumerate(en)]
+            + [{"id": f"fr{i}", "text": t, "language": "fra_Latn", "score": i} for i, t in enumerate(fr)]
+            + [{"id": "en-copy", "text": en[3], "language": "eng_Latn", "score": 0},
+               {"id": "fr-copy-of-en", "text": en[4], "language": "fra_Latn", "score": 0},  # other language: kept
+               {"id": "null", "text": None, "language": "eng_Latn", "score": 0}])
+    pl.DataFrame(rows[:40]).write_parquet(tmp_path / "a.parquet")
+    pl.DataFrame(rows[40:]).write_ndjson(tmp_path / "b.jsonl")
+    assert main(["dedup", str(tmp_path / "a.parquet"), str(tmp_path / "b.jsonl"), "-o", str(tmp_path / "out"),
+                 "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "53 documents in, 52 kept, 1 removed" in printed and "1 without text" in printed
+    out = pl.read_parquet(tmp_path / "out" / "*.parquet", missing_columns="insert")
+    assert set(out.columns) >= {"id", "text", "language", "score", "minhash_cluster_size", "minhash_cluster_id"}
+    assert "en-copy" not in out["id"].to_list() and "fr-copy-of-en" in out["id"].to_list()
+    assert out.filter(pl.col("id") == "en3")["minhash_cluster_size"].item() == 2
+    assert out.filter(pl.col("id") == "null")["minhash_cluster_size"].item() == 1
+
+
+def test_curate_dedup_bad_text_column(tmp_path, capsys):
+    import polars as pl
+
+    from curation.cli import main
+
+    pl.DataFrame({"id": [1, 2], "body": [3, 4]}).write_parquet(tmp_path / "x.parquet")
+    assert main(["dedup", str(tmp_path / "x.parquet"), "-o", str(tmp_path / "o"), "--text-column", "body",
+                 "--no-progress"]) == 2
+    assert "column 'body' holds int64, not text" in capsys.readouterr().err
+    assert main(["dedup", str(tmp_path / "x.parquet"), "-o", str(tmp_path / "o"), "--no-progress"]) == 2
+    assert "no 'text' column" in capsys.readouterr().err

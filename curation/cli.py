@@ -36,13 +36,15 @@ def _cmd_run(args) -> int:
 
 def _cmd_validate(args) -> int:
     from curation.manifest import load_manifest
-    from curation.runner import apply_overrides, compile_pipeline
+    from curation.runner import Barrier, apply_overrides, compile_phases
 
     manifest = load_manifest(args.manifest)
     if args.input or args.format:
         manifest = apply_overrides(manifest, args.input, None, args.format)
-    steps = compile_pipeline(manifest, progress=False)  # also checks inputs, models and options
-    print(f"{args.manifest}: valid ({len(steps)} steps: {' -> '.join(str(s.name).strip() for s in steps)})")
+    phases = compile_phases(manifest, progress=False)  # also checks inputs, models and options
+    names = [str(p.stage.name).strip() + " (between passes)" if isinstance(p, Barrier)
+             else " -> ".join(str(s.name).strip() for s in p if not getattr(s, "internal", False)) for p in phases]
+    print(f"{args.manifest}: valid ({' => '.join(names)})")
     return 0
 
 

@@ -61,7 +61,7 @@ def _text_column(batch: pa.RecordBatch, path: str, text_column: str) -> list:
 
 def dedup_files(inputs: list[str], output: str, language: str | None = None, text_column: str = "text",
                 language_column: str = "language", config: MinhashConfig = MinhashConfig(),
-                progress: bool = True) -> dict:
+                progress: bool = True, exclusions: str | None = None, id_column: str = "id") -> dict:
     """Deduplicate files into `output`; returns counts (documents in, kept, removed, per language)."""
     files = resolve_paths(inputs)
     formats = [infer_format(f) for f in files]
@@ -108,7 +108,7 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
             cluster[glob] = glob[res.cluster_id]
             per_language[lang] = {"in": int(d.n), "kept": int(res.keep.sum()), "removed": res.removed,
                                   "without_ngrams": d.without_ngrams}
-        _write_kept(files, formats, output, keep, size, cluster)
+        _write_kept(files, formats, output, keep, size, cluster, id_column, exclusions)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {"documents": n, "kept": int(keep.sum()), "removed": int((~keep).sum()), "no_text": counts["no_text"],
@@ -119,28 +119,51 @@ def _safe(lang: str) -> str:
     return "".join(c if c.isalnum() or c in "_-" else "_" for c in lang) or "und"
 
 
-def _write_kept(files, formats, output, keep, size, cluster) -> None:
+def _write_kept(files, formats, output, keep, size, cluster, id_column="id", exclusions: str | None = None) -> None:
+    """Second pass: kept rows to `output`, removed ones (with `duplicate_of`, the kept copy's id) to
+    `exclusions`. `minhash_cluster_id` is the id of the cluster's kept document (its smallest row comes
+    first, so its id is known before any duplicate of it)."""
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
+    rep_ids: dict[int, str] = {}
     n = 0
     for i, (path, fmt) in enumerate(zip(files, formats)):
-        target = out / f"{i:05d}_{Path(path.split('://')[-1]).name.split('.')[0]}.parquet"
-        tmp = target.with_name(target.name + ".tmp")
-        writer = None
+        name = f"{i:05d}_{Path(path.split('://')[-1]).name.split('.')[0]}.parquet"
+        writers: dict[str, pq.ParquetWriter] = {}
+        targets = {"kept": out / name}
+        if exclusions:
+            Path(exclusions).mkdir(parents=True, exist_ok=True)
+            targets["removed"] = Path(exclusions) / name
         try:
             for batch in _batches(path, fmt):
                 m = len(batch)
-                sel = keep[n:n + m]
-                table = pa.Table.from_batches([batch]).filter(pa.array(sel))
-                table = table.append_column("minhash_cluster_size", pa.array(size[n:n + m][sel]))
-                table = table.append_column("minhash_cluster_id", pa.array(cluster[n:n + m][sel]))
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
-                writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
+                rows = np.arange(n, n + m)
+                ids = (batch.column(id_column).cast(pa.string()).to_pylist() if id_column in batch.schema.names
+                       else [str(r) for r in rows])
+                for r, doc_id in zip(rows, ids):
+                    if keep[r] and size[r] > 1:
+                        rep_ids[int(r)] = doc_id
+                cluster_ids = [doc_id if keep[r] else rep_ids.get(int(cluster[r]), str(cluster[r]))
+                               for r, doc_id in zip(rows, ids)]
+                table = pa.Table.from_batches([batch])
+                table = table.drop_columns([c for c in ("minhash_cluster_size", "minhash_cluster_id") if c in table.column_names])
+                table = table.append_column("minhash_cluster_size", pa.array(size[n:n + m]))
+                table = table.append_column("minhash_cluster_id", pa.array(cluster_ids, pa.string()))
+                parts = {"kept": table.filter(pa.array(keep[n:n + m]))}
+                if exclusions:
+                    removed = table.filter(pa.array(~keep[n:n + m]))
+                    parts["removed"] = removed.append_column(
+                        "duplicate_of", removed.column("minhash_cluster_id")).append_column(
+                        "filter_reason", pa.array(["near_duplicate"] * len(removed), pa.string()))
+                for kind, part in parts.items():
+                    if kind not in writers:
+                        writers[kind] = pq.ParquetWriter(targets[kind].with_name(targets[kind].name + ".tmp"),
+                                                         part.schema, compression="zstd")
+                    w = writers[kind]
+                    w.write_table(part.cast(w.schema) if part.schema != w.schema else part)
                 n += m
         finally:
-            if writer is not None:
-                writer.close()
-        if writer is not None:
-            os.replace(tmp, target)
-
+            for w in writers.values():
+                w.close()
+        for kind in writers:
+            os.replace(targets[kind].with_name(targets[kind].name + ".tmp"), targets[kind])

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from datatrove.pipeline.base import PipelineStep
@@ -25,6 +26,7 @@ from curation.writer import ParquetOutput, language_writer
 from filters.config import language_scores
 
 LOGS = "_logs"
+STAGES = "_stages"
 EXCLUSIONS = "_exclusions"
 
 
@@ -56,8 +58,19 @@ def input_format(manifest: Manifest, files: list[str]) -> str:
     return formats.pop()
 
 
-def compile_pipeline(manifest: Manifest, progress: bool = True) -> list[PipelineStep]:
-    """The manifest as a list of datatrove steps: reader, progress, the stages in order, writer."""
+@dataclass
+class Barrier:
+    """A stage that must see every document before passing any on (dedup): it runs between two passes."""
+
+    index: int
+    stage: PipelineStep
+    input_dir: str  # where the pass before it writes
+    output_dir: str  # where it writes the kept documents, read by the next pass
+    exclusions: str | None
+
+
+def compile_phases(manifest: Manifest, progress: bool = True) -> list[list[PipelineStep] | Barrier]:
+    """The manifest as passes of datatrove steps (reader, stages, writer), split at barrier stages (dedup)."""
     files = resolve_paths(manifest.input.paths, manifest.input.format)
     fmt = input_format(manifest, files)
     out = manifest.output.path
@@ -67,39 +80,65 @@ def compile_pipeline(manifest: Manifest, progress: bool = True) -> list[Pipeline
     ]
     if progress:
         steps.append(Progress(workers=_workers(manifest)))
+    phases: list = []
     has_writer = False
     for i, spec in enumerate(manifest.stages):
         name = spec["stage"]
-        options = {k: v for k, v in spec.items() if k not in COMMON_STAGE_KEYS}
-        stage_cls = get_stage(name)
-        if stage_cls is ParquetOutput:
-            has_writer = True
-            options.setdefault("output_dir", out)
-            if os.path.isabs(options.get("subdir") or "") or ".." in Path(options.get("subdir") or "").parts:
-                raise CurationError(f"{manifest._source}: stages[{i}].subdir must stay inside the output folder")
-            options.setdefault("max_file_size_mb", manifest.output.max_file_size_mb)
-            options.setdefault("row_group_size", manifest.output.row_group_size)
-        if name == "langid":
-            if manifest.languages and "languages" not in options:
-                options["languages"] = manifest.languages
-            # per-language thresholds from the language configs; the manifest's own min_scores win
-            options["min_scores"] = {**language_scores(_quality_config_dir(manifest)), **(options.get("min_scores") or {})}
-        try:
-            step = build_stage(stage_cls, options)
-        except CurationError:
-            raise
-        except (TypeError, ValueError) as e:
-            raise CurationError(f"{manifest._source}: stages[{i}] ({name}): {e}") from None
-        step.stage_key = name
+        step = _build(manifest, i, spec, out)
+        if getattr(step, "barrier", False):
+            stage_dir = os.path.join(out, STAGES, f"{i:02d}_{_slug(name)}")
+            handoff = ParquetOutput(None, manifest.output.max_file_size_mb, manifest.output.row_group_size,
+                                    os.path.join(stage_dir, "input"))
+            kept = os.path.join(stage_dir, "kept")
+            excl = os.path.join(out, EXCLUSIONS, f"{i:02d}_{_slug(name)}") if spec.get("exclusions") else None
+            phases += [steps + [handoff], Barrier(i, step, os.path.join(stage_dir, "input"), kept, excl)]
+            steps = [make_reader("parquet", paths=[kept])]
+            handoff.internal = steps[0].internal = True  # plumbing between passes: not in the summary
+            continue
         if spec.get("exclusions"):
             if not isinstance(step, Filter):
                 raise CurationError(f"{manifest._source}: stages[{i}] ({name}) removes nothing; 'exclusions' needs a filter stage")
             step.exclusion_writer = _ExclusionWriter(os.path.join(out, EXCLUSIONS, f"{i:02d}_{_slug(name)}"),
                                                      name, manifest.output.max_file_size_mb)
+        has_writer |= isinstance(step, ParquetOutput)
         steps.append(step)
     if not has_writer:
         steps.append(ParquetOutput(None, manifest.output.max_file_size_mb, manifest.output.row_group_size, out))
-    return steps
+    return phases + [steps]
+
+
+def compile_pipeline(manifest: Manifest, progress: bool = True) -> list[PipelineStep]:
+    """The manifest as one list of datatrove steps, for a pipeline without barrier stages (to hand to any
+    datatrove executor)."""
+    phases = compile_phases(manifest, progress)
+    if len(phases) > 1:
+        raise CurationError(f"{manifest._source}: a dedup stage splits the run into passes; run it with `curate run`")
+    return phases[0]
+
+
+def _build(manifest: Manifest, i: int, spec: dict, out: str) -> PipelineStep:
+    name = spec["stage"]
+    options = {k: v for k, v in spec.items() if k not in COMMON_STAGE_KEYS}
+    stage_cls = get_stage(name)
+    if stage_cls is ParquetOutput:
+        options.setdefault("output_dir", out)
+        if os.path.isabs(options.get("subdir") or "") or ".." in Path(options.get("subdir") or "").parts:
+            raise CurationError(f"{manifest._source}: stages[{i}].subdir must stay inside the output folder")
+        options.setdefault("max_file_size_mb", manifest.output.max_file_size_mb)
+        options.setdefault("row_group_size", manifest.output.row_group_size)
+    if name == "langid":
+        if manifest.languages and "languages" not in options:
+            options["languages"] = manifest.languages
+        # per-language thresholds from the language configs; the manifest's own min_scores win
+        options["min_scores"] = {**language_scores(_quality_config_dir(manifest)), **(options.get("min_scores") or {})}
+    try:
+        step = build_stage(stage_cls, options)
+    except CurationError:
+        raise
+    except (TypeError, ValueError) as e:
+        raise CurationError(f"{manifest._source}: stages[{i}] ({name}): {e}") from None
+    step.stage_key = name
+    return step
 
 
 def _quality_config_dir(manifest: Manifest) -> str | None:
@@ -200,27 +239,72 @@ def quiet_datatrove(verbose: bool = False) -> None:
 
 def run_manifest(manifest: Manifest, overwrite: bool = False, verbose: bool = False, progress: bool = True,
                  replace_changed: bool = False) -> dict:
-    """Run a validated manifest end to end; return the run summary (also written to `<output>/stats.json`)."""
+    """Run a validated manifest end to end; return the run summary (also written to `<output>/stats.json`).
+
+    Each pass runs on datatrove's executor with its own logs and completion markers under `_logs/`, and each
+    barrier (dedup) leaves a `done.json`, so a run started again skips whatever finished."""
     from datatrove.executor import LocalPipelineExecutor
 
-    from curation.summary import collect_summary
+    from curation.report import plot_report
+    from curation.summary import collect_summary, merged_stats
 
     ex = manifest.executor
     if ex.kind != "local":
         raise CurationError(
             f"{manifest._source}: executor.kind '{ex.kind}' is not available in this version; use 'local'"
         )
-    steps = compile_pipeline(manifest, progress=progress)
+    phases = compile_phases(manifest, progress=progress)
     out = prepare_output(manifest, overwrite, replace_changed)
     quiet_datatrove(verbose)
-    executor = LocalPipelineExecutor(steps, tasks=ex.tasks, workers=_workers(manifest),
-                                     logging_dir=str(out / LOGS), start_method="fork")
     started = time.time()
-    already = len(executor.get_incomplete_ranks()) == 0
-    executor.run()
-    summary = collect_summary(out, steps, elapsed=time.time() - started, resumed_complete=already)
+    already, step_stats, n_pass = True, [], 0
+    for phase in phases:
+        if isinstance(phase, Barrier):
+            stats, done = run_barrier(phase, progress)
+            already &= done
+            step_stats.append((phase.stage, stats))
+            continue
+        logs = out / LOGS if n_pass == 0 else out / LOGS / f"pass_{n_pass}"
+        n_pass += 1
+        executor = LocalPipelineExecutor(phase, tasks=ex.tasks, workers=_workers(manifest),
+                                         logging_dir=str(logs), start_method="fork")
+        already &= len(executor.get_incomplete_ranks()) == 0
+        executor.run()
+        step_stats += list(zip(phase, merged_stats(logs)))
+    summary = collect_summary(out, step_stats, elapsed=time.time() - started, resumed_complete=already)
     (out / "stats.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
-    from curation.report import plot_report
-
     plot_report(summary, out / "report.png")
     return summary
+
+
+def run_barrier(b: Barrier, progress: bool):
+    """Dedup the pass's output (unless a previous run finished it); its counts as a datatrove Stats."""
+    from datatrove.utils.stats import Stats
+
+    from curation.dedup_files import dedup_files
+
+    done = Path(b.output_dir).parent / "done.json"
+    was_done = done.exists()
+    if was_done:
+        counts = json.loads(done.read_text())
+    else:
+        shutil.rmtree(b.output_dir, ignore_errors=True)
+        if b.exclusions:
+            shutil.rmtree(b.exclusions, ignore_errors=True)
+        inputs = [b.input_dir] if any(Path(b.input_dir).rglob("*.parquet")) else []
+        counts = (dedup_files(inputs, b.output_dir, config=b.stage.config, progress=progress, exclusions=b.exclusions)
+                  if inputs else {"documents": 0, "kept": 0, "removed": 0, "languages": {}})
+        Path(b.output_dir).mkdir(parents=True, exist_ok=True)
+        tmp = done.with_suffix(".tmp")
+        tmp.write_text(json.dumps(counts))
+        os.replace(tmp, done)
+    stats = Stats(str(b.stage))
+    for label, value in (("in", counts["documents"]), ("kept", counts["kept"]), ("removed", counts["removed"]),
+                         ("removed/near_duplicate", counts["removed"])):
+        stats[label].update(value)
+    for lang, c in counts["languages"].items():
+        stats[f"lang/{lang}/in"].update(c["in"])
+        stats[f"lang/{lang}/kept"].update(c["kept"])
+        if c["removed"]:
+            stats[f"lang/{lang}/removed/near_duplicate"].update(c["removed"])
+    return stats, was_done

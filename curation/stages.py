@@ -9,6 +9,7 @@ BUILTIN = {
     "extract": "curation.extract:Extract",
     "url_filter": "filters.url:UrlFilter",
     "langid": "langid.fasttext_lid:LanguageId",
+    "dedup": "dedup.stage:MinhashDedup",
     "quality": "filters.quality:QualityFilter",
     "format": "filters.formatting:Format",
     "write": "curation.writer:ParquetOutput",

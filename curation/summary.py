@@ -10,8 +10,9 @@ from pathlib import Path
 from datatrove.utils.stats import PipelineStats
 
 
-def merged_stats(out: Path) -> list:
-    files = sorted((out / "_logs" / "stats").glob("*.json"))
+def merged_stats(logs: Path) -> list:
+    """datatrove's stats of every finished task of one pass, summed."""
+    files = sorted((logs / "stats").glob("*.json"))
     total = PipelineStats()
     for f in files:
         total = total + PipelineStats.from_json(json.loads(f.read_text()))
@@ -22,11 +23,13 @@ def _value(metric) -> float:
     return getattr(metric, "total", metric) or 0
 
 
-def collect_summary(out: Path, steps, elapsed: float, resumed_complete: bool = False) -> dict:
-    stats = merged_stats(out)
+def collect_summary(out: Path, step_stats: list, elapsed: float, resumed_complete: bool = False) -> dict:
+    """`step_stats`: (step, datatrove Stats) pairs of every pass of the run, in pipeline order."""
     stages, languages = [], defaultdict(lambda: {"in": 0, "kept": 0, "removed": Counter()})
     written_total = 0
-    for step, st in zip(steps, stats):
+    for step, st in step_stats:
+        if getattr(step, "internal", False):
+            continue
         counters = {label: _value(m) for label, m in st.stats.items()}
         entry = {"stage": str(step.name).strip(), "key": _short(step), "type": step.type}
         if "documents" in counters or "input_files" in counters:  # a reader

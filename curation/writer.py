@@ -19,6 +19,8 @@ BASE_COLUMNS = [
     ("date", pa.string()),
     ("language", pa.string()),
     ("language_score", pa.float64()),
+    ("minhash_cluster_size", pa.int64()),
+    ("minhash_cluster_id", pa.string()),
 ]
 _INT_SIGNALS = {"n_words", "stop_words"}
 _SAFE = re.compile(r"[^A-Za-z0-9_\-]")
@@ -57,7 +59,7 @@ def _flat_adapter(self, doc: Document) -> dict:
     row = {name: meta.get(name) for name in self._columns}
     row["id"] = str(doc.id)
     row["text"] = doc.text
-    for key in ("url", "snapshot", "date", "language", "filter_reason", "removed_by"):
+    for key in ("url", "snapshot", "date", "language", "filter_reason", "removed_by", "minhash_cluster_id"):
         if key in row and row[key] is not None:
             row[key] = str(row[key])
     for name, value in row.items():  # a signal of the wrong type must not break the shard's schema

@@ -213,3 +213,24 @@ def test_langid_thresholds_come_from_language_configs(tmp_path):
     doc = __import__("curation").Document(text="The weather is nice today and we are going out.", id="x")
     lang, score = step.predict(doc.text)
     assert lang == "eng_Latn"
+
+
+def test_dedup_stage_splits_the_run_and_resumes(small_crawl, tmp_path):
+    stages = "  - stage: dedup\n    exclusions: true\n"
+    m = manifest(tmp_path, small_crawl / "crawl.warc.gz", extra_stages=stages, tasks=2)
+    first = run_manifest(m, progress=False)
+    dedup = next(s for s in first["stages"] if s.get("key") == "dedup")
+    assert dedup["removed"] > 0 and dedup["in"] == dedup["kept"] + dedup["removed"]
+    df = read_out(tmp_path / "out")
+    assert len(df) == first["documents_written"] and df["minhash_cluster_size"].min() >= 1
+    assert (df["minhash_cluster_id"] == df["id"]).all()  # every kept document is its cluster's representative
+    excluded = pl.concat([pl.read_parquet(f) for f in (tmp_path / "out/_exclusions").glob("*_dedup/*.parquet")])
+    assert len(excluded) == dedup["removed"] and set(excluded["filter_reason"]) == {"near_duplicate"}
+    assert not set(excluded["id"]) & set(df["id"])
+    # near-duplicate mirrors of the demo are removed, pointing at the page they copy
+    truth = {json.loads(l)["url"]: json.loads(l) for l in (small_crawl / "truth.jsonl").read_text().splitlines()}
+    kinds = [truth[u]["kind"] for u in excluded["url"]]
+    assert kinds.count("near_duplicate") + kinds.count("exact_duplicate") > 0
+    # a second run redoes nothing and reports the same
+    again = run_manifest(m, progress=False)
+    assert again["already_complete"] and again["documents_written"] == first["documents_written"]

@@ -115,11 +115,62 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
             "languages": dict(sorted(per_language.items(), key=lambda kv: -kv[1]["in"]))}
 
 
+def exact_dedup_files(inputs: list[str], output: str, by: str = "text", text_column: str = "text",
+                      language_column: str = "language", progress: bool = True, exclusions: str | None = None,
+                      id_column: str = "id") -> dict:
+    """Keep the first document of each language with the same normalised text (`by="text"`: xxh64 of
+    datatrove's normalisation) or the same URL (`by="url"`, fragment and trailing slash ignored)."""
+    import xxhash
+
+    from dedup.minhash import normalize
+
+    files = resolve_paths(inputs)
+    formats = [infer_format(f) for f in files]
+    column = text_column if by == "text" else "url"
+    keys: list[int] = []
+    langs_all: list[str] = []
+    bar = tqdm(desc=f"{by} hashes", unit=" docs", disable=not progress)
+    for path, fmt in zip(files, formats):
+        for batch in _batches(path, fmt, [column, language_column]):
+            values = _text_column(batch, path, column)
+            langs = (batch.column(language_column).to_pylist() if language_column in batch.schema.names
+                     else ["und"] * len(values))
+            for v, lang in zip(values, langs):
+                if not isinstance(v, str) or not v.strip():
+                    keys.append(-1)  # nothing to compare: never a duplicate
+                else:
+                    key = normalize(v) if by == "text" else v.split("#", 1)[0].rstrip("/").lower()
+                    keys.append(xxhash.xxh64_intdigest(f"{lang}\x00{key}") >> 1)
+                langs_all.append(str(lang or "und"))
+            bar.update(len(values))
+    bar.close()
+    n = len(keys)
+    arr = np.asarray(keys, dtype=np.int64)
+    keep = np.ones(n, dtype=bool)
+    size = np.ones(n, dtype=np.int64)
+    cluster = np.arange(n, dtype=np.int64)
+    valid = np.nonzero(arr >= 0)[0]
+    if len(valid):
+        uniq, first, inverse, counts = np.unique(arr[valid], return_index=True, return_inverse=True, return_counts=True)
+        cluster[valid] = valid[first][inverse]
+        size[valid] = counts[inverse]
+        keep[valid] = cluster[valid] == valid
+    per_language: dict[str, dict] = {}
+    for lang, k in zip(langs_all, keep):
+        c = per_language.setdefault(lang, {"in": 0, "kept": 0, "removed": 0})
+        c["in"] += 1
+        c["kept" if k else "removed"] += 1
+    _write_kept(files, formats, output, keep, None, cluster, id_column, exclusions, reason=f"duplicate_{by}")
+    return {"documents": n, "kept": int(keep.sum()), "removed": int((~keep).sum()), "no_text": int((arr < 0).sum()),
+            "languages": dict(sorted(per_language.items(), key=lambda kv: -kv[1]["in"]))}
+
+
 def _safe(lang: str) -> str:
     return "".join(c if c.isalnum() or c in "_-" else "_" for c in lang) or "und"
 
 
-def _write_kept(files, formats, output, keep, size, cluster, id_column="id", exclusions: str | None = None) -> None:
+def _write_kept(files, formats, output, keep, size, cluster, id_column="id", exclusions: str | None = None,
+                reason: str = "near_duplicate") -> None:
     """Second pass: kept rows to `output`, removed ones (with `duplicate_of`, the kept copy's id) to
     `exclusions`. `minhash_cluster_id` is the id of the cluster's kept document (its smallest row comes
     first, so its id is known before any duplicate of it)."""
@@ -141,20 +192,25 @@ def _write_kept(files, formats, output, keep, size, cluster, id_column="id", exc
                 ids = (batch.column(id_column).cast(pa.string()).to_pylist() if id_column in batch.schema.names
                        else [str(r) for r in rows])
                 for r, doc_id in zip(rows, ids):
-                    if keep[r] and size[r] > 1:
-                        rep_ids[int(r)] = doc_id
+                    if keep[r] and (size[r] > 1 if size is not None else exclusions):
+                        rep_ids[int(r)] = doc_id  # the id its duplicates will point at
                 cluster_ids = [doc_id if keep[r] else rep_ids.get(int(cluster[r]), str(cluster[r]))
                                for r, doc_id in zip(rows, ids)]
                 table = pa.Table.from_batches([batch])
-                table = table.drop_columns([c for c in ("minhash_cluster_size", "minhash_cluster_id") if c in table.column_names])
-                table = table.append_column("minhash_cluster_size", pa.array(size[n:n + m]))
-                table = table.append_column("minhash_cluster_id", pa.array(cluster_ids, pa.string()))
+                if size is not None:  # MinHash: cluster size and id for rehydration
+                    table = table.drop_columns([c for c in ("minhash_cluster_size", "minhash_cluster_id")
+                                                if c in table.column_names])
+                    table = table.append_column("minhash_cluster_size", pa.array(size[n:n + m]))
+                    table = table.append_column("minhash_cluster_id", pa.array(cluster_ids, pa.string()))
                 parts = {"kept": table.filter(pa.array(keep[n:n + m]))}
                 if exclusions:
-                    removed = table.filter(pa.array(~keep[n:n + m]))
-                    parts["removed"] = removed.append_column(
-                        "duplicate_of", removed.column("minhash_cluster_id")).append_column(
-                        "filter_reason", pa.array(["near_duplicate"] * len(removed), pa.string()))
+                    removed_mask = ~keep[n:n + m]
+                    removed = table.filter(pa.array(removed_mask))
+                    dup_of = [c for c, rm in zip(cluster_ids, removed_mask) if rm]
+                    parts["removed"] = removed.drop_columns([c for c in ("duplicate_of", "filter_reason")
+                                                             if c in removed.column_names]).append_column(
+                        "duplicate_of", pa.array(dup_of, pa.string())).append_column(
+                        "filter_reason", pa.array([reason] * len(removed), pa.string()))
                 for kind, part in parts.items():
                     if kind not in writers:
                         writers[kind] = pq.ParquetWriter(targets[kind].with_name(targets[kind].name + ".tmp"),

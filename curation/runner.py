@@ -281,7 +281,7 @@ def run_barrier(b: Barrier, progress: bool):
     """Dedup the pass's output (unless a previous run finished it); its counts as a datatrove Stats."""
     from datatrove.utils.stats import Stats
 
-    from curation.dedup_files import dedup_files
+    from curation.dedup_files import dedup_files, exact_dedup_files
 
     done = Path(b.output_dir).parent / "done.json"
     was_done = done.exists()
@@ -292,19 +292,24 @@ def run_barrier(b: Barrier, progress: bool):
         if b.exclusions:
             shutil.rmtree(b.exclusions, ignore_errors=True)
         inputs = [b.input_dir] if any(Path(b.input_dir).rglob("*.parquet")) else []
-        counts = (dedup_files(inputs, b.output_dir, config=b.stage.config, progress=progress, exclusions=b.exclusions)
-                  if inputs else {"documents": 0, "kept": 0, "removed": 0, "languages": {}})
+        if not inputs:
+            counts = {"documents": 0, "kept": 0, "removed": 0, "languages": {}}
+        elif hasattr(b.stage, "config"):  # MinHash
+            counts = dedup_files(inputs, b.output_dir, config=b.stage.config, progress=progress, exclusions=b.exclusions)
+        else:
+            counts = exact_dedup_files(inputs, b.output_dir, by=b.stage.by, progress=progress, exclusions=b.exclusions)
+        counts["reason"] = "near_duplicate" if hasattr(b.stage, "config") else f"duplicate_{b.stage.by}"
         Path(b.output_dir).mkdir(parents=True, exist_ok=True)
         tmp = done.with_suffix(".tmp")
         tmp.write_text(json.dumps(counts))
         os.replace(tmp, done)
     stats = Stats(str(b.stage))
     for label, value in (("in", counts["documents"]), ("kept", counts["kept"]), ("removed", counts["removed"]),
-                         ("removed/near_duplicate", counts["removed"])):
+                         (f"removed/{counts['reason']}", counts["removed"])):
         stats[label].update(value)
     for lang, c in counts["languages"].items():
         stats[f"lang/{lang}/in"].update(c["in"])
         stats[f"lang/{lang}/kept"].update(c["kept"])
         if c["removed"]:
-            stats[f"lang/{lang}/removed/near_duplicate"].update(c["removed"])
+            stats[f"lang/{lang}/removed/{counts['reason']}"].update(c["removed"])
     return stats, was_done

@@ -10,6 +10,7 @@ BUILTIN = {
     "url_filter": "filters.url:UrlFilter",
     "langid": "langid.fasttext_lid:LanguageId",
     "dedup": "dedup.stage:MinhashDedup",
+    "exact_dedup": "dedup.stage:ExactDedup",
     "quality": "filters.quality:QualityFilter",
     "format": "filters.formatting:Format",
     "write": "curation.writer:ParquetOutput",

@@ -8,6 +8,8 @@ after it read the kept documents (with `minhash_cluster_size` and `minhash_clust
 
 from __future__ import annotations
 
+from typing import Literal
+
 from curation.core import CurationError, Stage, register_stage
 from dedup.minhash import MinhashConfig
 
@@ -36,3 +38,23 @@ class MinhashDedup(Stage):
     def run(self, data, rank: int = 0, world_size: int = 1):
         raise CurationError("the dedup stage runs between two passes of a manifest run (curate run), "
                             "or over files with `curate dedup`; it cannot stream documents")
+
+
+@register_stage("exact_dedup")
+class ExactDedup(Stage):
+    """Remove exact duplicates within each language: the same normalised text, or the same URL.
+
+    Args:
+        by: "text" (datatrove's normalisation: case, numbers, punctuation, whitespace, accents) or "url"
+    """
+
+    name = "🧬 Exact dedup"
+    type = "🫂 - DEDUP"
+    barrier = True
+
+    def __init__(self, by: Literal["text", "url"] = "text"):
+        super().__init__()
+        self.by = by
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        raise CurationError("the exact_dedup stage runs between two passes of a manifest run (curate run)")

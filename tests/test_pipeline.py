@@ -234,3 +234,22 @@ def test_dedup_stage_splits_the_run_and_resumes(small_crawl, tmp_path):
     # a second run redoes nothing and reports the same
     again = run_manifest(m, progress=False)
     assert again["already_complete"] and again["documents_written"] == first["documents_written"]
+
+
+def test_exact_and_url_dedup_stages(small_crawl, tmp_path):
+    stages = "  - stage: exact_dedup\n    exclusions: true\n  - stage: exact_dedup\n    by: url\n"
+    m = manifest(tmp_path, small_crawl / "crawl.warc.gz", extra_stages=stages)
+    summary = run_manifest(m, progress=False)
+    exact, url = [s for s in summary["stages"] if s.get("key") == "exact_dedup"]
+    assert exact["removed"] > 0 and exact["reasons"] == {"duplicate_text": exact["removed"]}
+    assert url["in"] == exact["kept"]
+    excluded = pl.concat([pl.read_parquet(f) for f in (tmp_path / "out/_exclusions").glob("*_exact_dedup/*.parquet")])
+    truth = {json.loads(l)["url"]: json.loads(l) for l in (small_crawl / "truth.jsonl").read_text().splitlines()}
+    assert {truth[u]["kind"] for u in excluded["url"]} <= {"exact_duplicate", "spam", "near_duplicate", "article"}
+    assert "exact_duplicate" in {truth[u]["kind"] for u in excluded["url"]}
+    originals = {truth[u]["orig_url"] for u in excluded["url"] if truth[u]["kind"] == "exact_duplicate"}
+    ids_by_url = {}
+    for f in (tmp_path / "out/_stages").glob("*_exact_dedup/input/*/*.parquet"):
+        t = pl.read_parquet(f)
+        ids_by_url.update(zip(t["url"], t["id"]))
+    assert {ids_by_url[u] for u in originals if u in ids_by_url} <= set(excluded["duplicate_of"])

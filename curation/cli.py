@@ -54,7 +54,7 @@ def _cmd_dedup(args) -> int:
 
     config = MinhashConfig(n_grams=args.ngrams, num_buckets=args.buckets, hashes_per_bucket=args.hashes_per_bucket)
     s = dedup_files(args.inputs, args.output, language=args.language, text_column=args.text_column,
-                    config=config, progress=not args.no_progress)
+                    config=config, progress=not args.no_progress, index=args.index, index_label=args.output)
     no_text = f", {s['no_text']} without text (kept as they are)" if s["no_text"] else ""
     print(f"{s['documents']} documents in, {s['kept']} kept, {s['removed']} removed as near-duplicates{no_text}"
           f" -> {args.output}")
@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     dd.add_argument("--ngrams", type=int, default=5)
     dd.add_argument("--buckets", type=int, default=14)
     dd.add_argument("--hashes-per-bucket", type=int, default=8)
+    dd.add_argument("--index", help="persistent index folder: also remove duplicates of documents kept by earlier "
+                                    "runs with this index (earlier snapshots), then add this run's documents to it")
     dd.add_argument("--no-progress", action="store_true")
     dd.set_defaults(func=_cmd_dedup)
 

@@ -61,8 +61,14 @@ def _text_column(batch: pa.RecordBatch, path: str, text_column: str) -> list:
 
 def dedup_files(inputs: list[str], output: str, language: str | None = None, text_column: str = "text",
                 language_column: str = "language", config: MinhashConfig = MinhashConfig(),
-                progress: bool = True, exclusions: str | None = None, id_column: str = "id") -> dict:
-    """Deduplicate files into `output`; returns counts (documents in, kept, removed, per language)."""
+                progress: bool = True, exclusions: str | None = None, id_column: str = "id",
+                index: str | None = None, index_label: str = "") -> dict:
+    """Deduplicate files into `output`; returns counts (documents in, kept, removed, per language).
+
+    With `index` (a folder), documents that duplicate ones kept by earlier runs with the same index are
+    removed too, and this run's kept documents are added to the index."""
+    from dedup.index import BandIndex
+
     files = resolve_paths(inputs)
     formats = [infer_format(f) for f in files]
     work = Path(tempfile.mkdtemp(prefix="curate-dedup-", dir=output if os.path.isdir(output) else None))
@@ -89,7 +95,8 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
                         counts["no_text"] += 1
                 for lang, idx in groups.items():
                     if lang not in dedupers:
-                        dedupers[lang] = Deduper(normalized_word_splitter(lang), config, work / _safe(lang))
+                        dedupers[lang] = Deduper(normalized_word_splitter(lang), config, work / _safe(lang),
+                                                 BandIndex(index, _safe(lang), config) if index else None)
                         rows[lang] = []
                     dedupers[lang].add([texts[i] for i in idx])
                     rows[lang].append(np.asarray(idx, dtype=np.int64) + n)
@@ -101,13 +108,13 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
         cluster = np.arange(n, dtype=np.int64)
         per_language = {}
         for lang, d in dedupers.items():
-            res = d.finish()
+            res = d.finish(index_label)
             glob = np.concatenate(rows[lang])
             keep[glob] = res.keep
             size[glob] = res.cluster_size
             cluster[glob] = glob[res.cluster_id]
             per_language[lang] = {"in": int(d.n), "kept": int(res.keep.sum()), "removed": res.removed,
-                                  "without_ngrams": d.without_ngrams}
+                                  "without_ngrams": d.without_ngrams, "seen_before": d.seen_before}
         _write_kept(files, formats, output, keep, size, cluster, id_column, exclusions)
     finally:
         shutil.rmtree(work, ignore_errors=True)

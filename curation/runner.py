@@ -295,7 +295,8 @@ def run_barrier(b: Barrier, progress: bool):
         if not inputs:
             counts = {"documents": 0, "kept": 0, "removed": 0, "languages": {}}
         elif hasattr(b.stage, "config"):  # MinHash
-            counts = dedup_files(inputs, b.output_dir, config=b.stage.config, progress=progress, exclusions=b.exclusions)
+            counts = dedup_files(inputs, b.output_dir, config=b.stage.config, progress=progress, exclusions=b.exclusions,
+                                 index=b.stage.index, index_label=str(Path(b.output_dir).parents[2]))
         else:
             counts = exact_dedup_files(inputs, b.output_dir, by=b.stage.by, progress=progress, exclusions=b.exclusions)
         counts["reason"] = "near_duplicate" if hasattr(b.stage, "config") else f"duplicate_{b.stage.by}"

@@ -173,34 +173,62 @@ class Deduper:
     numbered in order), then `finish()`. Only the spill files grow with the corpus."""
 
     def __init__(self, tokenize: Callable[[str], list[str]], config: MinhashConfig = MinhashConfig(),
-                 work_dir: str | Path = "."):
+                 work_dir: str | Path = ".", index=None):
         self.tokenize, self.config = tokenize, config
+        self.index = index  # a dedup.index.BandIndex of earlier runs, or None
         self.work = Path(work_dir)
         self.work.mkdir(parents=True, exist_ok=True)
         self.dtype = _record_dtype(config.hashes_per_bucket)
         self.spills = [open(self.work / f"band_{b:03d}.spill", "wb") for b in range(config.num_buckets)]
         self.n = 0
         self.without_ngrams = 0
+        self.seen_before = 0
 
     def add(self, texts: list[str]) -> None:
         if texts:
             self.n = _spill(texts, self.n, self)
 
-    def finish(self) -> DedupResult:
+    def finish(self, index_label: str = "") -> DedupResult:
+        """Clusters; with an index, clusters that match a document of an earlier run are removed whole, and
+        the band digests of the documents kept now are appended to the index."""
         for f in self.spills:
             f.close()
         lefts, rights = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+        in_index = np.zeros(self.n, dtype=bool)
         for band in range(self.config.num_buckets):
             spill = self.work / f"band_{band:03d}.spill"
             bucket = self.work / f"band_{band:03d}.bucket"
             write_bucket(bucket, np.fromfile(spill, dtype=self.dtype))
             spill.unlink()
-            left, right = band_pairs(read_bucket(bucket))
+            records = read_bucket(bucket)
+            left, right = band_pairs(records)
             lefts.append(left)
             rights.append(right)
+            if self.index is not None:
+                from dedup.index import band_digests
+
+                hit = np.isin(band_digests(records["h"]), self.index.digests(band))
+                in_index[records["doc"][hit].astype(np.int64)] = True
         root = kernels.union_find(self.n, np.concatenate(lefts), np.concatenate(rights))
         sizes = np.bincount(root, minlength=self.n)[root]
-        return DedupResult(keep=root == np.arange(self.n), cluster_id=root, cluster_size=sizes.astype(np.int64))
+        keep = root == np.arange(self.n)
+        if self.index is not None:
+            old_clusters = np.zeros(self.n, dtype=bool)
+            old_clusters[root[in_index]] = True
+            before = keep.sum()
+            keep &= ~old_clusters[root]
+            self.seen_before = int(before - keep.sum())
+            self._append_index(keep, index_label)
+        return DedupResult(keep=keep, cluster_id=root, cluster_size=sizes.astype(np.int64))
+
+    def _append_index(self, keep: np.ndarray, label: str) -> None:
+        from dedup.index import band_digests
+
+        per_band = []
+        for band in range(self.config.num_buckets):
+            records = read_bucket(self.work / f"band_{band:03d}.bucket")
+            per_band.append(band_digests(records["h"][keep[records["doc"].astype(np.int64)]]))
+        self.index.append(per_band, int(keep.sum()), label)
 
 
 def dedup_texts(texts: Iterable[str], tokenize: Callable[[str], list[str]], config: MinhashConfig = MinhashConfig(),

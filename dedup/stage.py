@@ -23,14 +23,18 @@ class MinhashDedup(Stage):
         num_buckets: LSH bands
         hashes_per_bucket: hashes per band (threshold about (1/bands)^(1/hashes), 0.72 by default)
         seed: seed of the hash permutations (keep it fixed across runs and snapshots)
+        index: folder of a persistent index of earlier runs' kept documents (e.g. earlier crawl snapshots):
+            their duplicates are removed too, and this run's kept documents are added to it
     """
 
     name = "🫂 MinHash dedup"
     type = "🫂 - DEDUP"
     barrier = True  # the runner ends a pass of the pipeline here
 
-    def __init__(self, n_grams: int = 5, num_buckets: int = 14, hashes_per_bucket: int = 8, seed: int = 1):
+    def __init__(self, n_grams: int = 5, num_buckets: int = 14, hashes_per_bucket: int = 8, seed: int = 1,
+                 index: str | None = None):
         super().__init__()
+        self.index = index
         if n_grams < 1 or num_buckets < 1 or hashes_per_bucket < 1:
             raise ValueError("n_grams, num_buckets and hashes_per_bucket must be at least 1")
         self.config = MinhashConfig(n_grams, num_buckets, hashes_per_bucket, seed)

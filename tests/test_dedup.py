@@ -149,3 +149,35 @@ def test_curate_dedup_bad_text_column(tmp_path, capsys):
     assert "column 'body' holds int64, not text" in capsys.readouterr().err
     assert main(["dedup", str(tmp_path / "x.parquet"), "-o", str(tmp_path / "o"), "--no-progress"]) == 2
     assert "no 'text' column" in capsys.readouterr().err
+
+
+def test_incremental_index_across_snapshots(tmp_path):
+    import polars as pl
+
+    from curation.dedup_files import dedup_files
+    from dedup.index import BandIndex
+
+    rnd = random.Random(5)
+    vocab = [a + b + c for a in "bcdfgklmnp" for b in "aeiou" for c in ("ra", "lo", "ni", "ta", "su", "ke")]
+    old, new = _docs(rnd, 40, vocab), _docs(rnd, 30, vocab)
+    first = [{"id": f"s1-{i}", "text": t, "language": "eng_Latn"} for i, t in enumerate(old)]
+    edited = old[5].split()
+    edited[10] = "changed"
+    second = ([{"id": f"s2-{i}", "text": t, "language": "eng_Latn"} for i, t in enumerate(new)]
+              + [{"id": "s2-copy", "text": old[3], "language": "eng_Latn"},
+                 {"id": "s2-near", "text": " ".join(edited), "language": "eng_Latn"}])
+    pl.DataFrame(first).write_parquet(tmp_path / "snap1.parquet")
+    pl.DataFrame(second).write_parquet(tmp_path / "snap2.parquet")
+    index = tmp_path / "index"
+    a = dedup_files([str(tmp_path / "snap1.parquet")], str(tmp_path / "o1"), index=str(index), progress=False)
+    assert a["kept"] == 40 and len(BandIndex(index, "eng_Latn", MinhashConfig()).segments()) == 1
+    b = dedup_files([str(tmp_path / "snap2.parquet")], str(tmp_path / "o2"), index=str(index), progress=False)
+    kept = pl.read_parquet(tmp_path / "o2" / "*.parquet")["id"].to_list()
+    assert "s2-copy" not in kept and "s2-near" not in kept and len(kept) == 30
+    assert b["languages"]["eng_Latn"]["seen_before"] == 2
+    # the index now holds both snapshots; a crash mid-append leaves no partial segment visible
+    assert len(BandIndex(index, "eng_Latn", MinhashConfig()).segments()) == 2
+    (index / "eng_Latn" / ".tmp_seg_000002_1").mkdir()
+    assert len(BandIndex(index, "eng_Latn", MinhashConfig()).segments()) == 2
+    with pytest.raises(CurationError, match="built with"):
+        BandIndex(index, "eng_Latn", MinhashConfig(n_grams=3)).segments()

@@ -98,6 +98,14 @@ class _ChunkCachedSpacy:
         self.words = _SpacyWords(tok)
         self.cache: dict[str, list[str]] = {}
         self.max_entries = max_entries
+        t = self.words.tokenizer
+        self.specials = set(t.rules or {})
+        self.prefix, self.suffix, self.infix = t.prefix_search, t.suffix_search, t.infix_finditer
+
+    def _single(self, chunk: str) -> bool:
+        """spaCy's own fast path: no special case, prefix, suffix or infix applies, so the chunk is one token."""
+        return (chunk not in self.specials and not (self.prefix and self.prefix(chunk))
+                and not (self.suffix and self.suffix(chunk)) and not (self.infix and next(self.infix(chunk), None)))
 
     def __call__(self, text: str) -> list[str]:
         cache, out = self.cache, []
@@ -108,7 +116,7 @@ class _ChunkCachedSpacy:
             if toks is None:
                 if len(cache) >= self.max_entries:
                     cache.clear()
-                toks = cache[chunk] = self.words(chunk)
+                toks = cache[chunk] = [chunk] if self._single(chunk) else self.words(chunk)
             out += toks
         return out
 

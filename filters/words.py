@@ -124,7 +124,9 @@ class _ChunkCachedSpacy:
 @lru_cache(maxsize=None)
 def normalized_word_splitter(language: str) -> Callable[[str], list[str]]:
     """Like `word_tokenizer(language)`, for text already normalised to single spaces; much faster for spaCy."""
+    from spacy.tokenizer import Tokenizer
+
     words = word_tokenizer(language)
-    if isinstance(words, _SpacyWords):
+    if isinstance(words, _SpacyWords) and type(words.tokenizer) is Tokenizer:  # not jieba's or other custom ones
         return _ChunkCachedSpacy(words.tok)
     return words

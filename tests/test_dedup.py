@@ -59,8 +59,8 @@ def test_signatures_bit_identical_to_datatrove(lang, dt_lang):
 
 
 def test_normalized_splitter_gives_the_tokenizer_words():
-    for lang in ("eng_Latn", "fra_Latn", "deu_Latn"):
-        for text in corpus(30):
+    for lang in ("eng_Latn", "fra_Latn", "deu_Latn", "cmn_Hani", "rus_Cyrl"):
+        for text in corpus(30) + ["人人生而自由 在尊严和权利上一律平等 cannot gonna 0km"]:
             norm = normalize(text)
             assert normalized_word_splitter(lang)(norm) == word_tokenizer(lang)(norm)
 

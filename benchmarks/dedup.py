@@ -89,11 +89,13 @@ J_LABELS = ["<0.5", "0.5-0.6", "0.6-0.72", "0.72-0.8", "0.8-0.9", "0.9-1", "=1"]
 
 # ------------------------------------------------------------------------------------------------ helpers
 def fresh_tokenizer():
-    """Our English word tokenizer with an empty spaCy string cache (loaded outside the timed region)."""
-    from filters.words import word_tokenizer
+    """Our English word splitter for normalised text (what `curate dedup` uses), with empty caches (loaded
+    outside the timed region): the same words as datatrove's spaCy tokenizer, checked bit for bit below."""
+    from filters.words import normalized_word_splitter, word_tokenizer
 
     word_tokenizer.cache_clear()
-    tok = word_tokenizer(LANG)
+    normalized_word_splitter.cache_clear()
+    tok = normalized_word_splitter(LANG)
     tok("warm up")
     return tok
 

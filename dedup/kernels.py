@@ -26,17 +26,10 @@ def _rotl(x, r):
 
 
 @numba.njit(inline="always")
-def _read64(buf, i):
+def _read_le(buf, i, nbytes):
+    """Little-endian unsigned integer of `nbytes` bytes at buf[i]."""
     v = np.uint64(0)
-    for k in range(7, -1, -1):
-        v = (v << np.uint64(8)) | np.uint64(buf[i + k])
-    return v
-
-
-@numba.njit(inline="always")
-def _read32(buf, i):
-    v = np.uint64(0)
-    for k in range(3, -1, -1):
+    for k in range(nbytes - 1, -1, -1):
         v = (v << np.uint64(8)) | np.uint64(buf[i + k])
     return v
 
@@ -66,10 +59,10 @@ def xxh64(buf, start, end):
         v4 = np.uint64(0) - P1
         limit = end - 32
         while i <= limit:
-            v1 = _round(v1, _read64(buf, i))
-            v2 = _round(v2, _read64(buf, i + 8))
-            v3 = _round(v3, _read64(buf, i + 16))
-            v4 = _round(v4, _read64(buf, i + 24))
+            v1 = _round(v1, _read_le(buf, i, 8))
+            v2 = _round(v2, _read_le(buf, i + 8, 8))
+            v3 = _round(v3, _read_le(buf, i + 16, 8))
+            v4 = _round(v4, _read_le(buf, i + 24, 8))
             i += 32
         h = _rotl(v1, 1) + _rotl(v2, 7) + _rotl(v3, 12) + _rotl(v4, 18)
         h = _merge(h, v1)
@@ -80,11 +73,11 @@ def xxh64(buf, start, end):
         h = P5
     h = h + np.uint64(n)
     while i + 8 <= end:
-        h = h ^ _round(np.uint64(0), _read64(buf, i))
+        h = h ^ _round(np.uint64(0), _read_le(buf, i, 8))
         h = _rotl(h, 27) * P1 + P4
         i += 8
     if i + 4 <= end:
-        h = h ^ (_read32(buf, i) * P1)
+        h = h ^ (_read_le(buf, i, 4) * P1)
         h = _rotl(h, 23) * P2 + P3
         i += 4
     while i < end:
@@ -97,6 +90,26 @@ def xxh64(buf, start, end):
     h = h * P3
     h = h ^ (h >> np.uint64(32))
     return h
+
+
+@numba.njit(inline="always")
+def _word_bounds(buf, lo, hi, starts, ends):
+    """Byte spans of the space-separated words of buf[lo:hi] (words never contain spaces); their count."""
+    n_words = 0
+    i = lo
+    while i < hi:
+        while i < hi and buf[i] == SPACE:
+            i += 1
+        if i >= hi:
+            break
+        j = i
+        while j < hi and buf[j] != SPACE:
+            j += 1
+        starts[n_words] = i
+        ends[n_words] = j
+        n_words += 1
+        i = j
+    return n_words
 
 
 @numba.njit(cache=True)
@@ -116,24 +129,10 @@ def minhash_batch(buf, doc_offsets, n_gram, a, b, out):
         lo, hi = doc_offsets[d], doc_offsets[d + 1]
         for k in range(n_hashes):
             out[d, k] = EMPTY
-        # word boundaries (words never contain spaces)
-        n_words = 0
-        i = lo
-        while i < hi:
-            while i < hi and buf[i] == SPACE:
-                i += 1
-            if i >= hi:
-                break
-            j = i
-            while j < hi and buf[j] != SPACE:
-                j += 1
-            if n_words == starts.shape[0]:
-                starts = np.concatenate((starts, np.empty(starts.shape[0], dtype=np.int64)))
-                ends = np.concatenate((ends, np.empty(ends.shape[0], dtype=np.int64)))
-            starts[n_words] = i
-            ends[n_words] = j
-            n_words += 1
-            i = j
+        if (hi - lo) // 2 + 1 > starts.shape[0]:  # room for every word (a byte and a space at least)
+            starts = np.empty((hi - lo) // 2 + 1, dtype=np.int64)
+            ends = np.empty((hi - lo) // 2 + 1, dtype=np.int64)
+        n_words = _word_bounds(buf, lo, hi, starts, ends)
         for w in range(n_words - n_gram + 1):
             h = xxh64(buf, starts[w], ends[w + n_gram - 1])
             total += 1
@@ -152,24 +151,14 @@ def shingle_hashes(buf, doc_offsets, n_gram):
     """Just the xxh64 of every n-gram (the hashing floor, for benchmarks); returns their XOR."""
     acc = np.uint64(0)
     n_docs = doc_offsets.shape[0] - 1
-    starts = np.empty(1 << 16, dtype=np.int64)
-    ends = np.empty(1 << 16, dtype=np.int64)
+    starts = np.empty(1024, dtype=np.int64)
+    ends = np.empty(1024, dtype=np.int64)
     for d in range(n_docs):
         lo, hi = doc_offsets[d], doc_offsets[d + 1]
-        n_words = 0
-        i = lo
-        while i < hi and n_words < starts.shape[0]:
-            while i < hi and buf[i] == SPACE:
-                i += 1
-            if i >= hi:
-                break
-            j = i
-            while j < hi and buf[j] != SPACE:
-                j += 1
-            starts[n_words] = i
-            ends[n_words] = j
-            n_words += 1
-            i = j
+        if (hi - lo) // 2 + 1 > starts.shape[0]:
+            starts = np.empty((hi - lo) // 2 + 1, dtype=np.int64)
+            ends = np.empty((hi - lo) // 2 + 1, dtype=np.int64)
+        n_words = _word_bounds(buf, lo, hi, starts, ends)
         for w in range(n_words - n_gram + 1):
             acc ^= xxh64(buf, starts[w], ends[w + n_gram - 1])
     return acc

@@ -181,3 +181,13 @@ def test_incremental_index_across_snapshots(tmp_path):
     assert len(BandIndex(index, "eng_Latn", MinhashConfig()).segments()) == 2
     with pytest.raises(CurationError, match="built with"):
         BandIndex(index, "eng_Latn", MinhashConfig(n_grams=3)).segments()
+
+
+def test_bad_input_empty_short_and_enormous_documents(tmp_path):
+    rnd = random.Random(0)
+    vocab = [a + b + c for a in "bcdfgklmnp" for b in "aeiou" for c in ("ra", "lo", "ni", "ta", "su", "ke")]
+    big = " ".join(rnd.choice(vocab) for _ in range(50 * 2**20 // 5))  # a single 50 MB document
+    assert len(big) >= 50 * 2**20 - 8
+    res = dedup_texts([big, "", "short", big[:5000], big[:5000]], normalized_word_splitter("eng_Latn"), work_dir=tmp_path)
+    assert res.keep.tolist() == [True, True, True, True, False]
+    assert res.cluster_size.tolist() == [1, 1, 1, 2, 2]

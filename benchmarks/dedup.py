@@ -26,7 +26,10 @@ Every method tokenizes it with the English tokenizer. Everything runs in this on
    - prefix: `simplify_text` + our tokenizer alone (the cost every line above except datatrove includes);
    - floor: xxh64 of every 5-gram once, on already split words (no normalisation, no tokenizer): with the
      `xxhash` package in a Python loop, and with `dedup.kernels.shingle_hashes` (Numba) when it exists.
-   spaCy's per-string token cache of our tokenizer is emptied before every method.
+   "Our tokenizer" everywhere is `filters.words.normalized_word_splitter("eng_Latn")` (spaCy's English
+   tokenizer rules, cached per space-separated chunk, for text that is already normalised to single
+   spaces; the same words as datatrove's spaCy tokenizer, checked by `datatrove_fastwords_equals_datatrove`).
+   Its caches (and spaCy's per-string token cache) are emptied before every method.
 2. Bit-for-bit check of our signatures against datatrove's, on every document: against datatrove's stage-1
    bucket files (the signatures of the timed datatrove run, reassembled per document) and against the
    in-process `get_signature` rows of step 1.

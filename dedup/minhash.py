@@ -58,28 +58,40 @@ class MinhashConfig:
 
 # --------------------------------------------------------------------------------------------- normalisation
 
-_PUNCTUATION = frozenset(PUNCTUATION)
-_MARKS: frozenset[str] | None = None
+_PUNCT, _MARK = 1, 2
+_FLAGS: np.ndarray | None = None
 
 
-def _marks() -> frozenset[str]:
-    global _MARKS
-    if _MARKS is None:
-        _MARKS = frozenset(chr(cp) for cp in range(0x110000) if unicodedata.category(chr(cp)) == "Mn")
-    return _MARKS
+def _char_flags() -> np.ndarray:
+    """uint8 per code point: punctuation (datatrove's list) and combining marks (category Mn)."""
+    global _FLAGS
+    if _FLAGS is None:
+        flags = np.zeros(0x110000, dtype=np.uint8)
+        flags[[ord(c) for c in PUNCTUATION]] |= _PUNCT
+        flags[[cp for cp in range(0x110000) if unicodedata.category(chr(cp)) == "Mn"]] |= _MARK
+        _FLAGS = flags
+    return _FLAGS
+
+
+def _present(text: str, flag: int) -> list[str]:
+    """The distinct characters of `text` with `flag`: a table look-up over the code points in numpy, instead
+    of hashing every character into a set."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    hits = codes[(_char_flags()[codes] & flag) != 0]
+    return [chr(c) for c in np.unique(hits)] if len(hits) else []
 
 
 def normalize(text: str) -> str:
     """datatrove's `simplify_text` (lowercase, numbers -> 0, punctuation -> space, one space, no diacritics),
-    same output, about 2.5x faster: characters are replaced only for the few distinct punctuation marks and
-    combining marks a text contains, instead of a per-character translate or loop."""
+    same output, several times faster: characters are replaced only for the few distinct punctuation marks
+    and combining marks a text contains, found by a table look-up, instead of a per-character loop."""
     text = NUMBERS_PATTERN.sub("0", text.lower())
-    for c in _PUNCTUATION.intersection(text):
+    for c in _present(text, _PUNCT):
         text = text.replace(c, " ")
     text = " ".join(text.split())
     if not text.isascii():
         text = unicodedata.normalize("NFD", text)
-        for c in _marks().intersection(text):
+        for c in _present(text, _MARK):
             text = text.replace(c, "")
     return text.strip()
 
@@ -107,19 +119,22 @@ def signatures(texts: list[str], tokenize: Callable[[str], list[str]], config: M
 # --------------------------------------------------------------------------------------------- bucket files
 
 
-def _record_dtype(hashes_per_bucket: int) -> np.dtype:
+def record_dtype(hashes_per_bucket: int) -> np.dtype:
     return np.dtype([("h", "<u8", (hashes_per_bucket,)), ("doc", "<u4")])
 
 
 def write_bucket(path: Path, records: np.ndarray) -> None:
     """Sorted fixed-width records with a checksum, written under a temporary name and renamed."""
-    records = records[np.lexsort(tuple(records["h"][:, k] for k in range(records["h"].shape[1] - 1, -1, -1)))]
+    records = np.ascontiguousarray(
+        records[np.lexsort(tuple(records["h"][:, k] for k in range(records["h"].shape[1] - 1, -1, -1)))])
     header = _HEADER.pack(BUCKET_MAGIC, BUCKET_VERSION, records["h"].shape[1], len(records))
-    payload = records.tobytes()
+    payload = memoryview(records).cast("B")  # no copy of the records
     crc = zlib.crc32(payload, zlib.crc32(header))
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
-        f.write(header + payload + _FOOTER.pack(crc))
+        f.write(header)
+        f.write(payload)
+        f.write(_FOOTER.pack(crc))
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -131,7 +146,7 @@ def read_bucket(path: Path) -> np.ndarray:
     if len(data) < _HEADER.size + _FOOTER.size:
         raise CurationError(f"bucket file {path}: truncated; delete it and run the dedup again to regenerate it")
     magic, version, per_bucket, count = _HEADER.unpack_from(data)
-    dtype = _record_dtype(per_bucket)
+    dtype = record_dtype(per_bucket)
     expected = _HEADER.size + count * dtype.itemsize + _FOOTER.size
     if magic != BUCKET_MAGIC or version != BUCKET_VERSION or len(data) != expected:
         raise CurationError(f"bucket file {path}: not a complete bucket file (bad header or size); "
@@ -178,7 +193,7 @@ class Deduper:
         self.index = index  # a dedup.index.BandIndex of earlier runs, or None
         self.work = Path(work_dir)
         self.work.mkdir(parents=True, exist_ok=True)
-        self.dtype = _record_dtype(config.hashes_per_bucket)
+        self.dtype = record_dtype(config.hashes_per_bucket)
         self.spills = [open(self.work / f"band_{b:03d}.spill", "wb") for b in range(config.num_buckets)]
         self.n = 0
         self.without_ngrams = 0
@@ -188,19 +203,27 @@ class Deduper:
         if texts:
             self.n = _spill(texts, self.n, self)
 
+    def bucket_path(self, band: int) -> Path:
+        return self.work / f"band_{band:03d}.bucket"
+
+    def write_buckets(self) -> None:
+        """Each band's spill file -> its sorted, checksummed bucket file (one band in memory at a time)."""
+        for f in self.spills:
+            f.close()
+        for band in range(self.config.num_buckets):
+            spill = self.work / f"band_{band:03d}.spill"
+            if spill.exists():
+                write_bucket(self.bucket_path(band), np.fromfile(spill, dtype=self.dtype))
+                spill.unlink()
+
     def finish(self, index_label: str = "") -> DedupResult:
         """Clusters; with an index, clusters that match a document of an earlier run are removed whole, and
         the band digests of the documents kept now are appended to the index."""
-        for f in self.spills:
-            f.close()
+        self.write_buckets()
         lefts, rights = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
         in_index = np.zeros(self.n, dtype=bool)
         for band in range(self.config.num_buckets):
-            spill = self.work / f"band_{band:03d}.spill"
-            bucket = self.work / f"band_{band:03d}.bucket"
-            write_bucket(bucket, np.fromfile(spill, dtype=self.dtype))
-            spill.unlink()
-            records = read_bucket(bucket)
+            records = read_bucket(self.bucket_path(band))
             left, right = band_pairs(records)
             lefts.append(left)
             rights.append(right)
@@ -226,7 +249,7 @@ class Deduper:
 
         per_band = []
         for band in range(self.config.num_buckets):
-            records = read_bucket(self.work / f"band_{band:03d}.bucket")
+            records = read_bucket(self.bucket_path(band))
             per_band.append(band_digests(records["h"][keep[records["doc"].astype(np.int64)]]))
         self.index.append(per_band, int(keep.sum()), label)
 

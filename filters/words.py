@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import logging
+import re
 from functools import lru_cache
 
 from datatrove.utils.word_tokenizers import SpaCyTokenizer, load_tokenizer_assignments
@@ -88,6 +89,51 @@ def _quiet_libraries() -> None:
         logging.getLogger(name).disabled = True
 
 
+def _required_chars(pattern: re.Pattern) -> frozenset[str] | None:
+    """A set of characters of which every match of `pattern` needs at least one in the searched string (for
+    each alternative, its smallest set of characters that some mandatory part must consume or a lookaround
+    must see), or None when no such set can be told (an alternative that needs nothing, case folding)."""
+    from re import _constants as C, _parser as P
+
+    if pattern.flags & re.IGNORECASE:
+        return None
+
+    def charset(av) -> set[int] | None:
+        out: set[int] = set()
+        for kind, arg in av:
+            if kind == C.LITERAL:
+                out.add(arg)
+            elif kind == C.RANGE:
+                out.update(range(arg[0], arg[1] + 1))
+            else:  # NEGATE, CATEGORY: not used as a requirement
+                return None
+        return out
+
+    def required(items) -> set[int] | None:
+        candidates = []
+        for op, av in items:
+            need = None
+            if op == C.LITERAL:
+                need = {av}
+            elif op == C.IN:
+                need = charset(av)
+            elif op == C.ASSERT:  # a lookaround sees characters of the same string
+                need = required(av[1])
+            elif op == C.SUBPATTERN:
+                need = required(av[3])
+            elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) and av[0] >= 1:
+                need = required(av[2])
+            elif op == C.BRANCH:
+                alts = [required(alt) for alt in av[1]]
+                need = None if any(x is None for x in alts) else set().union(*alts)
+            if need:
+                candidates.append(need)
+        return min(candidates, key=lambda c: (len(c), any(chr(x).isalpha() for x in c))) if candidates else None
+
+    found = required(P.parse(pattern.pattern, pattern.flags))
+    return None if found is None else frozenset(map(chr, found))
+
+
 class _ChunkCachedSpacy:
     """Words of text whose only whitespace is single spaces (normalised text, as dedup shingles it).
 
@@ -101,23 +147,56 @@ class _ChunkCachedSpacy:
         t = self.words.tokenizer
         self.specials = set(t.rules or {})
         self.prefix, self.suffix, self.infix = t.prefix_search, t.suffix_search, t.infix_finditer
+        self.triggers = self._triggers()
+
+    def _triggers(self) -> frozenset[str] | None:
+        """Characters without which no prefix, suffix or infix rule can match: a chunk holding none of them
+        (and not a special case) is one token, so spaCy's regexes need not run on it."""
+        found: set[str] = set()
+        for rule in (self.prefix, self.suffix, self.infix):
+            if rule is None:
+                continue
+            chars = _required_chars(rule.__self__)
+            if chars is None:
+                return None
+            found |= chars
+        return frozenset(found - {" "})  # chunks never hold a space
 
     def _single(self, chunk: str) -> bool:
         """spaCy's own fast path: no special case, prefix, suffix or infix applies, so the chunk is one token."""
         return (chunk not in self.specials and not (self.prefix and self.prefix(chunk))
                 and not (self.suffix and self.suffix(chunk)) and not (self.infix and next(self.infix(chunk), None)))
 
+    def _tokens(self, chunk: str) -> list[str]:
+        toks = self.cache.get(chunk)
+        if toks is None:
+            if len(self.cache) >= self.max_entries:
+                self.cache.clear()
+            toks = self.cache[chunk] = [chunk] if self._single(chunk) else self.words(chunk)
+        return toks
+
     def __call__(self, text: str) -> list[str]:
-        cache, out = self.cache, []
-        for chunk in text.split(" "):
-            if not chunk:
-                continue
-            toks = cache.get(chunk)
-            if toks is None:
-                if len(cache) >= self.max_entries:
-                    cache.clear()
-                toks = cache[chunk] = [chunk] if self._single(chunk) else self.words(chunk)
-            out += toks
+        chunks = text.split()
+        if self.triggers is None:  # rules we cannot read: every chunk is checked
+            suspects = set(chunks)
+        else:  # only chunks with a trigger character or a special case can be more than one token
+            suspects = self.specials.intersection(chunks)
+            present = self.triggers.intersection(text)
+            if len(present) == 1:
+                (ch,) = present
+                suspects.update(c for c in chunks if ch in c)
+            elif present:
+                suspects.update(c for c in chunks if not present.isdisjoint(c))
+        multi = {c: t for c in suspects if len(t := self._tokens(c)) != 1 or t[0] != c}
+        if not multi:
+            return chunks
+        out: list[str] = []
+        for c in chunks:
+            t = multi.get(c)
+            if t is None:
+                out.append(c)
+            else:
+                out += t
         return out
 
 

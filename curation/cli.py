@@ -140,11 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     stg = sub.add_parser("stages", help="list the registered stages and their options")
     stg.set_defaults(func=_cmd_stages)
+
+    from curation import thresholds_cli
+
+    thresholds_cli.add_parsers(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
     except CurationError as e:

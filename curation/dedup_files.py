@@ -20,33 +20,14 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from curation.core import CurationError
-from curation.readers import infer_format, resolve_paths
+from curation.readers import infer_format, record_batches, resolve_paths
 from dedup.minhash import Deduper, MinhashConfig
 from filters.words import normalized_word_splitter
 
 BATCH = 4096
 
 
-def _batches(path: str, fmt: str, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
-    import fsspec
-
-    if fmt == "parquet":
-        with fsspec.open(path, "rb") as f:
-            pf = pq.ParquetFile(f)
-            cols = [c for c in (columns or pf.schema_arrow.names) if c in pf.schema_arrow.names]
-            yield from pf.iter_batches(batch_size=BATCH, columns=cols)
-    elif fmt == "jsonl":
-        import pyarrow.json as pj
-
-        with fsspec.open(path, "rb", compression="infer") as f:
-            table = pj.read_json(f)
-        for batch in table.to_batches(max_chunksize=BATCH):
-            if columns:
-                batch = pa.RecordBatch.from_arrays([batch.column(c) for c in columns if c in batch.schema.names],
-                                                   names=[c for c in columns if c in batch.schema.names])
-            yield batch
-    else:
-        raise CurationError(f"{path}: curate dedup reads Parquet or JSONL, not {fmt or 'this format'}")
+_batches = record_batches  # kept under its old name for callers elsewhere
 
 
 def _text_column(batch: pa.RecordBatch, path: str, text_column: str) -> list:

@@ -534,6 +534,30 @@ class HtmlReader(Reader):
 READERS = {"warc": WarcReader, "wet": WetReader, "jsonl": JsonlReader, "parquet": ParquetReader, "html": HtmlReader}
 
 
+def record_batches(path: str, fmt: str, columns: list[str] | None = None, batch_size: int = 4096) -> Iterator:
+    """Arrow record batches of a Parquet or JSONL file (local or fsspec), only `columns` when given."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if fmt == "parquet":
+        with fsspec.open(path, "rb") as f:
+            pf = pq.ParquetFile(f)
+            cols = [c for c in (columns or pf.schema_arrow.names) if c in pf.schema_arrow.names]
+            yield from pf.iter_batches(batch_size=batch_size, columns=cols)
+    elif fmt == "jsonl":
+        import pyarrow.json as pj
+
+        with fsspec.open(path, "rb", compression="infer") as f:
+            table = pj.read_json(f)
+        for batch in table.to_batches(max_chunksize=batch_size):
+            if columns:
+                batch = pa.RecordBatch.from_arrays([batch.column(c) for c in columns if c in batch.schema.names],
+                                                   names=[c for c in columns if c in batch.schema.names])
+            yield batch
+    else:
+        raise CurationError(f"{path}: expected Parquet or JSONL, not {fmt or 'this format'}")
+
+
 def make_reader(fmt: str, **options) -> Reader:
     return READERS[fmt](**options)
 

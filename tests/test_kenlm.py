@@ -316,3 +316,44 @@ def test_train_command_reads_jsonl_parquet_and_text(tmp_path, capsys):
     assert lm.order == 4 and "other" not in lm and "w0" in lm
     assert main(["kenlm", "train", "--input", str(tmp_path / "missing.jsonl"), "-o", str(out)]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_cutoffs_command_and_a_manifest_run(models, tmp_path, capsys):
+    from curation.manifest import parse_manifest
+    from curation.runner import run_manifest
+
+    held_out = random_corpus(seed=7, n=120)
+    rows = [{"id": f"d{i}", "text": "\n".join(" ".join(s) for s in held_out[3 * i:3 * i + 3]), "language": "xxx_Latn"}
+            for i in range(40)]
+    rows += [{"id": f"j{i}", "text": "zz qq vv " * 5, "language": "xxx_Latn"} for i in range(3)]
+    rows += [{"id": "f0", "text": "Bonjour à tous", "language": "fra_Latn"}]
+    (tmp_path / "in.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    cuts = tmp_path / "cuts.json"
+    assert main(["kenlm", "cutoffs", "--input", str(tmp_path / "in.jsonl"), "--models", str(models),
+                 "-o", str(cuts), "--no-progress"]) == 0
+    assert "1 documents without a model" in capsys.readouterr().out
+    head_max, middle_max = json.loads(cuts.read_text())["xxx_Latn"]
+    assert head_max < middle_max
+    manifest = parse_manifest(f"""
+input: {{paths: ["{tmp_path / 'in.jsonl'}"], format: jsonl}}
+output: {tmp_path / 'out'}
+executor: {{kind: local, tasks: 1}}
+stages:
+  - stage: kenlm
+    models: {models}
+    buckets: true
+    cutoffs: {cuts}
+    max_perplexity: 400
+    exclusions: true
+  - stage: write
+""", source="kenlm.yml")
+    summary = run_manifest(manifest, progress=False)
+    step = next(s for s in summary["stages"] if "KenLM" in s["stage"])
+    assert step["removed"] == 3 and step["reasons"] == {"perplexity": 3}
+    out = pq.read_table(tmp_path / "out" / "xxx_Latn").to_pylist()
+    assert len(out) == 40 and all(r["perplexity"] < 400 for r in out)
+    buckets = Counter(r["perplexity_bucket"] for r in out)
+    assert buckets["head"] == pytest.approx(12, abs=2) and buckets["middle"] == pytest.approx(12, abs=2)
+    assert pq.read_table(tmp_path / "out" / "fra_Latn").to_pylist()[0]["perplexity"] is None
+    excluded = pq.read_table(tmp_path / "out" / "_exclusions").to_pylist()
+    assert sorted(r["id"] for r in excluded) == ["j0", "j1", "j2"]

@@ -45,6 +45,19 @@ def find_models(models: str, language: str | None = None) -> dict[str, str]:
     return found
 
 
+def check_model_file(path: str) -> str:
+    """Fail early, in the main process, when a model file is not an ARPA or KenLM binary file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError as e:
+        raise CurationError(f"KenLM model '{path}': cannot read ({e})") from None
+    if not (head.lstrip().startswith(b"\\data\\") or head.startswith(b"mmap lm ")):
+        raise CurationError(f"KenLM model '{path}': neither an ARPA file (starting with \\data\\) "
+                            "nor a KenLM binary")
+    return path
+
+
 def load_model(path: str):
     if path not in _LOADED:
         import kenlm
@@ -115,7 +128,7 @@ class KenlmPerplexity(Filter):
                  percentiles: tuple[float, float] = (30.0, 60.0), cutoffs: dict | str | None = None,
                  sample_size: int = 1000, max_perplexity: float | dict[str, float] | None = None):
         super().__init__()
-        self.models = find_models(models, language)
+        self.models = {lang: check_model_file(path) for lang, path in find_models(models, language).items()}
         self.buckets = buckets
         if len(percentiles) != 2 or not 0 < percentiles[0] <= percentiles[1] < 100:
             raise CurationError(f"kenlm: percentiles must be two numbers 0 < a <= b < 100, got {percentiles!r}")

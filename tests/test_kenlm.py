@@ -289,6 +289,9 @@ def test_stage_bad_input_names_the_problem(models, tmp_path):
     broken = tmp_path / "bad" / "fra_Latn.arpa"
     broken.parent.mkdir()
     broken.write_text("not an arpa file\n")
+    with pytest.raises(CurationError, match="neither an ARPA file"):
+        KenlmPerplexity(models=str(broken.parent))
+    broken.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n")  # ARPA header, cut short
     stage = KenlmPerplexity(models=str(broken.parent))
     with pytest.raises(CurationError, match="cannot load"):
         list(stage.run(iter([wdoc(1, "bonjour", lang="fra_Latn")])))

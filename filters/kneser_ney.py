@@ -7,8 +7,9 @@ Goodman (1998) the way lmplz does:
 - adjusted counts: the raw count for the highest order and for n-grams that start with `<s>` (nothing can
   stand before them), else the number of distinct words seen just before the n-gram (continuation count);
 - three discounts per order from the counts of adjusted counts t1..t4:
-  Y = t1 / (t1 + 2 t2), D1 = 1 - 2Y t2/t1, D2 = 2 - 3Y t3/t2, D3+ = 3 - 4Y t4/t3; when a t_k is 0 or a
-  discount falls outside (0, k] (tiny corpora), lmplz's `--discount_fallback` values 0.5, 1, 1.5 are used;
+  Y = t1 / (t1 + 2 t2), D1 = 1 - 2Y t2/t1, D2 = 2 - 3Y t3/t2, D3+ = 3 - 4Y t4/t3; where lmplz would stop
+  (t1, t2 or t3 is 0, or a discount falls outside [0, k]: tiny corpora), its `--discount_fallback` values
+  0.5, 1, 1.5 are used for that order;
 - p(w|h) = (a(hw) - D(a(hw))) / sum_v a(hv) + gamma(h) p(w|h'), with
   gamma(h) = (D1 N1(h.) + D2 N2(h.) + D3+ N3+(h.)) / sum_v a(hv), and unigrams interpolated with the uniform
   distribution over the vocabulary (`</s>` and `<unk>` included, `<s>` never predicted);
@@ -80,11 +81,11 @@ def _encode(sentences: Iterable[list[str]]) -> tuple[np.ndarray, np.ndarray, lis
 def discounts(adjusted: np.ndarray) -> tuple[tuple[float, float, float], bool]:
     """Chen & Goodman's D1, D2, D3+ from the counts of adjusted counts; (fallback, True) where undefined."""
     t = [int(np.count_nonzero(adjusted == k)) for k in (1, 2, 3, 4)]
-    if min(t) == 0:
+    if min(t[:3]) == 0:  # as lmplz: t4 may be 0 (then D3+ = 3)
         return FALLBACK_DISCOUNTS, True
     y = t[0] / (t[0] + 2 * t[1])
     d = tuple(k - (k + 1) * y * t[k] / t[k - 1] for k in (1, 2, 3))
-    if any(not (0 < dk <= k) for k, dk in zip((1, 2, 3), d)):
+    if any(not (0 <= dk <= k) for k, dk in zip((1, 2, 3), d)):  # lmplz's range check
         return FALLBACK_DISCOUNTS, True
     return d, False
 

@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import kenlm
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -59,37 +60,43 @@ def prob(model, context: list[str], word: str) -> float:
 
 def test_bigram_model_worked_out_by_hand(tmp_path):
     # <s> a b </s> | <s> a b </s> | <s> b </s>
-    # bigrams (top order, raw counts): <s> a 2, a b 2, b </s> 3, <s> b 1 -> t = 1, 2, 1, 0 -> fallback discounts
-    # unigram adjusted counts (distinct left neighbours): a 1 {<s>}, b 2 {<s>, a}, </s> 1 {b}; <s> its raw count
-    # -> t = 2, 1, 0, 0 -> fallback. Predictable vocabulary: a, b, </s>, <unk> (4 words)
-    # unigrams: total 4, discounted mass 0.5 + 1 + 0.5 = 2 -> gamma 0.5, uniform share 0.5 / 4 = 0.125
-    #   p(a) = (1 - .5)/4 + .125 = .25   p(b) = (2 - 1)/4 + .125 = .375   p(</s>) = .25   p(<unk>) = .125
-    # context <s>: a 2, b 1 -> total 3, gamma = (1 + .5)/3 = .5
-    #   p(a|<s>) = (2 - 1)/3 + .5 * .25 = 11/24     p(b|<s>) = (1 - .5)/3 + .5 * .375 = 17/48
-    # context a: b 2 -> gamma = 1/2, p(b|a) = 1/2 + .5 * .375 = .6875
-    # context b: </s> 3 -> gamma = 1.5/3 = .5, p(</s>|b) = 1.5/3 + .5 * .25 = .625
-    model = estimate([["a", "b"], ["a", "b"], ["b"]], order=2)
-    assert model.discounts == [FALLBACK_DISCOUNTS, FALLBACK_DISCOUNTS] and all(model.fallback)
-    lm = arpa(tmp_path, [["a", "b"], ["a", "b"], ["b"]], 2)
+    # bigrams (top order, raw counts): <s> a 2, a b 2, b </s> 3, <s> b 1 -> t1..t4 = 1, 2, 1, 0
+    #   Y = 1 / (1 + 2*2) = .2; D1 = 1 - 2Y*2/1 = .2; D2 = 2 - 3Y*1/2 = 1.7; D3+ = 3 - 4Y*0/1 = 3 (lmplz allows t4 = 0)
+    # unigram adjusted counts (distinct left neighbours): a 1 {<s>}, b 2 {<s>, a}, </s> 1 {b}
+    #   t1..t4 = 2, 1, 0, 0 -> lmplz would stop (no t3): fallback discounts .5, 1, 1.5
+    # predictable vocabulary: a, b, </s>, <unk> (4 words); total 4, discounted mass .5 + 1 + .5 = 2 -> gamma .5
+    #   p(a) = (1 - .5)/4 + .5/4 = .25   p(b) = (2 - 1)/4 + .125 = .375   p(</s>) = .25   p(<unk>) = .125
+    # context <s>: a 2 (D2), b 1 (D1) -> total 3, gamma(<s>) = (1.7 + .2)/3
+    #   p(a|<s>) = (2 - 1.7)/3 + gamma(<s>) * .25      p(b|<s>) = (1 - .2)/3 + gamma(<s>) * .375
+    # context a: b 2 -> gamma(a) = 1.7/2, p(b|a) = .3/2 + .85 * .375 = .46875
+    # context b: </s> 3 -> gamma(b) = 3/3 = 1, p(</s>|b) = 0/3 + 1 * .25 = .25
+    sentences = [["a", "b"], ["a", "b"], ["b"]]
+    model = estimate(sentences, order=2)
+    assert model.fallback == [True, False] and model.discounts[0] == FALLBACK_DISCOUNTS
+    assert model.discounts[1] == pytest.approx((.2, 1.7, 3.0))
+    lm = arpa(tmp_path, sentences, 2)
+    g_bos = 1.9 / 3
     expected = {
         ((), "a"): .25, ((), "b"): .375, ((), "</s>"): .25, ((), "<unk>"): .125,
-        (("<s>",), "a"): 11 / 24, (("<s>",), "b"): 17 / 48, (("a",), "b"): .6875, (("b",), "</s>"): .625,
-        (("b",), "a"): .5 * .25,  # unseen: backoff gamma(b) * p(a)
-        (("a",), "a"): .5 * .25, (("<s>",), "</s>"): .5 * .25,
+        (("<s>",), "a"): .1 + g_bos * .25, (("<s>",), "b"): .8 / 3 + g_bos * .375,
+        (("a",), "b"): .46875, (("b",), "</s>"): .25,
+        (("b",), "a"): 1 * .25, (("a",), "a"): .85 * .25, (("<s>",), "</s>"): g_bos * .25,  # unseen: backoff
     }
     for (context, word), p in expected.items():
         assert prob(lm, list(context), word) == pytest.approx(p, rel=1e-5), (context, word)
-    assert lm.score("a b", bos=True, eos=True) == pytest.approx(math.log10(11 / 24 * .6875 * .625), abs=1e-5)
+    sentence = (.1 + g_bos * .25) * .46875 * .25
+    assert lm.score("a b", bos=True, eos=True) == pytest.approx(math.log10(sentence), abs=1e-5)
     assert lm.score("zzz", bos=False, eos=False) == pytest.approx(math.log10(.125), abs=1e-5)
 
 
 def test_discounts_follow_chen_and_goodman():
-    adjusted = __import__("numpy").array([1] * 10 + [2] * 5 + [3] * 3 + [4] * 2 + [9] * 7)
+    adjusted = np.array([1] * 10 + [2] * 5 + [3] * 3 + [4] * 2 + [9] * 7)
     (d1, d2, d3), fallback = discounts(adjusted)
     y = 10 / (10 + 2 * 5)
     assert not fallback
     assert (d1, d2, d3) == pytest.approx((1 - 2 * y * 5 / 10, 2 - 3 * y * 3 / 5, 3 - 4 * y * 2 / 3))
-    assert discounts(__import__("numpy").array([1, 1, 2, 3]))[1]  # no 4s: lmplz's fallback
+    assert discounts(np.array([1, 1, 2, 3])) == ((1 - 2 * .5 / 2, 2 - 3 * .5, 3.0), False)  # no 4s: D3+ = 3
+    assert discounts(np.array([1, 1, 2, 4])) == (FALLBACK_DISCOUNTS, True)  # no 3s: lmplz's fallback
 
 
 def reference_kneser_ney(sentences, order):
@@ -111,6 +118,7 @@ def reference_kneser_ney(sentences, order):
     for n in range(1, order + 1):
         vals = [a for g, a in adjusted[n].items() if g != ("<s>",)]
         t = [sum(1 for a in vals if a == k) for k in (1, 2, 3, 4)]
+        assert min(t[:3]) > 0
         y = t[0] / (t[0] + 2 * t[1])
         disc[n] = {1: 1 - 2 * y * t[1] / t[0], 2: 2 - 3 * y * t[2] / t[1], 3: 3 - 4 * y * t[3] / t[2]}
     D = lambda n, a: disc[n][min(a, 3)]  # noqa: E731
@@ -258,8 +266,6 @@ def test_stage_scores_buckets_and_removes_per_language(models):
     assert stats["lang/fra_Latn/no_model"].total == 1 and stats["no_words"].total == 1
     # buckets: cut points from the first 5 documents (30th and 60th percentiles), the rest bucketed by them
     first = sorted(d.metadata["perplexity"] for d in docs[:5])
-    import numpy as np
-
     cuts = np.percentile(first, [30, 60])
     for d in docs[:14]:
         pp = d.metadata["perplexity"]

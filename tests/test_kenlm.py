@@ -325,6 +325,13 @@ def test_train_command_reads_jsonl_parquet_and_text(tmp_path, capsys):
     assert lm.order == 4 and "other" not in lm and "w0" in lm
     assert main(["kenlm", "train", "--input", str(tmp_path / "missing.jsonl"), "-o", str(out)]) == 2
     assert "no such file" in capsys.readouterr().err
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
+    assert main(["kenlm", "train", "--input", str(tmp_path / "bad.parquet"), "-o", str(out)]) == 2
+    assert "bad.parquet: not a readable Parquet file" in capsys.readouterr().err
+    (tmp_path / "empty.jsonl").write_text(json.dumps({"text": " \n "}) + "\n")
+    assert main(["kenlm", "train", "--input", str(tmp_path / "empty.jsonl"), "-o", str(out)]) == 2
+    assert "no sentence with a word" in capsys.readouterr().err
+    assert kenlm.Model(str(out)).order == 4  # the model written before is untouched
 
 
 def test_cutoffs_command_and_a_manifest_run(models, tmp_path, capsys):

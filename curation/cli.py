@@ -138,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     sch = sub.add_parser("schema", help="print the manifest JSON Schema (for editors)")
     sch.set_defaults(func=_cmd_schema)
 
+    from curation.kenlm_cli import add_parser as add_kenlm
+
+    add_kenlm(sub)
+
     stg = sub.add_parser("stages", help="list the registered stages and their options")
     stg.set_defaults(func=_cmd_stages)
 

@@ -12,6 +12,7 @@ BUILTIN = {
     "dedup": "dedup.stage:MinhashDedup",
     "exact_dedup": "dedup.stage:ExactDedup",
     "quality": "filters.quality:QualityFilter",
+    "kenlm": "filters.kenlm_filter:KenlmPerplexity",
     "format": "filters.formatting:Format",
     "write": "curation.writer:ParquetOutput",
 }

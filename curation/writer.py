@@ -21,6 +21,8 @@ BASE_COLUMNS = [
     ("language_score", pa.float64()),
     ("minhash_cluster_size", pa.int64()),
     ("minhash_cluster_id", pa.string()),
+    ("perplexity", pa.float64()),  # the kenlm stage
+    ("perplexity_bucket", pa.string()),
 ]
 _INT_SIGNALS = {"n_words", "stop_words"}
 _SAFE = re.compile(r"[^A-Za-z0-9_\-]")

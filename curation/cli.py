@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     stg = sub.add_parser("stages", help="list the registered stages and their options")
     stg.set_defaults(func=_cmd_stages)
+
+    from curation.langid_cli import add_parser as add_langid
+    add_langid(sub)
     return parser
 
 

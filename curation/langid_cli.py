@@ -85,8 +85,8 @@ def _cmd_thresholds(args) -> int:
     _warn(data.skipped_line())
     if args.languages:
         wanted = set(args.languages)
-        data.texts, data.labels = map(list, zip(*[(t, lab) for t, lab in zip(data.texts, data.labels)
-                                                  if lab in wanted])) if wanted & set(data.labels) else ([], [])
+        pairs = [(t, lab) for t, lab in zip(data.texts, data.labels) if lab in wanted]
+        data.texts, data.labels = [t for t, _ in pairs], [lab for _, lab in pairs]
         missing = sorted(wanted - set(data.labels))
         if missing:
             _warn(f"{args.data}: no documents labelled {', '.join(missing)}")
@@ -117,6 +117,8 @@ def _cmd_thresholds(args) -> int:
 
 
 def add_parser(sub) -> None:
+    from langid.train import TrainConfig
+
     lid = sub.add_parser("langid", help="train, evaluate and set thresholds for language-ID models",
                          description=__doc__.split("\n")[0].split(": ", 1)[1], epilog=EPILOG,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -136,8 +138,8 @@ def add_parser(sub) -> None:
     t = cmds.add_parser("train", help="train a fastText language-ID model on a labelled set",
                         formatter_class=argparse.RawDescriptionHelpFormatter,
                         description="Train a fastText classifier with one label per iso639-3_Script (character "
-                                    "1-4-grams), quantize it to a small .ftz (--cutoff rows kept: ~1.5 MB at the "
-                                    "defaults), and print per-language precision/recall/F1 on held-out data: "
+                                    "1-4-grams), quantize it to a small .ftz (--cutoff rows kept: about 1 MB at "
+                                    "the defaults), and print per-language precision/recall/F1 on held-out data: "
                                     "--heldout-data, or a seeded --heldout-share of each language. The model "
                                     "works in the langid stage as it is (model: PATH).")
     t.add_argument("data", help="labelled JSONL/Parquet (text, label)")
@@ -145,17 +147,19 @@ def add_parser(sub) -> None:
     t.add_argument("--heldout-data", help="labelled held-out set (default: hold out part of DATA)")
     t.add_argument("--heldout-share", type=float, default=0.1, help="share of each language held out (default 0.1)")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--dim", type=int, default=32, help="vector size (default 32)")
-    t.add_argument("--epoch", type=int, default=20)
-    t.add_argument("--lr", type=float, default=0.5)
-    t.add_argument("--minn", type=int, default=1, help="shortest character n-gram (default 1)")
-    t.add_argument("--maxn", type=int, default=4, help="longest character n-gram (default 4)")
-    t.add_argument("--bucket", type=int, default=200_000, help="hash buckets for character n-grams (default 200000)")
-    t.add_argument("--cutoff", type=int, default=50_000,
-                   help="rows (words + n-gram buckets) kept by quantization; sets the .ftz size (default 50000)")
+    d = TrainConfig()
+    t.add_argument("--dim", type=int, default=d.dim, help=f"vector size (default {d.dim})")
+    t.add_argument("--epoch", type=int, default=d.epoch, help=f"passes over the data (default {d.epoch})")
+    t.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr})")
+    t.add_argument("--minn", type=int, default=d.minn, help=f"shortest character n-gram (default {d.minn})")
+    t.add_argument("--maxn", type=int, default=d.maxn, help=f"longest character n-gram (default {d.maxn})")
+    t.add_argument("--bucket", type=int, default=d.bucket,
+                   help=f"hash buckets for character n-grams (default {d.bucket})")
+    t.add_argument("--cutoff", type=int, default=d.cutoff,
+                   help=f"rows (words + n-gram buckets) kept by quantization; sets the .ftz size (default {d.cutoff})")
     t.add_argument("--no-quantize", action="store_true", help="write the full .bin model (tens of MB)")
     t.add_argument("--no-retrain", action="store_true", help="quantize without fine-tuning (faster, a little worse)")
-    t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--threads", type=int, default=d.thread)
     t.add_argument("--rows", type=int, default=40, help="per-language rows to print, worst first (default 40)")
     t.add_argument("--json", help="also write the model info and held-out scores to this JSON file")
     t.add_argument("--progress", action="store_true", help="show fastText's own progress output")

@@ -32,7 +32,7 @@ NAN_TRIES = 3
 class TrainConfig:
     """fastText supervised options (the names of its own flags)."""
 
-    dim: int = 32
+    dim: int = 16
     epoch: int = 20
     lr: float = 0.5
     minn: int = 1

@@ -243,3 +243,18 @@ def test_training_needs_two_languages(paragraphs, tmp_path, capsys):
     data = write_jsonl(tmp_path / "one.jsonl", rows_of(paragraphs, ["eng_Latn"]))
     assert main(["langid", "train", str(data), "-o", str(tmp_path / "m.ftz")]) == 2
     assert "at least two languages" in capsys.readouterr().err
+
+
+def test_heldout_split_is_stratified_and_seeded():
+    from langid.data import LabelledSet
+    from langid.train import split_heldout
+
+    data = LabelledSet(texts=[f"t{i}" for i in range(50)], labels=["aaa_Latn"] * 40 + ["bbb_Latn"] * 9 + ["ccc_Latn"],
+                       source="x")
+    train, held = split_heldout(data, 0.25, seed=1)
+    assert held.labels.count("aaa_Latn") == 10 and held.labels.count("bbb_Latn") == 2
+    assert "ccc_Latn" not in held.labels and train.labels.count("ccc_Latn") == 1  # one document: kept for training
+    assert sorted(train.texts + held.texts) == sorted(data.texts)
+    assert split_heldout(data, 0.25, seed=1)[1].texts == held.texts != split_heldout(data, 0.25, seed=2)[1].texts
+    with pytest.raises(CurationError, match="between 0 and 1"):
+        split_heldout(data, 1.5)

@@ -120,7 +120,8 @@ def add_parser(sub) -> None:
     from langid.train import TrainConfig
 
     lid = sub.add_parser("langid", help="train, evaluate and set thresholds for language-ID models",
-                         description=__doc__.split("\n")[0].split(": ", 1)[1], epilog=EPILOG,
+                         description="Train and evaluate language-ID models, and derive per-language confidence "
+                                     "thresholds.", epilog=EPILOG,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     cmds = lid.add_subparsers(dest="langid_command", required=True, metavar="COMMAND")
 

@@ -11,7 +11,7 @@ from collections import Counter
 
 from curation.core import CurationError
 from langid.data import LabelledSet
-from langid.fasttext_lid import check_model_file, default_model_path, load_fasttext
+from langid.fasttext_lid import check_model_file, default_model_path, load_fasttext, predict_top
 from langid.labels import SCRIPT_VARIANTS, normalize_label
 
 BATCH = 2048
@@ -41,9 +41,7 @@ def predict(model, texts: list[str], progress: bool = False) -> list[tuple[str, 
     with tqdm(total=len(texts), desc="language ID", unit=" docs", disable=not progress) as bar:
         for start in range(0, len(texts), BATCH):
             chunk = texts[start:start + BATCH]
-            labels, scores = model.predict([t.replace("\n", " ") for t in chunk], k=1)
-            out += [(normalize_label(lab[0], t), min(float(sc[0]), 1.0)) if len(lab) else ("und_Zyyy", 0.0)
-                    for t, lab, sc in zip(chunk, labels, scores)]
+            out += predict_top(model, chunk)
             bar.update(len(chunk))
     return out
 

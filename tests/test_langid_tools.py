@@ -140,6 +140,13 @@ def test_thresholds_written_into_configs(paragraphs, tmp_path, capsys):
     rows += rows_of(paragraphs, ["deu_Latn"])[:5]  # too few documents
     data = write_jsonl(tmp_path / "labelled.jsonl", rows)
 
+    dry = tmp_path / "dry"
+    assert main(["langid", "thresholds", "--model", "lid176", "--data", str(data), "-o", str(dry), "--dry-run",
+                 "--languages", "rus_Cyrl", "xxx_Latn"]) == 0
+    captured = capsys.readouterr()
+    assert "rus_Cyrl" in captured.out and "eng_Latn" not in captured.out and not dry.exists()
+    assert "no documents labelled xxx_Latn" in captured.err
+
     code = main(["langid", "thresholds", "--model", "lid176", "--data", str(data), "-o", str(cfg)])
     captured = capsys.readouterr()
     assert code == 0

@@ -148,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     from curation import thresholds_cli
 
     thresholds_cli.add_parsers(sub)
+    from curation.langid_cli import add_parser as add_langid
+    add_langid(sub)
     return parser
 
 

@@ -59,6 +59,14 @@ def load_fasttext(path: str):
     return model
 
 
+def predict_top(model, texts: list[str]) -> list[tuple[str, float]]:
+    """Top `iso639-3_Script` label and its probability for each text, in one fastText call (each text is
+    predicted whole, newlines as spaces)."""
+    labels, scores = model.predict([t.replace("\n", " ") for t in texts], k=1)
+    return [(normalize_label(lab[0], t), min(float(sc[0]), 1.0)) if len(lab) else ("und_Zyyy", 0.0)
+            for t, lab, sc in zip(texts, labels, scores)]
+
+
 @register_stage("langid")
 class LanguageId(Filter):
     """Label each document's language (`language`, `language_score` in metadata) and keep the languages asked for.
@@ -94,10 +102,7 @@ class LanguageId(Filter):
         return self.predict_many([text])[0]
 
     def predict_many(self, texts: list[str]) -> list[tuple[str, float]]:
-        """One fastText call for many texts (it predicts on each text whole, newlines as spaces)."""
-        labels, scores = self.model.predict([t.replace("\n", " ") for t in texts], k=1)
-        return [(normalize_label(lab[0], t), min(float(sc[0]), 1.0)) if len(lab) else ("und_Zyyy", 0.0)
-                for t, lab, sc in zip(texts, labels, scores)]
+        return predict_top(self.model, texts)
 
     def decide(self, doc: Document, lang: str, score: float):
         doc.metadata["language"] = lang

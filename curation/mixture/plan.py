@@ -171,7 +171,7 @@ def describe_source(p: SourcePlan, unit: str) -> dict:
             "files": [str(f) for f in p.source.files], "documents_in": p.source.rows,
             "rehydration": {"method": p.weights.method, "source": p.weights.source, "buckets": p.weights.to_json()},
             "missing_cluster_size": p.missing_cluster_size,
-            f"pool_{unit}": p.pool(unit), "target": round(p.target, 3), "budget": round(p.budget, 3),
-            "epochs": round(p.epochs, 6)}
+            f"pool_{unit}": p.pool(unit), "target": p.target, "budget": p.budget,
+            "epochs": p.epochs}
 
 

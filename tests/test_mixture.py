@@ -230,20 +230,21 @@ def test_killed_build_resumes_to_the_same_result(tmp_path, monkeypatch):
 
     synthetic_output(tmp_path / "out", {"fra_Latn": [1, 2, 3, 5] * 10, "deu_Latn": [1, 1, 2] * 10, "ita_Latn": [2] * 5})
     spec = MixtureSpec(input=str(tmp_path / "out"), output=str(tmp_path / "mix"), seed=3)
-    real = build_mod.gather
+    real = build_mod.write_shard
     calls = []
 
-    def dies_on_second_language(*a, **k):
+    def dies_on_second_shard(*a, **k):
         calls.append(a[2])
         if len(calls) == 2:
-            raise KeyboardInterrupt
+            raise RuntimeError("killed")
         return real(*a, **k)
 
-    monkeypatch.setattr(build_mod, "gather", dies_on_second_language)
-    with pytest.raises(KeyboardInterrupt):
+    monkeypatch.setattr(build_mod, "write_shard", dies_on_second_shard)
+    with pytest.raises(RuntimeError, match="killed"):
         build_mixture(spec, progress=False)
     assert (tmp_path / "mix/.building/state.json").exists() and not (tmp_path / "mix/mixture.json").exists()
-    monkeypatch.setattr(build_mod, "gather", real)
+    assert list((tmp_path / "mix/.building/data").rglob("*.parquet"))  # the first shard was finished
+    monkeypatch.setattr(build_mod, "write_shard", real)
     resumed = build_mixture(spec, progress=False)
     clean = build_mixture(spec.model_copy(update={"output": str(tmp_path / "clean")}), progress=False)
     assert resumed["documents"] == clean["documents"]

@@ -13,12 +13,13 @@ import os
 import shutil
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from curation.core import CurationError
 from curation.mixture.card import write_card
 from curation.mixture.plan import Plan, describe_source, make_plan
-from curation.mixture.shards import Scatter, SourceCounts, gather
+from curation.mixture.shards import Scatter, SourceCounts, shard_jobs, write_shard
 from curation.mixture.spec import MixtureSpec
 
 BUILDING = ".building"
@@ -101,8 +102,13 @@ def build_mixture(spec: MixtureSpec, overwrite: bool = False, progress: bool = T
         lang, s = key.split("\t")
         shard_rows.setdefault(lang, {})[int(s)] = n
     files: dict[str, list[dict]] = {}
-    for lang in tqdm(sorted(shard_rows), desc="shuffling", unit=" languages", disable=not progress):
-        files[lang] = gather(tmp, data, lang, shard_rows[lang], spec.seed, spec.row_group_size)
+    jobs = shard_jobs(shard_rows)
+    # shards are shuffled and compressed two at a time (Arrow works without the GIL): memory is two shards
+    with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+        done_files = pool.map(lambda job: write_shard(tmp, data, job, spec.seed, spec.row_group_size), jobs)
+        for job, rel in zip(jobs, tqdm(done_files, total=len(jobs), desc="shuffling", unit=" shards",
+                                       disable=not progress)):
+            files.setdefault(job[0], []).append({"file": rel, "rows": shard_rows[job[0]][job[1]]})
     summary = describe(plan, counts, files, fp, time.time() - started)
     # the finished dataset replaces whatever was there
     for old in ("data", "README.md", "mixture.json"):

@@ -2,9 +2,9 @@
 
 Scatter: every source is read once in order; each document is repeated as many times as the plan says,
 and each copy goes to a random shard of its language (a temporary Arrow stream file per shard).
-Gather: each shard file (about `shard_size_mb` of text) is read alone, shuffled with its own seeded
-generator and written as Parquet with small row groups, under a temporary name and then renamed.
-Memory is one input batch plus one shard, however many rows the mixture has."""
+Gather: each shard file (about `shard_size_mb` of text) is read whole, shuffled with its own seeded
+generator and written as Parquet with small row groups, under a temporary name and then renamed; two shards
+are worked on at a time. Memory is one input batch plus two shards, however many rows the mixture has."""
 
 from __future__ import annotations
 
@@ -124,6 +124,11 @@ class Scatter:
                 continue
             rows = table.take(pa.array(idx)).append_column("copy", pa.array(copy, pa.int32()))
             li = self._language_index(rows.column("language"))
+            if self.shards[li[0]] == 1 and (li == li[0]).all():  # one language, one shard: nothing to sort
+                self._write(self.langs[li[0]], 0, rows)
+                counts.by_language[self.langs[li[0]]] += len(idx)
+                counts.tokens_by_language[self.langs[li[0]]] += int(tok[idx].sum())
+                continue
             shard = (rng.random(len(idx)) * self.shards[li]).astype(np.int64)
             key = li * (1 << 20) + shard
             order = np.argsort(key, kind="stable")
@@ -135,8 +140,7 @@ class Scatter:
                 k = int(key_sorted[a])
                 lang = self.langs[k >> 20]
                 self._write(lang, k & ((1 << 20) - 1), rows.slice(a, z - a))
-                if counts is not None:
-                    counts.by_language[lang] += z - a
+                counts.by_language[lang] += z - a
             toks = tok[idx]
             for lang_i in np.unique(li):
                 counts.tokens_by_language[self.langs[lang_i]] += int(toks[li == lang_i].sum())
@@ -158,22 +162,29 @@ class Scatter:
         self.writers.clear()
 
 
-def gather(tmp: Path, data: Path, lang: str, shard_rows: dict[int, int], seed: int, row_group_size: int) -> list[dict]:
-    """Shuffle and write one language's shards: data/<lang>/train-XXXXX-of-YYYYY.parquet (only non-empty ones;
-    a shard already written by an interrupted run is kept)."""
-    shards = [s for s in sorted(shard_rows) if shard_rows[s]]
+def shard_jobs(shard_rows: dict[str, dict[int, int]]) -> list[tuple[str, int, int, int]]:
+    """(language, scatter shard, index, count) of every non-empty shard: files are numbered among the non-empty."""
+    jobs = []
+    for lang in sorted(shard_rows):
+        shards = [s for s in sorted(shard_rows[lang]) if shard_rows[lang][s]]
+        jobs += [(lang, s, i, len(shards)) for i, s in enumerate(shards)]
+    return jobs
+
+
+def write_shard(tmp: Path, data: Path, job: tuple[str, int, int, int], seed: int, row_group_size: int) -> str:
+    """Shuffle one scattered shard and write it as data/<lang>/train-XXXXX-of-YYYYY.parquet (a file already
+    written by an interrupted run is kept: the same seed gives the same bytes)."""
+    lang, s, i, count = job
     folder = data / safe_language(lang)
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for i, s in enumerate(shards):
-        name = f"train-{i:05d}-of-{len(shards):05d}.parquet"
-        final = folder / name
-        if not final.exists():
-            with pa.memory_map(str(tmp / f"{safe_language(lang)}.{s:05d}.arrow")) as src:
-                table = ipc.open_stream(src).read_all()
-            table = table.take(pa.array(rng_for(seed, "shuffle", lang, s).permutation(len(table))))
-            part = final.with_name(name + ".tmp")
-            pq.write_table(table, part, row_group_size=row_group_size, compression="zstd")
-            os.replace(part, final)
-        written.append({"file": str(final.relative_to(data.parent)), "rows": shard_rows[s]})
-    return written
+    name = f"train-{i:05d}-of-{count:05d}.parquet"
+    final = folder / name
+    if not final.exists():
+        with pa.memory_map(str(tmp / f"{safe_language(lang)}.{s:05d}.arrow")) as src:
+            table = ipc.open_stream(src).read_all()
+        table = table.take(pa.array(rng_for(seed, "shuffle", lang, s).permutation(len(table))))
+        part = final.with_name(name + ".tmp")
+        pq.write_table(table, part, row_group_size=row_group_size, compression="zstd",
+                       use_dictionary=["language", "source", "rephrase_style"])
+        os.replace(part, final)
+    return str(final.relative_to(data.parent))

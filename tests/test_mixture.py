@@ -20,7 +20,7 @@ import pytest
 from curation.cli import main
 from curation.core import CurationError
 from curation.demo import build_demo
-from curation.manifest import ManifestError, load_mixture, parse_manifest
+from curation.manifest import ManifestError, load_manifest, load_mixture
 from curation.mixture import MixtureSpec, build_mixture
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +71,8 @@ def demo_out(tmp_path_factory):
 
     base = tmp_path_factory.mktemp("mixdemo")
     build_demo(base / "crawl", n_pages=600, seed=3, cache_dir=CACHE)
-    m = parse_manifest(f"""
+    manifest = base / "run.yml"
+    manifest.write_text(f"""
 input: {{paths: ["{base / 'crawl' / 'crawl.warc.gz'}"]}}
 output: {base / 'out'}
 executor: {{tasks: 1, workers: 1}}
@@ -83,8 +84,8 @@ stages:
   - {{stage: quality, exclusions: true}}
   - {{stage: format}}
   - {{stage: write}}
-""", source="test.yml")
-    run_manifest(m, progress=False)
+""")
+    run_manifest(load_manifest(manifest), progress=False)
     return base / "out"
 
 
@@ -348,14 +349,15 @@ def test_rehydration_weights_from_filter_decisions(tmp_path, capsys):
              "languages": {"fra_Latn": {"removed": {"langid:low_language_score": 9, "dedup:near_duplicate": 1,
                                                     "quality:dup_line_frac": 95}}}}
     (out / "stats.json").write_text(json.dumps(stats))
-    assert main(["mix", "rehydration-weights", str(out), "-o", str(tmp_path / "w"), "--max-reps", "10"]) == 0
+    assert main(["mix", "rehydration-weights", str(out), "-o", str(tmp_path / "w"), "--max-reps", "10",
+                 "--representatives-only"]) == 0
     w = json.loads((tmp_path / "w" / "fra_Latn.json").read_text())
     rates = {b["min_size"]: b["removal_rate"] for b in w["buckets"] if b["removal_rate"] is not None}
     assert rates == {1: 0.7, 2: 0.2, 3: 0.5}
     assert w["global_removal_rate"] == pytest.approx(95 / 165, abs=1e-6)
     g = 95 / 165
     raw = [1.0, 10.0, 1 + 9 * (0.5 - g) / (0.2 - g)]  # FineWeb2's formula per bucket, then a 5-wide moving average
-    assert [b["reps"] for b in w["buckets"][:3]] == [round(sum(raw) / 3)] * 3
+    assert [b["reps"] for b in w["buckets"][:3]] == [1, round(sum(raw) / 3), round(sum(raw) / 3)]  # 1: above global
     assert all(b["reps"] == 1 for b in w["buckets"][3:])
     # the weights are what the mixer uses, edited by hand or not
     w["buckets"][0]["reps"] = 2
@@ -363,23 +365,33 @@ def test_rehydration_weights_from_filter_decisions(tmp_path, capsys):
     s = build_mixture(MixtureSpec(input=str(out), output=str(tmp_path / "mix"), rehydration=str(tmp_path / "w")),
                       progress=False)
     assert s["languages"]["fra_Latn"]["documents"] == 30 * 2 + 40 * round(sum(raw) / 3)
+    # judging the removed copies needs the run's manifest
+    assert main(["mix", "rehydration-weights", str(out), "-o", str(tmp_path / "w2")]) == 2
+    assert "no _logs/run.json, so the run's manifest is unknown; give --manifest" in capsys.readouterr().err
     # a stage after dedup whose removals were not kept is named
     stats["languages"]["fra_Latn"]["removed"]["format:x"] = 4
     stats["stages"].append({"key": "format"})
     (out / "stats.json").write_text(json.dumps(stats))
-    assert main(["mix", "rehydration-weights", str(out), "-o", str(tmp_path / "w2")]) == 0
+    assert main(["mix", "rehydration-weights", str(out), "-o", str(tmp_path / "w2"), "--representatives-only"]) == 0
     assert "stats.json counts 99 documents removed after dedup, the exclusion folders hold 95" in capsys.readouterr().err
 
 
-def test_rehydration_weights_on_the_demo_run(demo_out, tmp_path):
-    assert main(["mix", "rehydration-weights", str(demo_out), "-o", str(tmp_path / "w"), "--min-documents", "1"]) == 0
-    files = sorted((tmp_path / "w").glob("*.json"))
-    assert files
-    for f in files:
-        w = json.loads(f.read_text())
-        measured = sum(b["kept"] + b["removed"] for b in w["buckets"])
-        assert measured == w["documents"] and 1 <= min(b["reps"] for b in w["buckets"])
-        assert max(b["reps"] for b in w["buckets"]) <= 10
+def test_rehydration_weights_on_the_demo_run(demo_out, demo_docs, tmp_path):
+    """Every document after dedup counts: the kept ones, the ones quality removed, and the copies dedup removed,
+    judged by the run's own quality stage (rebuilt from its manifest)."""
+    assert main(["mix", "rehydration-weights", str(demo_out), "-o", str(tmp_path / "w"), "--min-documents", "1",
+                 "--no-progress"]) == 0
+    weights = {f.stem: json.loads(f.read_text()) for f in (tmp_path / "w").glob("*.json")}
+    assert set(weights) == set(demo_docs["language"])
+    dups = pl.concat([pl.read_parquet(f, columns=["language"]) for f in demo_out.glob("_exclusions/*dedup/*.parquet")])
+    quality = pl.concat([pl.read_parquet(f, columns=["language"]) for f in demo_out.glob("_exclusions/*quality/*/*.parquet")])
+    for lang, w in weights.items():
+        n_dups = dups.filter(pl.col("language") == lang).height
+        assert sum(w["duplicates_judged"].values()) == n_dups
+        in_lang = demo_docs.filter(pl.col("language") == lang).height + quality.filter(pl.col("language") == lang).height
+        assert w["documents"] == in_lang + n_dups == sum(b["kept"] + b["removed"] for b in w["buckets"])
+        assert 1 <= min(b["reps"] for b in w["buckets"]) and max(b["reps"] for b in w["buckets"]) <= 10
+    assert sum(sum(w["duplicates_judged"].values()) for w in weights.values()) > 0
 
 
 # ------------------------------------------------------------------------------------------ CLI and publishing

@@ -21,8 +21,10 @@ weight, epoch count and count) and README.md (a Hugging Face dataset card with o
 WEIGHTS_HELP = """Measure rehydration weights per language from a pipeline output: the share of documents the filters
 after dedup removed, per cluster-size bucket. Buckets removed less than the language as a whole get more copies
 (FineWeb2's formula: 1 + (max_reps - 1) * (rate - global) / (min_rate - global), smoothed over 5 buckets, rounded).
-Needs the filter stages after dedup to write their removals (`exclusions: true` in the manifest). Writes one
-JSON file per language (readable and editable); use the folder as `rehydration:` in a mixture manifest."""
+Needs the filter stages after dedup to write their removals (`exclusions: true` in the manifest). Those
+filters saw one document per cluster only: the copies the dedup stage removed (its exclusions) are run
+through the same filters, built from the run's manifest, so every document counts. Writes one JSON file per
+language (readable and editable); use the folder as `rehydration:` in a mixture manifest."""
 
 
 def _mix_parser() -> argparse.ArgumentParser:
@@ -43,6 +45,10 @@ def _weights_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="folder for the weights files (<language>.json)")
     p.add_argument("--languages", nargs="+", help="only these languages (default: all)")
     p.add_argument("--max-reps", type=int, default=10, help="most copies of one document (default 10)")
+    p.add_argument("--manifest", help="the run's manifest (default: the one recorded in _logs/run.json)")
+    p.add_argument("--representatives-only", action="store_true",
+                   help="measure on the documents the filters saw (one per cluster), not on the removed copies too")
+    p.add_argument("--no-progress", action="store_true")
     p.add_argument("--min-documents", type=int, default=5,
                    help="buckets with fewer documents are not measured and get 1 copy (default 5)")
     return p
@@ -84,15 +90,21 @@ def _cmd_mix(args) -> int:
 
 
 def _weights(a) -> int:
-    from curation.mixture.decisions import filter_decisions
+    from curation.mixture.decisions import filter_decisions, judge_duplicates
     from curation.mixture.rehydration import measured_weights, write_weights
 
     decisions, warnings = filter_decisions(a.pipeline_output, a.languages)
+    if not a.representatives_only:
+        judged = judge_duplicates(a.pipeline_output, decisions, a.manifest, progress=not a.no_progress)
+        if not judged:
+            warnings.append("no removed duplicates to judge (the dedup stage kept no exclusions): rates are measured "
+                            "on one document per cluster")
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     for lang, d in decisions.items():
         content = measured_weights(d["kept"], d["removed"], a.max_reps, a.min_documents)
         content["removed_by"] = dict(d["removed_by"])
+        content["duplicates_judged"] = d.get("duplicates_judged")
         path = write_weights(a.output, lang, content)
         more = [f"{b['min_size']}{'+' if b['max_size'] is None else '' if b['max_size'] == b['min_size'] else '-' + str(b['max_size'])}"
                 f"x{b['reps']}" for b in content["buckets"] if b["reps"] > 1]

@@ -2,10 +2,13 @@
 
 Kept documents are `<out>/<language>/*.parquet`; documents that a filter after dedup removed are in
 `<out>/_exclusions/<NN_stage>/<language>/*.parquet` (stages with `exclusions: true`), and carry the
-`minhash_cluster_size` the dedup stage gave them. Documents removed before dedup have no cluster size, and
-the dedup stage's own removals (files with `duplicate_of`) are duplicates, not filter decisions: both are
-left out. `stats.json` says how many documents each stage removed, so a stage after dedup that did not
-keep its exclusions is found and named."""
+`minhash_cluster_size` the dedup stage gave them. Documents removed before dedup have no cluster size.
+
+The filters after dedup only ever saw one document per cluster. The copies the dedup stage removed are in
+its exclusion folder (files with `duplicate_of`), with their cluster size; `judge_duplicates` runs the same
+filter stages, built from the run's manifest, over them, so the removal rate of a bucket counts every
+document of that size, as FineWeb2 measures it. `stats.json` says how many documents each stage removed,
+so a stage after dedup that did not keep its exclusions is found and named."""
 
 from __future__ import annotations
 
@@ -71,6 +74,70 @@ def filter_decisions(out: str, languages: list[str] | None = None) -> tuple[dict
         result[lang] = {"kept": kept, "removed": rem, "removed_by": by}
     warnings += _check_against_stats(out, result)
     return result, warnings
+
+
+def _post_dedup_filters(out: str, manifest_path: str | None):
+    """The run's filter stages after its dedup stage, built from its manifest (recorded in _logs/run.json)."""
+    from curation.core import Filter, build_stage, get_stage
+    from curation.manifest import COMMON_STAGE_KEYS, load_manifest
+
+    if manifest_path is None:
+        run = Path(out) / "_logs" / "run.json"
+        if not run.is_file():
+            raise CurationError(f"{out}: no _logs/run.json, so the run's manifest is unknown; give --manifest")
+        manifest_path = json.loads(run.read_text()).get("manifest")
+    if not manifest_path or not Path(manifest_path).is_file():
+        raise CurationError(f"{out}: the run's manifest '{manifest_path}' is not there; give --manifest PATH "
+                            "(or --representatives-only)")
+    manifest = load_manifest(manifest_path)
+    names = [s["stage"] for s in manifest.stages]
+    if "dedup" not in names:
+        raise CurationError(f"{manifest_path}: no dedup stage")
+    steps = []
+    for spec in manifest.stages[names.index("dedup") + 1:]:
+        step = build_stage(get_stage(spec["stage"]), {k: v for k, v in spec.items() if k not in COMMON_STAGE_KEYS})
+        if isinstance(step, Filter):
+            steps.append(step)
+    return steps
+
+
+def judge_duplicates(out: str, result: dict, manifest_path: str | None = None, progress: bool = True) -> int:
+    """Run the filters after dedup over the removed duplicates and add their decisions to `result` (per
+    language: `kept`/`removed` cluster sizes). Returns how many duplicates were judged."""
+    from datatrove.data import Document
+    from tqdm import tqdm
+
+    files = [f for f in sorted((Path(out) / "_exclusions").glob("*/*.parquet"))
+             if "duplicate_of" in pq.read_schema(f).names and SIZE in pq.read_schema(f).names]
+    if not files:
+        return 0
+    steps = _post_dedup_filters(out, manifest_path)
+    judged = 0
+    sizes = {lang: ([], []) for lang in result}  # kept, removed
+    bar = tqdm(desc="judging duplicates", unit=" docs", disable=not progress)
+    for f in files:
+        pf = pq.ParquetFile(f)
+        cols = [c for c in ("id", "text", "language", SIZE) if c in pf.schema_arrow.names]
+        for b in pf.iter_batches(batch_size=1024, columns=cols):
+            rows = [r for r in b.to_pylist() if r.get("language") in result and r.get(SIZE) is not None]
+            docs = [Document(text=r.get("text") or "", id=f"{i}", metadata={"language": r["language"], SIZE: r[SIZE]})
+                    for i, r in enumerate(rows)]
+            data = iter(docs)
+            for step in steps:
+                data = step.run(data)
+            kept = {d.id for d in data}
+            for d in docs:
+                lang = d.metadata["language"]
+                sizes[lang][0 if d.id in kept else 1].append(d.metadata[SIZE])
+            judged += len(docs)
+            bar.update(len(b))
+    bar.close()
+    for lang, r in result.items():
+        k, rm = sizes[lang]
+        r["duplicates_judged"] = {"kept": len(k), "removed": len(rm)}
+        r["kept"] = np.concatenate([r["kept"], np.asarray(k, dtype=np.int64)])
+        r["removed"] = np.concatenate([r["removed"], np.asarray(rm, dtype=np.int64)])
+    return judged
 
 
 def _check_against_stats(out: str, result: dict) -> list[str]:

@@ -96,8 +96,9 @@ def weights_for(spec: str, language: str) -> Weights:
 
 def reps_from_rates(rates: list[float | None], global_rate: float, max_reps: int, window: int = 5) -> list[int]:
     """FineWeb2's formula: buckets removed at >= the global rate get 1; below it,
-    reps = 1 + (max_reps - 1) * (rate - global) / (min_rate - global); then a centred moving average over
-    `window` measured buckets, rounded. Unmeasured buckets (None) get 1."""
+    reps = 1 + (max_reps - 1) * (rate - global) / (min_rate - global), smoothed by a centred moving average
+    over `window` measured buckets and rounded. Unmeasured buckets (None) get 1, and so does a bucket at or
+    above the global rate even when its neighbours would lift it."""
     measured = [(i, r) for i, r in enumerate(rates) if r is not None]
     out = [1] * len(rates)
     if not measured:
@@ -110,7 +111,9 @@ def reps_from_rates(rates: list[float | None], global_rate: float, max_reps: int
         else:
             raw.append(1 + (max_reps - 1) * (r - global_rate) / (min_rate - global_rate))
     half = window // 2
-    for j, (i, _) in enumerate(measured):
+    for j, (i, r) in enumerate(measured):
+        if r >= global_rate:
+            continue
         part = raw[max(0, j - half): j + half + 1]
         out[i] = int(min(max_reps, max(1, round(sum(part) / len(part)))))
     return out

@@ -37,9 +37,13 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    from curation.manifest import load_manifest
+    from curation.manifest import load_manifest, load_mixture, mixture_only
     from curation.runner import Barrier, apply_overrides, compile_phases
 
+    if mixture_only(args.manifest):
+        spec = load_mixture(args.manifest)
+        print(f"{args.manifest}: valid (mixture of {spec.input} -> {spec.output}; `curate mix` builds it)")
+        return 0
     manifest = load_manifest(args.manifest)
     if args.input or args.format:
         manifest = apply_overrides(manifest, args.input, None, args.format)

@@ -159,6 +159,15 @@ class MixtureManifest(_Strict):
     mixture: MixtureSpec
 
 
+def mixture_only(path: str | Path) -> bool:
+    """Whether a manifest holds only a `mixture` section (no pipeline to run)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "mixture" in data and not ({"input", "stages"} & set(data))
+
+
 def load_mixture(path: str | Path) -> MixtureSpec:
     """The `mixture` section of a manifest: a mixture-only manifest, or a pipeline manifest whose mixture
     reads the run's output unless it names another `input`."""

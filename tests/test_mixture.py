@@ -403,6 +403,8 @@ def test_curate_mix_and_publish_dry_run(tmp_path, capsys, monkeypatch):
     manifest.write_text((ROOT / "manifests/mixture.yml").read_text()
                         .replace("input: out/demo", f"input: {tmp_path / 'out'}")
                         .replace("output: out/demo-mix", f"output: {tmp_path / 'mix'}"))
+    assert main(["validate", str(manifest)]) == 0
+    assert "valid (mixture of" in capsys.readouterr().out
     assert main(["mix", str(manifest), "--plan", "--no-progress"]) == 0
     plan = capsys.readouterr().out
     assert "fra_Latn" in plan and "epochs" in plan and not (tmp_path / "mix").exists()

@@ -181,7 +181,7 @@ def write_shard(tmp: Path, data: Path, job: tuple[str, int, int, int], seed: int
     final = folder / name
     if not final.exists():
         with pa.memory_map(str(tmp / f"{safe_language(lang)}.{s:05d}.arrow")) as src:
-            table = ipc.open_stream(src).read_all()
+            table = ipc.open_stream(src).read_all().combine_chunks()  # take over thousands of chunks is slow
         table = table.take(pa.array(rng_for(seed, "shuffle", lang, s).permutation(len(table))))
         part = final.with_name(name + ".tmp")
         pq.write_table(table, part, row_group_size=row_group_size, compression="zstd",

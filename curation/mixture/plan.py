@@ -149,11 +149,11 @@ def make_plan(spec: MixtureSpec, progress: bool = True) -> Plan:
                             f"epochs of {spec.replay.source}; capped at {s.epoch_cap:g} epochs ({rep.target - rep.budget:,.0f} short)")
         plans.append(rep)
 
-    # shards: expected text bytes out per language / shard size
+    # shards: expected bytes out per language / shard size
     out_bytes: dict[str, float] = {}
     for p in plans:
         src = p.source
-        per_row = src.text_bytes / src.rows if src.rows else 0.0
+        per_row = src.row_bytes / src.rows if src.rows else 0.0
         copies = p.epochs * p.pool_documents / src.rows if src.rows else 0.0
         if src.language is not None:
             out_bytes[src.language] = out_bytes.get(src.language, 0.0) + per_row * copies * src.rows

@@ -36,6 +36,7 @@ SCHEMA = pa.schema([
 ])
 READ = ["id", "text", "language", "url", SIZE, "rephrase_style"]
 MAX_EXPANDED = 32_768  # rows materialised at once when copies are made
+WRITE_ROWS = 65_536  # shuffled rows materialised at once when a shard is written
 
 
 @dataclass
@@ -182,9 +183,13 @@ def write_shard(tmp: Path, data: Path, job: tuple[str, int, int, int], seed: int
     if not final.exists():
         with pa.memory_map(str(tmp / f"{safe_language(lang)}.{s:05d}.arrow")) as src:
             table = ipc.open_stream(src).read_all().combine_chunks()  # take over thousands of chunks is slow
-        table = table.take(pa.array(rng_for(seed, "shuffle", lang, s).permutation(len(table))))
+        order = rng_for(seed, "shuffle", lang, s).permutation(len(table))
+        step = row_group_size * max(1, WRITE_ROWS // row_group_size)  # whole row groups per write
         part = final.with_name(name + ".tmp")
-        pq.write_table(table, part, row_group_size=row_group_size, compression="zstd",
-                       use_dictionary=["language", "source", "rephrase_style"])
+        with pq.ParquetWriter(part, SCHEMA, compression="zstd", use_dictionary=["language", "source", "rephrase_style"]) as w:
+            for a in range(0, len(order), step):  # the shuffled copy is made a slice at a time
+                w.write_table(table.take(pa.array(order[a:a + step])), row_group_size=row_group_size)
         os.replace(part, final)
+        del table
+        pa.default_memory_pool().release_unused()  # hand freed shard memory back, so peaks do not pile up
     return str(final.relative_to(data.parent))

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from curation.core import CurationError
 
 BATCH = 8192
+ROW_OVERHEAD = 48  # bytes a mixture row takes besides its strings: language, source, sizes, offsets
 
 
 @dataclass
@@ -23,7 +24,7 @@ class Source:
     language: str | None  # None: the rows' own `language` column decides (replay)
     files: list[Path]
     rows: int = 0
-    text_bytes: int = 0  # uncompressed size of the text column (Parquet metadata): sizes the shards
+    row_bytes: int = 0  # uncompressed size of the columns a mixture keeps (Parquet metadata): sizes the shards
     columns: set[str] = field(default_factory=set)
 
 
@@ -63,9 +64,10 @@ def open_source(name: str, language: str | None, files: list[Path]) -> Source:
             raise CurationError(f"{f}: no 'language' column, so its rows cannot be assigned to a language")
         src.columns.update(names)
         src.rows += meta.num_rows
-        ti = names.index("text")
+        kept = [i for i, n in enumerate(names) if n in ("id", "text", "url", "rephrase_style")]
         for g in range(meta.num_row_groups):
-            src.text_bytes += meta.row_group(g).column(ti).total_uncompressed_size
+            src.row_bytes += sum(meta.row_group(g).column(i).total_uncompressed_size for i in kept)
+        src.row_bytes += ROW_OVERHEAD * meta.num_rows
     return src
 
 

@@ -11,7 +11,6 @@ import math
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -209,7 +208,9 @@ def test_temperature_budgets_and_card(small_mix):
         assert src["epochs"] == pytest.approx(min(want, 4 * v) / v, rel=1e-5)
     card = (out / "README.md").read_text()
     assert card.startswith("---\n") and "config_name: mixture" in card and "config_name: swh_Latn" in card
-    assert "swh_Latn" in card.split("## Languages")[1]
+    for lang, v in s["languages"].items():  # the counts, as mixture.json has them
+        assert f"| {lang} | {v['documents']:,} | {v['tokens']:,} |" in card.split("## Languages")[1]
+    assert f"**{s['documents']:,} documents, {s['tokens']:,} tokens**" in card
 
 
 def test_same_seed_same_bytes_other_seed_other_order(tmp_path):

@@ -136,7 +136,7 @@ def describe(plan: Plan, counts: list[SourceCounts], files: dict[str, list[dict]
         if reconciled != c.documents_out or sum(c.repetitions.values()) != c.documents_in:
             raise CurationError(f"internal error: {sp.source.name} {sp.source.language}: counts do not reconcile")
         entry = describe_source(sp, unit) | {
-            "documents_in": c.documents_in, f"tokens_in": c.tokens_in,
+            "documents_in": c.documents_in, "tokens_in": c.tokens_in,
             "repetitions": {str(k): v for k, v in sorted(c.repetitions.items())},
             "documents_out": c.documents_out, "tokens_out": c.tokens_out}
         if sp.source.language is None:

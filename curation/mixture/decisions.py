@@ -21,9 +21,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curation.core import CurationError
-from curation.mixture.sources import language_folders
+from curation.mixture.sources import SIZE, language_folders
 
-SIZE = "minhash_cluster_size"
 
 
 def _sizes(files: list[Path], where: str) -> tuple[np.ndarray, int]:

@@ -10,16 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from curation.core import CurationError
 from curation.mixture.rehydration import NoRehydration, Weights, weights_for
 from curation.mixture.sampling import allocate
-from curation.mixture.sources import Source, batches, language_folders, open_source, replay_files
+from curation.mixture.sources import SIZE, Source, batches, language_folders, open_source, replay_files
 from curation.mixture.spec import MixtureSpec
 from curation.mixture.tokens import TokenCounter
 
-SIZE = "minhash_cluster_size"
 
 
 @dataclass
@@ -56,7 +54,8 @@ def _pool(sp: SourcePlan, unit: str, counter: TokenCounter, rehydrate: bool) -> 
     if not cols:
         sp.pool_documents = sp.source.rows
         return
-    for f, b in batches(sp.source, cols):
+    small = "text" not in cols  # sizes and languages only: large batches cost little memory
+    for f, b in batches(sp.source, cols, batch_size=262_144 if small else 8192):
         m = len(b)
         if rehydrate and SIZE in b.schema.names:
             col = b.column(SIZE)

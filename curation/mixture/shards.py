@@ -19,9 +19,9 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from curation.mixture.plan import SIZE, Plan, SourcePlan
+from curation.mixture.plan import Plan, SourcePlan
 from curation.mixture.selection import PassSelector, rng_for
-from curation.mixture.sources import batches
+from curation.mixture.sources import SIZE, batches
 from curation.writer import safe_language
 
 SCHEMA = pa.schema([
@@ -37,6 +37,8 @@ SCHEMA = pa.schema([
 READ = ["id", "text", "language", "url", SIZE, "rephrase_style"]
 MAX_EXPANDED = 32_768  # rows materialised at once when copies are made
 WRITE_ROWS = 65_536  # shuffled rows materialised at once when a shard is written
+FLUSH_ROWS = 16_384  # rows queued per shard before they are written to its scatter file
+PENDING_ROWS = 131_072  # rows queued over all shards at most
 
 
 @dataclass
@@ -65,14 +67,31 @@ class Scatter:
         self.langs = sorted(plan.shards)
         self.lang_index = {lang: i for i, lang in enumerate(self.langs)}
         self.shards = np.asarray([plan.shards[lang] for lang in self.langs], dtype=np.int64)
+        self.pending: dict[tuple[str, int], list[pa.Table]] = {}
+        self.pending_rows: Counter = Counter()
 
     def _write(self, lang: str, shard: int, table: pa.Table) -> None:
+        """Queue rows for a shard; they go to its file in batches of FLUSH_ROWS (few, large chunks are what
+        makes the shuffle's `take` fast)."""
         key = (lang, shard)
-        if key not in self.writers:
-            path = self.tmp / f"{safe_language(lang)}.{shard:05d}.arrow"
-            self.writers[key] = ipc.new_stream(pa.OSFile(str(path), "wb"), SCHEMA)
-        self.writers[key].write_table(table)
+        self.pending.setdefault(key, []).append(table)
+        self.pending_rows[key] += len(table)
         self.rows[key] += len(table)
+        if self.pending_rows[key] >= FLUSH_ROWS:
+            self._flush(key)
+        elif sum(self.pending_rows.values()) >= PENDING_ROWS:  # many shards: bound what waits in memory
+            for k in list(self.pending):
+                self._flush(k)
+
+    def _flush(self, key: tuple[str, int]) -> None:
+        parts = self.pending.pop(key, [])
+        self.pending_rows.pop(key, None)
+        if not parts:
+            return
+        if key not in self.writers:
+            path = self.tmp / f"{safe_language(key[0])}.{key[1]:05d}.arrow"
+            self.writers[key] = ipc.new_stream(pa.OSFile(str(path), "wb"), SCHEMA)
+        self.writers[key].write_table(pa.concat_tables(parts).combine_chunks())
 
     def source(self, sp: SourcePlan, bar=None) -> SourceCounts:
         spec = self.plan.spec
@@ -158,6 +177,8 @@ class Scatter:
         return lookup[enc.indices.to_numpy(zero_copy_only=False)]
 
     def close(self) -> None:
+        for key in list(self.pending):
+            self._flush(key)
         for w in self.writers.values():
             w.close()
         self.writers.clear()
@@ -181,14 +202,15 @@ def write_shard(tmp: Path, data: Path, job: tuple[str, int, int, int], seed: int
     name = f"train-{i:05d}-of-{count:05d}.parquet"
     final = folder / name
     if not final.exists():
-        with pa.memory_map(str(tmp / f"{safe_language(lang)}.{s:05d}.arrow")) as src:
-            table = ipc.open_stream(src).read_all().combine_chunks()  # take over thousands of chunks is slow
-        order = rng_for(seed, "shuffle", lang, s).permutation(len(table))
-        step = row_group_size * max(1, WRITE_ROWS // row_group_size)  # whole row groups per write
         part = final.with_name(name + ".tmp")
-        with pq.ParquetWriter(part, SCHEMA, compression="zstd", use_dictionary=["language", "source", "rephrase_style"]) as w:
-            for a in range(0, len(order), step):  # the shuffled copy is made a slice at a time
-                w.write_table(table.take(pa.array(order[a:a + step])), row_group_size=row_group_size)
+        with pa.memory_map(str(tmp / f"{safe_language(lang)}.{s:05d}.arrow")) as src:
+            table = ipc.open_stream(src).read_all()  # memory-mapped: no copy
+            order = rng_for(seed, "shuffle", lang, s).permutation(len(table))
+            step = row_group_size * max(1, WRITE_ROWS // row_group_size)  # whole row groups per write
+            with pq.ParquetWriter(part, SCHEMA, compression="zstd",
+                                  use_dictionary=["language", "source", "rephrase_style"]) as w:
+                for a in range(0, len(order), step):  # the shuffled copy is made a slice at a time
+                    w.write_table(table.take(pa.array(order[a:a + step])), row_group_size=row_group_size)
         os.replace(part, final)
         del table
         pa.default_memory_pool().release_unused()  # hand freed shard memory back, so peaks do not pile up

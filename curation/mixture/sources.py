@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from curation.core import CurationError
 
 BATCH = 8192
+SIZE = "minhash_cluster_size"
 ROW_OVERHEAD = 48  # bytes a mixture row takes besides its strings: language, source, sizes, offsets
 
 
@@ -81,10 +82,10 @@ def replay_files(root: str) -> list[Path]:
     return files
 
 
-def batches(src: Source, columns: list[str]) -> Iterator[tuple[Path, pa.RecordBatch]]:
+def batches(src: Source, columns: list[str], batch_size: int = BATCH) -> Iterator[tuple[Path, pa.RecordBatch]]:
     """The source's rows in order, `columns` only (absent ones are left out; the caller fills them)."""
     for f in src.files:
         pf = pq.ParquetFile(f)
         cols = [c for c in columns if c in pf.schema_arrow.names]
-        for b in pf.iter_batches(batch_size=BATCH, columns=cols):
+        for b in pf.iter_batches(batch_size=batch_size, columns=cols):
             yield f, b

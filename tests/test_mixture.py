@@ -300,6 +300,22 @@ def test_token_budgets_with_weights(tmp_path):
     assert abs(per_lang["fra_Latn"] - 600) < 30 and abs(per_lang["deu_Latn"] - 200) < 30  # whole documents only
 
 
+def test_tokens_counted_by_a_tokenizer_file(tmp_path):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    synthetic_output(tmp_path / "out", {"fra_Latn": [1, 2] * 5}, words=6)
+    vocab = {"[UNK]": 0, **{f"w{i}": i + 1 for i in range(10)}}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.save(str(tmp_path / "tokenizer.json"))
+    s = build_mixture(MixtureSpec(input=str(tmp_path / "out"), output=str(tmp_path / "mix"),
+                                  tokenizer=str(tmp_path / "tokenizer.json")), progress=False)
+    words = read_mix(tmp_path / "mix")["text"].str.split(" ").list.len().sum()
+    assert s["tokens"] == words == s["languages"]["fra_Latn"]["tokens"] and s["tokenizer"].endswith("tokenizer.json")
+    with pytest.raises(CurationError, match="tokenizer 'nope.json': not 'bytes', 'words' or a tokenizers JSON file"):
+        build_mixture(MixtureSpec(input=str(tmp_path / "out"), output=str(tmp_path / "m2"), tokenizer="nope.json"))
+
+
 def test_missing_cluster_sizes_are_counted_not_dropped(tmp_path):
     write_lang(tmp_path / "out", "fra_Latn", [{"id": "a", "text": "x", "minhash_cluster_size": 3},
                                               {"id": "b", "text": "y", "minhash_cluster_size": None}])

@@ -171,6 +171,7 @@ def describe_source(p: SourcePlan, unit: str) -> dict:
             "rehydration": {"method": p.weights.method, "source": p.weights.source, "buckets": p.weights.to_json()},
             "missing_cluster_size": p.missing_cluster_size,
             f"pool_{unit}": p.pool(unit), "target": p.target, "budget": p.budget,
+            "budget_unit": "documents" if p.source.name == "rephrased" else unit,  # rephrased: a ratio of documents
             "epochs": p.epochs}
 
 

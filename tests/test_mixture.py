@@ -443,3 +443,20 @@ def test_curate_mix_and_publish_dry_run(tmp_path, capsys, monkeypatch):
     m.write_text(f"input: {{paths: [x.warc.gz]}}\noutput: {tmp_path / 'out'}\nstages: [{{stage: write}}]\n"
                  f"mixture: {{output: {tmp_path / 'mix2'}}}\n")
     assert load_mixture(m).input == str(tmp_path / "out")
+
+
+def test_sampling_rules():
+    from curation.mixture.sampling import allocate
+
+    # UniMax: the capped language's unused share goes to the others, evenly
+    a, warn = allocate({"a": 100, "b": 10, "c": 1}, "unimax", 60, cap=4)
+    assert (a["c"].budget, a["b"].budget, a["a"].budget) == (4, 28, 28)
+    assert warn == ["c: asked for 20 documents = 20.00 epochs of its 1; capped at 4 epochs (4 documents, 16 short)"]
+    # weights without a total: the most that repeats no language
+    a, _ = allocate({"a": 100, "b": 10}, "weights", None, weights={"a": 0.5, "b": 0.5})
+    assert (a["a"].budget, a["b"].budget, a["b"].epochs) == (10, 10, 1.0)
+    # temperature 0 is uniform, 1 is proportional
+    a, _ = allocate({"a": 90, "b": 10}, "temperature", 100, alpha=0.0)
+    assert a["a"].budget == a["b"].budget == 50
+    a, _ = allocate({"a": 90, "b": 10}, "temperature", 100, alpha=1.0)
+    assert (a["a"].budget, a["b"].budget) == pytest.approx((90, 10))

@@ -65,8 +65,8 @@ def allocate(sizes: dict[str, float], strategy: str, total: float | None = None,
         if missing:
             warnings.append(f"weights name languages with no data in the input: {', '.join(missing)} "
                             f"(their share, {sum(weights[m] for m in missing):.3g}, is not filled)")
-        if total is None:  # shares of what the data allows: the largest total no language exceeds its cap for
-            total = min((cap * sizes[k] / w for k, w in weights.items() if w > 0 and sizes.get(k)), default=0.0)
+        if total is None:  # the largest total that repeats no language: its scarcest language gets one pass
+            total = min((sizes[k] / w for k, w in weights.items() if w > 0 and sizes.get(k)), default=0.0)
     asked = targets(sizes, strategy, total, alpha, weights, cap)
     out = {}
     for lang, n in sizes.items():

@@ -20,7 +20,8 @@ class SamplingSpec(_Strict):
         "proportional", description="proportional: as the data is; temperature: p_l ~ n_l^alpha; unimax: the same "
                                     "budget for every language, small ones capped at epoch_cap; weights: given shares")
     total: float | None = Field(None, gt=0, description="budget of the whole mixture in `unit`s (default: proportional "
-                                                        "takes everything once; other strategies need it)")
+                                                        "takes everything once, weights the most that repeats no "
+                                                        "language; temperature and unimax need it)")
     alpha: float = Field(0.3, ge=0, le=1, description="temperature exponent (1 = proportional, 0 = uniform)")
     weights: dict[str, float] | None = Field(None, description="strategy weights: share per language, summing to 1")
     epoch_cap: float = Field(4.0, gt=0, description="most passes over a language's rehydrated data (4: "

@@ -456,7 +456,7 @@ def test_sampling_rules():
     a, _ = allocate({"a": 100, "b": 10}, "weights", None, weights={"a": 0.5, "b": 0.5})
     assert (a["a"].budget, a["b"].budget, a["b"].epochs) == (10, 10, 1.0)
     # temperature 0 is uniform, 1 is proportional
-    a, _ = allocate({"a": 90, "b": 10}, "temperature", 100, alpha=0.0)
+    a, _ = allocate({"a": 80, "b": 20}, "temperature", 100, alpha=0.0)
     assert a["a"].budget == a["b"].budget == 50
     a, _ = allocate({"a": 90, "b": 10}, "temperature", 100, alpha=1.0)
     assert (a["a"].budget, a["b"].budget) == pytest.approx((90, 10))

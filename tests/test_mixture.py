@@ -418,14 +418,13 @@ def test_curate_mix_and_publish_dry_run(tmp_path, capsys, monkeypatch):
     synthetic_output(tmp_path / "out", {"fra_Latn": [1, 2, 3] * 4, "deu_Latn": [1] * 5})
     manifest = tmp_path / "mix.yml"
     manifest.write_text((ROOT / "manifests/mixture.yml").read_text()
-                        .replace("input: out/demo", f"input: {tmp_path / 'out'}")
                         .replace("output: out/demo-mix", f"output: {tmp_path / 'mix'}"))
     assert main(["validate", str(manifest)]) == 0
     assert "valid (mixture of" in capsys.readouterr().out
-    assert main(["mix", str(manifest), "--plan", "--no-progress"]) == 0
+    assert main(["mix", str(manifest), "--plan", "--no-progress", "--input", str(tmp_path / "out")]) == 0
     plan = capsys.readouterr().out
     assert "fra_Latn" in plan and "epochs" in plan and not (tmp_path / "mix").exists()
-    assert main(["mix", str(manifest), "--no-progress"]) == 0
+    assert main(["mix", str(manifest), "--no-progress", "--input", str(tmp_path / "out")]) == 0
     assert "languages -> " in capsys.readouterr().out
     monkeypatch.setenv("HF_TOKEN", "hf_SECRETSECRETSECRET")
     assert main(["publish", str(tmp_path / "mix"), "--repo", "org/demo-mix", "--dry-run"]) == 0

@@ -32,6 +32,7 @@ def _mix_parser() -> argparse.ArgumentParser:
                                 epilog=MIX_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("manifest", help="manifest with a `mixture:` section (see manifests/mixture.yml), or "
                                     "'rehydration-weights' (see curate mix rehydration-weights --help)")
+    p.add_argument("--input", help="pipeline output folder replacing the manifest's mixture.input")
     p.add_argument("--output", help="mixture folder replacing the manifest's mixture.output")
     p.add_argument("--plan", action="store_true", help="print the plan (budgets, epochs, warnings) and stop")
     p.add_argument("--overwrite", action="store_true", help="replace an existing, different mixture")
@@ -62,8 +63,8 @@ def _cmd_mix(args) -> int:
     from curation.manifest import load_mixture
 
     spec = load_mixture(a.manifest)
-    if a.output:
-        spec = spec.model_copy(update={"output": a.output})
+    if a.input or a.output:
+        spec = spec.model_copy(update={k: v for k, v in (("input", a.input), ("output", a.output)) if v})
     if a.plan:
         from curation.mixture.plan import make_plan
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -252,6 +253,17 @@ def test_killed_build_resumes_to_the_same_result(tmp_path, monkeypatch):
     assert resumed["documents"] == clean["documents"]
     for f in (tmp_path / "clean/data").rglob("*.parquet"):
         assert f.read_bytes() == (tmp_path / "mix/data" / f.relative_to(tmp_path / "clean/data")).read_bytes()
+    # killed while moving the finished dataset into place: the next run finishes the job
+    shutil.rmtree(tmp_path / "mix")
+    monkeypatch.setattr(build_mod, "write_card", lambda *a: (_ for _ in ()).throw(RuntimeError("killed")))
+    with pytest.raises(RuntimeError, match="killed"):
+        build_mixture(spec, progress=False)
+    assert (tmp_path / "mix/data").is_dir() and not (tmp_path / "mix/mixture.json").exists()
+    monkeypatch.undo()
+    assert build_mixture(spec, progress=False)["documents"] == clean["documents"]
+    for f in (tmp_path / "clean/data").rglob("*.parquet"):
+        assert f.read_bytes() == (tmp_path / "mix/data" / f.relative_to(tmp_path / "clean/data")).read_bytes()
+    assert not (tmp_path / "mix/.building").exists()
     # built already: a third run does nothing; a different spec on the same output is refused
     assert build_mixture(spec, progress=False)["fingerprint"] == resumed["fingerprint"]
     with pytest.raises(CurationError, match="different mixture"):

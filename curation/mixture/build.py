@@ -62,7 +62,11 @@ def build_mixture(spec: MixtureSpec, overwrite: bool = False, progress: bool = T
         log(f"warning: {w}")
     fp = _fingerprint(plan)
     done = out / "mixture.json"
-    if done.exists():
+    work = out / BUILDING
+    state_path = work / "state.json"
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    resuming = state.get("fingerprint") == fp  # this very build was started before (and allowed then)
+    if done.exists() and not resuming:
         previous = json.loads(done.read_text(encoding="utf-8"))
         if previous.get("fingerprint") == fp and not overwrite:
             log(f"{out}: already built from the same spec and input (mixture.json); nothing to do")
@@ -70,15 +74,14 @@ def build_mixture(spec: MixtureSpec, overwrite: bool = False, progress: bool = T
         if not overwrite:
             raise CurationError(f"mixture output '{out}' holds a different mixture; choose another output, "
                                 "or pass --overwrite to replace it")
-    elif out.exists() and any(p.name != BUILDING for p in out.iterdir()) and not overwrite:
+    elif not resuming and out.exists() and any(p.name != BUILDING for p in out.iterdir()) and not overwrite:
         raise CurationError(f"mixture output '{out}' exists and is not a mixture; choose another output, "
                             "or pass --overwrite to replace it")
-    work = out / BUILDING
-    state_path = work / "state.json"
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    if state.get("fingerprint") != fp:
+    if not resuming:
         shutil.rmtree(work, ignore_errors=True)
-        state = {}
+        work.mkdir(parents=True)
+        state = {"fingerprint": fp, "scattered": False}
+        _write_json(state_path, state)
     tmp, data = work / "scatter", work / "data"
     if not state.get("scattered"):
         shutil.rmtree(tmp, ignore_errors=True)

@@ -120,6 +120,7 @@ def build_mixture(spec: MixtureSpec, overwrite: bool = False, progress: bool = T
             shutil.rmtree(p)
         elif p.exists():
             p.unlink()
+    data.mkdir(parents=True, exist_ok=True)  # an empty mixture still gets its (empty) data folder
     os.replace(data, out / "data")
     write_card(out, summary)
     _write_json(done, summary)

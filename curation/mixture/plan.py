@@ -148,6 +148,8 @@ def make_plan(spec: MixtureSpec, progress: bool = True) -> Plan:
                             f"epochs of {spec.replay.source}; capped at {s.epoch_cap:g} epochs ({rep.target - rep.budget:,.0f} short)")
         plans.append(rep)
 
+    if not any(p.budget > 0 for p in plans):
+        warnings.append(f"the mixture is empty: no documents to take from {spec.input}")
     # shards: expected bytes out per language / shard size
     out_bytes: dict[str, float] = {}
     for p in plans:

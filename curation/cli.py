@@ -19,6 +19,8 @@ EPILOG = """examples:
   curate run manifests/extract.yml --input dump.jsonl --format jsonl --output out/dump
   curate stages                       list the stages a manifest can use, with their options
   curate schema > manifest.schema.json   JSON Schema for editors (YAML language server)
+  curate mix manifests/mixture.yml    a training mixture of a run's output (curate mix -h)
+  curate publish out/mix --repo org/name --dry-run
 """
 
 
@@ -35,9 +37,13 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    from curation.manifest import load_manifest
+    from curation.manifest import load_manifest, load_mixture, mixture_only
     from curation.runner import Barrier, apply_overrides, compile_phases
 
+    if mixture_only(args.manifest):
+        spec = load_mixture(args.manifest)
+        print(f"{args.manifest}: valid (mixture of {spec.input} -> {spec.output}; `curate mix` builds it)")
+        return 0
     manifest = load_manifest(args.manifest)
     if args.input or args.format:
         manifest = apply_overrides(manifest, args.input, None, args.format)
@@ -150,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     thresholds_cli.add_parsers(sub)
     from curation.langid_cli import add_parser as add_langid
     add_langid(sub)
+    from curation.mixture.cli import add_parser as add_mixture_parsers
+
+    add_mixture_parsers(sub)
     return parser
 
 

@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from curation.core import CurationError, get_stage, option_docs, registered_stages, stage_parameters
+from curation.mixture.spec import MixtureSpec
 
 FORMATS = ("warc", "wet", "jsonl", "parquet", "html")
 # options every stage accepts, handled by the compiler rather than the stage's constructor
@@ -81,6 +82,7 @@ class Manifest(_Strict):
     executor: ExecutorSpec = ExecutorSpec()
     languages: list[str] | None = Field(None, description="iso639-3_Script codes to keep; all when left out")
     stages: list[dict[str, Any]] = Field(min_length=1)
+    mixture: MixtureSpec | None = Field(None, description="a training mixture of this run's output (curate mix)")
 
     @field_validator("output", mode="before")
     @classmethod
@@ -106,7 +108,8 @@ def load_manifest(path: str | Path) -> Manifest:
     return parse_manifest(text, source=str(path))
 
 
-def parse_manifest(text: str, source: str = "<manifest>") -> Manifest:
+def _parse_yaml(text: str, source: str):
+    """The composed node tree (for line numbers) and the plain data of a manifest."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.load(text, Loader=yaml.SafeLoader)
@@ -119,7 +122,11 @@ def parse_manifest(text: str, source: str = "<manifest>") -> Manifest:
         raise ManifestError([f"{source}{where}: not valid YAML: {getattr(e, 'problem', e)}"]) from None
     if not isinstance(data, dict):
         raise ManifestError([f"{source}: a manifest is a mapping of keys (input, output, stages, ...)"])
+    return root, data
 
+
+def parse_manifest(text: str, source: str = "<manifest>") -> Manifest:
+    root, data = _parse_yaml(text, source)
     problems = _duplicate_keys(root, source)
     manifest = None
     try:
@@ -142,6 +149,53 @@ def parse_manifest(text: str, source: str = "<manifest>") -> Manifest:
         raise ManifestError(problems)
     manifest._source = source
     return manifest
+
+
+class MixtureManifest(_Strict):
+    """A manifest that only builds a mixture (from an earlier run's output)."""
+
+    name: str | None = None
+    description: str | None = None
+    mixture: MixtureSpec
+
+
+def mixture_only(path: str | Path) -> bool:
+    """Whether a manifest holds only a `mixture` section (no pipeline to run)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "mixture" in data and not ({"input", "stages"} & set(data))
+
+
+def load_mixture(path: str | Path) -> MixtureSpec:
+    """The `mixture` section of a manifest: a mixture-only manifest, or a pipeline manifest whose mixture
+    reads the run's output unless it names another `input`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CurationError(f"{path}: manifest not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise CurationError(f"{path}: cannot read manifest ({e})") from None
+    root, data = _parse_yaml(text, str(path))
+    if "stages" in data or "input" in data:
+        manifest = parse_manifest(text, str(path))
+        if manifest.mixture is None:
+            raise ManifestError([f"{path}: no 'mixture' section (see manifests/mixture.yml)"])
+        spec = manifest.mixture
+        return spec if spec.input else spec.model_copy(update={"input": manifest.output.path})
+    problems = _duplicate_keys(root, str(path))
+    try:
+        spec = MixtureManifest.model_validate(data).mixture
+    except ValidationError as e:
+        raise ManifestError(problems + [_describe(err, root, str(path), MixtureManifest) for err in e.errors()]) from None
+    if problems:
+        raise ManifestError(problems)
+    if not spec.input:
+        raise ManifestError([f"{path} line {_line_of(root, ('mixture',))}: mixture.input: missing required key "
+                             "(the pipeline output folder to mix)"])
+    return spec
 
 
 def _tag(e) -> str:

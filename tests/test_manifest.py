@@ -29,7 +29,12 @@ def problems(text: str, source="m.yml") -> list[str]:
 
 
 def test_shipped_manifests_are_valid():
+    from curation.manifest import load_mixture, mixture_only
+
     for path in sorted((ROOT / "manifests").glob("*.yml")):
+        if mixture_only(path):  # a mixture of an earlier run's output (curate mix)
+            assert load_mixture(path).output
+            continue
         m = load_manifest(path)
         assert m.stages and m.output.path
 

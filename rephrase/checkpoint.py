@@ -5,6 +5,8 @@ written under a temporary name and renamed, so a killed run leaves whole files o
 
 A restarted run finds each finished batch by number, checks it holds the same source documents, and
 takes its output from disk instead of asking the model again: nothing is asked twice, nothing written twice.
+A batch that lost passages to server trouble (timeouts, 5xx, dropped connections after all retries) is
+kept but marked `retry`: a later run asks it again and replaces its output.
 """
 
 from __future__ import annotations
@@ -98,6 +100,8 @@ class BatchCheckpoint:
         if not marker.exists():
             return None
         info = json.loads(marker.read_text())
+        if info.get("retry"):  # server trouble cost it passages last time: ask again, replacing its output
+            return None
         if info.get("digest") != batch_digest(docs):  # other documents than last time: ask again
             marker.unlink()
             self.part(bid).unlink(missing_ok=True)
@@ -106,10 +110,14 @@ class BatchCheckpoint:
         return BatchResult(outputs=outputs, counts=Counter(info.get("counts", {})), cached=True)
 
     def save(self, bid: int, docs: list[Document], result: BatchResult) -> None:
-        if result.outputs:
+        """Write the batch's part, then its marker; a batch saved again replaces both (never a second copy)."""
+        if not result.outputs:
+            self.part(bid).unlink(missing_ok=True)
+        else:
             table = to_table(result.outputs)
             _write_atomic(self.part(bid), lambda p: pq.write_table(table, p, compression="zstd"))
-        info = {"digest": batch_digest(docs), "rows": len(result.outputs), "counts": dict(result.counts)}
+        info = {"digest": batch_digest(docs), "rows": len(result.outputs), "counts": dict(result.counts),
+                "retry": result.retry}
         _write_atomic(self.marker(bid), lambda p: p.write_text(json.dumps(info)))
 
     def done_counts(self) -> Counter:

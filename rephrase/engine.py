@@ -29,6 +29,7 @@ class BatchResult:
     outputs: list[Document] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
     cached: bool = False
+    retry: bool = False  # some passage failed for a passing reason (server trouble): ask again in a later run
 
 
 class Rephraser:
@@ -41,7 +42,7 @@ class Rephraser:
 
     def __init__(self, backend: Backend, routing: Routing, counter: TokenCounter, checker: OutputChecker,
                  max_tokens: int | None = None, language: str | None = None,
-                 language_names: dict[str, str] | None = None):
+                 language_names: dict[str, str] | None = None, max_output_tokens: int | None = None):
         self.backend = backend
         self.routing = routing
         self.counter = counter
@@ -49,6 +50,7 @@ class Rephraser:
         self.max_tokens = max_tokens
         self.language = language
         self.language_names = language_names or {}
+        self.max_output_tokens = max_output_tokens
 
     # ------------------------------------------------------------------------------------ one batch
 
@@ -57,7 +59,7 @@ class Rephraser:
         c = res.counts
         jobs = []  # (doc, style, target, passages)
         for doc in docs:
-            c["documents"] += 1
+            c["in"] += 1
             if not isinstance(doc.text, str) or not doc.text.strip():
                 c["skipped/empty_document"] += 1
                 continue
@@ -80,7 +82,8 @@ class Rephraser:
         calls = []
         for doc, style, target, name, passages in jobs:
             for p in passages:
-                calls.append(self.backend.complete(Request(style.messages(p.text, name), style.max_output_tokens,
+                out_tokens = min(style.max_output_tokens, self.max_output_tokens or style.max_output_tokens)
+                calls.append(self.backend.complete(Request(style.messages(p.text, name), out_tokens,
                                                            style.temperature, style.top_p)))
         results = await _gather(calls)
         c["passages"] += len(calls)
@@ -95,6 +98,7 @@ class Rephraser:
                 r = results[k]
                 if isinstance(r, RequestFailed):
                     c[f"failed/{r.reason}"] += 1
+                    res.retry |= not permanent(r.reason)
                 else:
                     prompt_tokens += r.prompt_tokens
                     completion_tokens += r.completion_tokens
@@ -159,6 +163,14 @@ class Rephraser:
             loop.close()
 
 
+def permanent(reason: str) -> bool:
+    """A failure that asking again will not cure: the server refused the request itself (a 4xx other than
+    408/409/425/429, e.g. a prompt over the model's context), or the prompt is too long for a local model."""
+    if reason == "prompt_too_long":
+        return True
+    return reason.startswith("http_4") and reason not in ("http_408", "http_409", "http_425", "http_429")
+
+
 def _resolve(item):
     bid, docs, res = item
     return bid, docs, res if isinstance(res, BatchResult) else res.result()
@@ -168,6 +180,8 @@ async def _gather(calls: list) -> list:
     """Run every call; a RequestFailed is returned in its place, a BackendUnavailable (the server is down)
     cancels the rest at once and is raised."""
     tasks = [asyncio.ensure_future(c) for c in calls]
+    for t in tasks:  # their exceptions are read below, or no longer matter once the run stops
+        t.add_done_callback(lambda t: t.cancelled() or t.exception())
     pending = set(tasks)
     try:
         while pending:

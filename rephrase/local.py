@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 from curation.core import CurationError
-from rephrase.backend import Backend, Completion, Request, Usage
+from rephrase.backend import Backend, Completion, Request, RequestFailed, Usage
 
 
 class TransformersBackend(Backend):
@@ -60,7 +60,18 @@ class TransformersBackend(Backend):
             return self._tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return "\n\n".join(m["content"] for m in messages) + "\n\n"
 
+    @property
+    def context_length(self) -> int | None:
+        return getattr(self._lm.config, "max_position_embeddings", None)
+
     async def complete(self, request: Request) -> Completion:
+        context = self.context_length
+        if context:
+            n = len(self._tok(self.prompt_text(request.messages), add_special_tokens=False)["input_ids"])
+            if n + request.max_tokens > context:
+                self.usage.failed += 1
+                raise RequestFailed("prompt_too_long", f"{n} prompt + {request.max_tokens} new tokens > the "
+                                                       f"model's context of {context}")
         fut = asyncio.get_running_loop().create_future()
         self._queue.append((request, fut))
         if self._worker is None or self._worker.done():

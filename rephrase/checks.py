@@ -1,6 +1,6 @@
 """Checks on what the model wrote: strip chat preambles ("Here is a paraphrased version:"), and reject
-empty, truncated (it hit max tokens), repetitive and wrong-language outputs. A rejected passage is counted
-under its reason and left out of its document.
+empty, truncated (it hit max tokens), repetitive, prompt-echoing (it copied the instructions, as base models
+do) and wrong-language outputs. A rejected passage is counted under its reason and left out of its document.
 """
 
 from __future__ import annotations
@@ -47,6 +47,11 @@ def repetition(text: str) -> float:
     return 1.0 - len(set(grams)) / len(grams)
 
 
+def shingles(text: str, n: int = 6) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.lower())
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
 def same_language(predicted: str, target: str) -> bool:
     """Labels agree on the language (and on the script when both name one)."""
     p_lang, _, p_script = predicted.partition("_")
@@ -68,18 +73,26 @@ class OutputChecker:
         self.max_repetition = max_repetition
         self.min_chars_for_language = min_chars_for_language
 
-    def check_many(self, items: list[tuple[Completion, str]]) -> list[tuple[str, str | None]]:
-        """For each (completion, target language): (cleaned text, None) when it passes, else (text, reason)."""
+    def check_many(self, items: list[tuple]) -> list[tuple[str, str | None]]:
+        """For each (completion, target language[, instructions]): (cleaned text, None) when it passes, else
+        (text, reason). `instructions` is the prompt without the passage: an output repeating six words of it
+        in a row copied the prompt."""
         out: list[tuple[str, str | None]] = []
         to_identify = []
-        for i, (c, _) in enumerate(items):
+        echo_cache: dict[str, set] = {}
+        for i, (c, _, *rest) in enumerate(items):
             text = strip_preamble(c.text)
+            instructions = rest[0] if rest else None
+            if instructions and instructions not in echo_cache:
+                echo_cache[instructions] = shingles(instructions)
             if c.finish_reason == "length":
                 out.append((text, "truncated"))
             elif not _WORD.search(text):
                 out.append((text, "empty"))
             elif repetition(text) > self.max_repetition:
                 out.append((text, "repetitive"))
+            elif instructions and not shingles(text).isdisjoint(echo_cache[instructions]):
+                out.append((text, "prompt_echo"))
             else:
                 out.append((text, None))
                 if self.language_id is not None and len(text) >= self.min_chars_for_language:

@@ -14,6 +14,7 @@ import threading
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from curation.core import Document
 from rephrase.backend import Backend, BackendUnavailable, Completion, Request, RequestFailed
@@ -89,8 +90,8 @@ class Rephraser:
         c["passages"] += len(calls)
         # check all completions of the batch at once (one language-ID call)
         done = [(i, r) for i, r in enumerate(results) if isinstance(r, Completion)]
-        targets = [t for doc, style, t, name, passages in jobs for _ in passages]
-        verdicts = dict(zip((i for i, _ in done), self.checker.check_many([(r, targets[i]) for i, r in done])))
+        targets = [(t, _instructions(style, name)) for doc, style, t, name, passages in jobs for _ in passages]
+        verdicts = dict(zip((i for i, _ in done), self.checker.check_many([(r, *targets[i]) for i, r in done])))
         k = 0
         for doc, style, target, name, passages in jobs:
             texts, seps, prompt_tokens, completion_tokens = [], [], 0, 0
@@ -161,6 +162,12 @@ class Rephraser:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=30)
             loop.close()
+
+
+@lru_cache(maxsize=256)
+def _instructions(style, language_name: str) -> str:
+    """The prompt without its passage (what a model must not copy into its answer)."""
+    return "\n".join(m["content"] for m in style.messages("", language_name))
 
 
 def permanent(reason: str) -> bool:

@@ -18,10 +18,14 @@ class TransformersBackend(Backend):
         model: path of the model folder (or a GGUF file's folder with `gguf_file`)
         batch_size: passages generated together
         device: torch device ("cpu", "cuda")
-        gguf_file: name of a GGUF weights file inside the folder (needs the `gguf` package)
+        gguf_file: name of a GGUF weights file inside the folder (needs the `gguf` and `accelerate` packages)
+        chat_template: a Jinja chat template, for tokenizers that come without one (e.g. loaded from GGUF)
     """
 
-    def __init__(self, model: str, batch_size: int = 8, device: str = "cpu", gguf_file: str | None = None):
+    END_OF_TURN = ("<end_of_turn>", "<|im_end|>", "<|eot_id|>", "<|end|>", "<|endoftext|>")
+
+    def __init__(self, model: str, batch_size: int = 8, device: str = "cpu", gguf_file: str | None = None,
+                 chat_template: str | None = None):
         self.path = model
         self.model = Path(model).name or model
         self.batch_size = batch_size
@@ -32,6 +36,9 @@ class TransformersBackend(Backend):
         self._queue: list[tuple[Request, asyncio.Future]] = []
         self._worker: asyncio.Task | None = None
         self._load()  # a missing or broken model is an error now, not in the middle of a run
+        if chat_template:
+            self._tok.chat_template = chat_template
+        self._stop = self._stop_ids()
 
     def _load(self):
         try:
@@ -106,13 +113,14 @@ class TransformersBackend(Backend):
         enc = {k: v.to(self.device) for k, v in enc.items()}
         r0 = requests[0]
         sample = r0.temperature > 0
-        gen_kwargs = {"max_new_tokens": r0.max_tokens, "do_sample": sample, "pad_token_id": tok.pad_token_id}
+        gen_kwargs = {"max_new_tokens": r0.max_tokens, "do_sample": sample, "pad_token_id": tok.pad_token_id,
+                      "eos_token_id": sorted(self._stop)}
         if sample:
             gen_kwargs.update(temperature=r0.temperature, top_p=r0.top_p)
         with torch.inference_mode():
             out = self._lm.generate(**enc, **gen_kwargs)
         width = enc["input_ids"].shape[1]
-        eos = self._eos_ids()
+        eos = self._stop
         results = []
         for i in range(len(requests)):
             new = out[i, width:].tolist()
@@ -124,9 +132,12 @@ class TransformersBackend(Backend):
                 prompt_tokens=int(enc["attention_mask"][i].sum()), completion_tokens=len(ids) + (stop is not None)))
         return results
 
-    def _eos_ids(self) -> set[int]:
+    def _stop_ids(self) -> set[int]:
+        """End of sequence, and the end-of-turn tokens of the common chat formats the vocabulary has."""
         eos = getattr(self._lm.generation_config, "eos_token_id", None)
         if eos is None:
             eos = self._tok.eos_token_id
         ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        vocab = self._tok.get_vocab()
+        ids |= {vocab[t] for t in self.END_OF_TURN if t in vocab}
         return ids

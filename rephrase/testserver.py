@@ -113,6 +113,14 @@ class OpenAITestServer:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_GET(self):  # counters, for a server run in its own process (benchmarks)
+                if not self.path.endswith("/stats"):
+                    return self._send(404, b'{"error": {"message": "not found"}}')
+                with server._lock:
+                    body = {"requests": server.requests, "peak_in_flight": server.peak_in_flight,
+                            "answered": sum(server.answered.values()), "outcomes": dict(server.outcomes)}
+                self._send(200, json.dumps(body).encode())
+
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
@@ -168,3 +176,26 @@ class OpenAITestServer:
                 self._send(200, json.dumps(body).encode())
 
         return Handler
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the server in its own process (so its threads do not share the client's interpreter lock):
+    prints its base URL on the first line, serves until killed; GET <base_url>/stats gives its counters."""
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--latency", type=float, default=0.2, help="seconds per answer")
+    args = ap.parse_args(argv)
+    server = OpenAITestServer(latency=args.latency)
+    print(server.base_url, flush=True)
+    try:
+        server._server.serve_forever(poll_interval=0.05)
+    except KeyboardInterrupt:
+        pass
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

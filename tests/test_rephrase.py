@@ -352,6 +352,31 @@ def test_curate_rephrase_resumes_without_asking_twice(tmp_path, tokenizer_file):
         assert cli("rephrase", inp, "-o", out, "--base-url", s.base_url, *args[:1], "qa", *args[2:]) == 2
 
 
+def test_curate_rephrase_routes_on_quality_and_writes_into_another_language(tmp_path):
+    docs = [{"id": f"d{i}", "text": doc_text(DE, i), "language": "deu_Latn", "edu": score}
+            for i, score in enumerate([0.1, 0.9, None, 0.5])]
+    inp = write_docs(tmp_path / "in.parquet", docs)
+    with OpenAITestServer(respond=lambda passage: " ".join(EN[:2])) as s:  # a translation, of sorts
+        assert cli("rephrase", inp, "-o", tmp_path / "route", "--route-on", "edu", "--quality-threshold", 0.5,
+                   "--language", "eng_Latn", "--base-url", s.base_url, "--model", "m", "--no-progress") == 0
+    t = read_output(tmp_path / "route").to_pylist()
+    styles = {}
+    for r in t:
+        styles.setdefault(r["source_id"], set()).add(r["rephrase_style"])
+        assert r["language"] == "eng_Latn" and r["source_language"] == "deu_Latn"
+    assert styles == {"d0": {"wiki"}, "d1": {"diverse_qa", "distill", "extract_knowledge", "knowledge_list"},
+                      "d3": {"diverse_qa", "distill", "extract_knowledge", "knowledge_list"}}
+    stats = json.loads((tmp_path / "route" / "stats.json").read_text())
+    assert stats["reasons"] == {"skipped/no_edu": 1}
+    # the server answers in German (it echoes): every output is in the wrong language for an English target
+    with OpenAITestServer() as s:
+        assert cli("rephrase", inp, "-o", tmp_path / "echo", "--style", "easy", "--language", "eng_Latn",
+                   "--base-url", s.base_url, "--model", "m", "--no-progress") == 0
+    stats = json.loads((tmp_path / "echo" / "stats.json").read_text())
+    assert stats["rephrased"] == 0 and stats["reasons"]["rejected/wrong_language"] == stats["passages"] > 0
+    assert stats["reasons"]["dropped/no_passage_kept"] == 4
+
+
 def test_killed_run_resumes_without_duplicates(tmp_path, tokenizer_file):
     inp = write_docs(tmp_path / "in.parquet", corpus(24, 0))
     out = tmp_path / "out"

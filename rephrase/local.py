@@ -10,6 +10,15 @@ from pathlib import Path
 from curation.core import CurationError
 from rephrase.backend import Backend, Completion, Request, RequestFailed, Usage
 
+# Gemma's turn format (the GGUF's tokenizer comes without a template); Gemma has no system role, so the
+# system prompt opens the first user turn.
+_GEMMA = ("{{ bos_token }}{% for m in messages %}{% if m['role'] == 'system' %}<start_of_turn>user\n"
+          "{{ m['content'] }}\n\n{% elif m['role'] == 'user' %}{% if loop.first or messages[loop.index0 - 1]"
+          "['role'] != 'system' %}<start_of_turn>user\n{% endif %}{{ m['content'] }}<end_of_turn>\n{% else %}"
+          "<start_of_turn>model\n{{ m['content'] }}<end_of_turn>\n{% endif %}{% endfor %}"
+          "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}")
+CHAT_TEMPLATES = {"gemma": _GEMMA}
+
 
 class TransformersBackend(Backend):
     """Generate with a causal language model from a local folder (config, weights, tokenizer).
@@ -19,7 +28,8 @@ class TransformersBackend(Backend):
         batch_size: passages generated together
         device: torch device ("cpu", "cuda")
         gguf_file: name of a GGUF weights file inside the folder (needs the `gguf` and `accelerate` packages)
-        chat_template: a Jinja chat template, for tokenizers that come without one (e.g. loaded from GGUF)
+        chat_template: a Jinja chat template, or the name of one we ship ("gemma"), for tokenizers that come
+            without one (e.g. loaded from GGUF)
     """
 
     END_OF_TURN = ("<end_of_turn>", "<|im_end|>", "<|eot_id|>", "<|end|>", "<|endoftext|>")
@@ -37,7 +47,7 @@ class TransformersBackend(Backend):
         self._worker: asyncio.Task | None = None
         self._load()  # a missing or broken model is an error now, not in the middle of a run
         if chat_template:
-            self._tok.chat_template = chat_template
+            self._tok.chat_template = CHAT_TEMPLATES.get(chat_template, chat_template)
         self._stop = self._stop_ids()
 
     def _load(self):

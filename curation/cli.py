@@ -17,6 +17,7 @@ EPILOG = """examples:
   curate run manifests/demo.yml
   curate run manifests/demo.yml --input crawl/*.warc.gz --output out/crawl
   curate run manifests/extract.yml --input dump.jsonl --format jsonl --output out/dump
+  curate rephrase out/deu_Latn -o out/rephrased --style wiki --base-url http://localhost:8000/v1 --model M
   curate stages                       list the stages a manifest can use, with their options
   curate schema > manifest.schema.json   JSON Schema for editors (YAML language server)
   curate mix manifests/mixture.yml    a training mixture of a run's output (curate mix -h)
@@ -140,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
                                     "runs with this index (earlier snapshots), then add this run's documents to it")
     dd.add_argument("--no-progress", action="store_true")
     dd.set_defaults(func=_cmd_dedup)
+
+    from curation.rephrase_files import add_parser as add_rephrase
+
+    add_rephrase(sub)
 
     sch = sub.add_parser("schema", help="print the manifest JSON Schema (for editors)")
     sch.set_defaults(func=_cmd_schema)

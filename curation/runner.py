@@ -18,7 +18,7 @@ from pathlib import Path
 
 from datatrove.pipeline.base import PipelineStep
 
-from curation.core import CurationError, Filter, build_stage, get_stage
+from curation.core import CurationError, Filter, build_stage, get_stage, stage_parameters
 from curation.manifest import COMMON_STAGE_KEYS, Manifest
 from curation.progress import Progress
 from curation.readers import infer_format, make_reader, resolve_paths
@@ -126,6 +126,8 @@ def _build(manifest: Manifest, i: int, spec: dict, out: str) -> PipelineStep:
             raise CurationError(f"{manifest._source}: stages[{i}].subdir must stay inside the output folder")
         options.setdefault("max_file_size_mb", manifest.output.max_file_size_mb)
         options.setdefault("row_group_size", manifest.output.row_group_size)
+    if "work_dir" in stage_parameters(stage_cls):  # stages that checkpoint their own work (rephrase)
+        options.setdefault("work_dir", os.path.join(out, STAGES, f"{i:02d}_{_slug(name)}"))
     if name == "langid":
         if manifest.languages and "languages" not in options:
             options["languages"] = manifest.languages

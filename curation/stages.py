@@ -14,6 +14,7 @@ BUILTIN = {
     "quality": "filters.quality:QualityFilter",
     "kenlm": "filters.kenlm_filter:KenlmPerplexity",
     "format": "filters.formatting:Format",
+    "rephrase": "rephrase.stage:Rephrase",
     "write": "curation.writer:ParquetOutput",
 }
 

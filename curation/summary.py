@@ -20,6 +20,8 @@ def merged_stats(logs: Path) -> list:
 
 
 def _value(metric) -> float:
+    if isinstance(metric, dict):  # a metric updated with values other than 1 reads back as its statistics
+        return metric.get("total", 0) or 0
     return getattr(metric, "total", metric) or 0
 
 

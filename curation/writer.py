@@ -23,6 +23,9 @@ BASE_COLUMNS = [
     ("minhash_cluster_id", pa.string()),
     ("perplexity", pa.float64()),  # the kenlm stage
     ("perplexity_bucket", pa.string()),
+    ("source_id", pa.string()),  # rephrased documents: the source document, style and model
+    ("rephrase_style", pa.string()),
+    ("rephrase_model", pa.string()),
 ]
 _INT_SIGNALS = {"n_words", "stop_words"}
 _SAFE = re.compile(r"[^A-Za-z0-9_\-]")
@@ -61,7 +64,7 @@ def _flat_adapter(self, doc: Document) -> dict:
     row = {name: meta.get(name) for name in self._columns}
     row["id"] = str(doc.id)
     row["text"] = doc.text
-    for key in ("url", "snapshot", "date", "language", "filter_reason", "removed_by", "minhash_cluster_id"):
+    for key in ("url", "snapshot", "date", "language", "filter_reason", "removed_by", "minhash_cluster_id", "source_id"):
         if key in row and row[key] is not None:
             row[key] = str(row[key])
     for name, value in row.items():  # a signal of the wrong type must not break the shard's schema

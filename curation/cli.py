@@ -140,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     stg = sub.add_parser("stages", help="list the registered stages and their options")
     stg.set_defaults(func=_cmd_stages)
+
+    from curation.tokenize.cli import add_parser as add_tokenize
+    from curation.train.cli import add_parsers as add_train
+    add_tokenize(sub)
+    add_train(sub)
     return parser
 
 

@@ -171,3 +171,28 @@ def test_bad_checkpoint_and_foreign_shards_are_named(shards, tmp_path):
     pq.write_table(pa.table({"text": pa.array([], pa.string())}), tmp_path / "none.parquet")
     with pytest.raises(CurationError, match="held-out text .*no documents"):
         train(tiny(shards, tmp_path / "run3", eval={"paths": [str(tmp_path / "none.parquet")]}), progress=False)
+
+
+def test_ablation_table_calls_differences_beyond_three_seed_sds():
+    from curation.train.ablate import compare, markdown
+
+    runs = {"raw": {0: {"fra": 2.00, "rus": 1.50}, 1: {"fra": 2.02, "rus": 1.52}, 2: {"fra": 2.04, "rus": 1.48}},
+            "filtered": {0: {"fra": 1.80, "rus": 1.51}, 1: {"fra": 1.82, "rus": 1.49}, 2: {"fra": 1.84, "rus": 1.50}}}
+    cmp = compare(runs)
+    fra, rus = cmp["languages"]["fra"]["filtered"], cmp["languages"]["rus"]["filtered"]
+    assert fra["diff"] == pytest.approx(-0.2) and fra["sds"] == pytest.approx(-10.0) and fra["real"]
+    assert rus["diff"] == pytest.approx(0.0) and not rus["real"]
+    assert "| fra | 2.0200 ± 0.0200 | 1.8200 ± 0.0200 | -0.2000 (-10.0, real) |" in markdown(cmp)
+
+
+def test_curate_train_command(shards, tmp_path, capsys):
+    from curation.cli import main
+
+    cfg = tiny(shards, tmp_path / "cli").model_dump(mode="json")
+    (tmp_path / "t.yml").write_text(json.dumps(cfg | {"steps": 2}))
+    assert main(["train", str(tmp_path / "t.yml"), "--no-progress"]) == 0
+    assert "bits/byte" in capsys.readouterr().out and (tmp_path / "cli/result.json").exists()
+    (tmp_path / "bad.yml").write_text(json.dumps(cfg | {"model": {"dim": 30, "heads": 4}, "stepz": 1}))
+    assert main(["train", str(tmp_path / "bad.yml")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yml: model: Value error, dim 30 must split into 4 heads" in err and "bad.yml: stepz: Extra" in err

@@ -45,6 +45,7 @@ class TrainConfig(_Strict):
     seed: int = 0
     checkpoint_every: int = 100
     device: str = "auto"  # auto: CUDA when present, else CPU
+    threads: int | None = None  # CPU threads for torch (None: torch's default); 1 is fastest on a busy machine
 
 
 class AblationConfig(TrainConfig):

@@ -84,6 +84,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     out = Path(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
     device = pick_device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     tokenizer = load_tokenizer(cfg.tokenizer)
     vocab = tokenizer.get_vocab_size(with_added_tokens=True)
     mcfg = cfg.model.model_copy(update={"vocab_size": vocab})  # the tokenizer decides the vocabulary

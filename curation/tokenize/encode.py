@@ -18,12 +18,11 @@ from itertools import chain
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
 from curation.core import CurationError
-from curation.dedup_files import _batches
+from curation.dedup_files import _batches, _text_column
 from curation.readers import infer_format, resolve_paths
 from curation.tokenize.shards import write_shard
 from curation.tokenize.tokenizer import eos_id, fingerprint, load_tokenizer, token_dtype, tokenizer_file
@@ -52,19 +51,13 @@ def encode_file(tokenizer, path: str, fmt: str, eos: int, dtype: np.dtype, text_
                 batch_size: int = 1000, bar: tqdm | None = None):
     """Yield (tokens, lengths, stats) per batch of one file: each document's ids then EOS, as one flat array."""
     for batch in _batches(path, fmt, [text_column, "language"]):
-        if text_column not in batch.schema.names:
-            raise CurationError(f"{path}: no '{text_column}' column (columns: {', '.join(batch.schema.names)}); "
-                                "give --text-column")
-        col = batch.column(text_column)
-        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_null(col.type)):
-            raise CurationError(f"{path}: column '{text_column}' holds {col.type}, not text; give --text-column")
-        keep = pc.fill_null(pc.greater(pc.utf8_length(col), 0), False)
-        skipped = len(col) - pc.sum(keep).as_py() if len(col) else 0
-        col = col.filter(keep)
-        langs = (batch.column("language").filter(keep).to_pylist() if "language" in batch.schema.names
-                 else [None] * len(col))
-        nbytes = pc.binary_length(col).to_numpy(zero_copy_only=False)
-        texts = col.to_pylist()
+        everything = _text_column(batch, path, text_column)
+        keep = [i for i, t in enumerate(everything) if t]  # null and empty texts are counted and skipped
+        skipped = len(everything) - len(keep)
+        texts = [everything[i] for i in keep]
+        langs = (np.array(batch.column("language").to_pylist(), dtype=object)[keep].tolist()
+                 if "language" in batch.schema.names else [None] * len(texts))
+        nbytes = pc.binary_length(batch.column(text_column)).to_numpy(zero_copy_only=False)[keep]
         for start in range(0, len(texts), batch_size):
             chunk = texts[start:start + batch_size]
             ids = [e.ids for e in tokenizer.encode_batch_fast(chunk, add_special_tokens=False)]
@@ -126,8 +119,8 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 def _shuffle_pass(work: Path, n_files: int, output: Path, dtype, seed: int, max_tokens_per_file: int,
                   tokenizer_name: str, progress: bool) -> list[dict]:
     lengths = [np.fromfile(work / f"{i:05d}.len", dtype="<u8").astype(np.int64) for i in range(n_files)]
-    streams = [np.fromfile(work / f"{i:05d}.tok", dtype=dtype) if lengths[i].sum() else np.zeros(0, dtype)
-               for i in range(n_files)]
+    streams = [np.memmap(work / f"{i:05d}.tok", dtype=dtype, mode="r") if lengths[i].sum() else np.zeros(0, dtype)
+               for i in range(n_files)]  # memory-mapped: the dataset need not fit in memory
     all_lengths = np.concatenate(lengths)
     file_of = np.concatenate([np.full(len(x), i, np.int32) for i, x in enumerate(lengths)])
     start_in_file = np.concatenate([np.cumsum(x) - x for x in lengths])
@@ -148,9 +141,9 @@ def _shuffle_pass(work: Path, n_files: int, output: Path, dtype, seed: int, max_
         docs = order[a:b]
         lens = all_lengths[docs]
         out = np.empty(int(lens.sum()), dtype=dtype)
-        pos = 0
-        for g in range(0, len(docs), max(1, GATHER_TOKENS // max(1, int(lens.mean())))):
-            part = docs[g:g + max(1, GATHER_TOKENS // max(1, int(lens.mean())))]
+        pos, step = 0, max(1, GATHER_TOKENS // max(1, int(lens.mean())))
+        for g in range(0, len(docs), step):
+            part = docs[g:g + step]
             plen = all_lengths[part]
             dst = np.arange(pos, pos + int(plen.sum()))
             src = _ranges(start_in_file[part], plen)

@@ -141,6 +141,47 @@ def base_config(args, tokenizer: Path, held: Path) -> dict:
             "min_lr": 3e-4, "checkpoint_every": args.steps, "threads": args.threads}
 
 
+def interleaved_step_times(args, rows: dict, rounds: int = 15) -> dict[str, float]:
+    """Step time of each number format relative to full precision, from steps run in turn (fp, 8, 6, 4, fp, ...)
+    on the same batch, so a load change on the shared machine hits every format alike: median of per-round ratios."""
+    import torch
+
+    from curation.train.model import Llama, ModelConfig
+
+    torch.set_num_threads(args.threads)
+    formats = {"full precision": (None, "rms"), "8-bit": (8, "rms"), "6-bit": (6, "rms"), "4-bit": (4, "rms"),
+               "full precision, L1 norm": (None, "l1"), "6-bit, L1 norm": (6, "l1")}
+    formats = {k: v for k, v in formats.items() if k in rows}
+    models, opts = {}, {}
+    for label, (bits, norm) in formats.items():
+        torch.manual_seed(0)
+        models[label] = Llama(ModelConfig(vocab_size=args.vocab, dim=args.dim, layers=args.layers, heads=args.heads,
+                                          context=args.context, bits=bits, norm=norm)).to(args.device)
+        opts[label] = torch.optim.AdamW(models[label].parameters(), lr=1e-3)
+    x = torch.randint(0, args.vocab, (args.batch, args.context + 1), device=args.device)
+    times: dict[str, list[float]] = {k: [] for k in formats}
+    for r in range(rounds + 2):
+        for label in formats:
+            t = time.perf_counter()
+            loss = models[label](x[:, :-1], x[:, 1:])
+            opts[label].zero_grad()
+            loss.backward()
+            opts[label].step()
+            if args.device.startswith("cuda"):
+                torch.cuda.synchronize()
+            if r >= 2:  # two warm-up rounds
+                times[label].append(time.perf_counter() - t)
+    ref = "full precision"
+    out = {}
+    for label in formats:
+        base = times["full precision, L1 norm"] if "L1" in label else times[ref]
+        ratios = sorted(a / b for a, b in zip(times[label], base))
+        out[label] = ratios[len(ratios) // 2]
+        rows[label]["step_time_interleaved_ms"] = sorted(times[label])[len(times[label]) // 2] * 1e3
+    print("  interleaved step time vs full precision: " + ", ".join(f"{k} {v:.2f}x" for k, v in out.items()))
+    return out
+
+
 def bench_quant(work: Path, args, tokenizer: Path, shards: Path, held: Path) -> dict:
     from curation.train.config import TrainConfig
     from curation.train.trainer import train
@@ -161,6 +202,8 @@ def bench_quant(work: Path, args, tokenizer: Path, shards: Path, held: Path) -> 
         rows[label] = {"bpb_mean": r["bpb_mean"], "bpb": r["bpb"], "step_time": r["step_time_median"],
                        "wall_s": time.perf_counter() - t, "parameters": r["parameters"], "tokens": r["tokens"]}
         print(f"  {label:<24} bpb {r['bpb_mean']:.4f}  step {r['step_time_median'] * 1e3:.1f} ms", flush=True)
+    for label, ratio in interleaved_step_times(args, rows).items():
+        rows[label]["step_time_interleaved_vs_fp"] = ratio
     fp = rows["full precision"]
     for label, row in rows.items():
         ref = rows["full precision, L1 norm"] if "L1" in label and "full precision, L1 norm" in rows else fp
@@ -186,7 +229,7 @@ def bench_ablate(work: Path, args, tokenizer: Path, variants: dict[str, Path], h
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", default="/tmp/curation-bench-train")
-    ap.add_argument("--only", default="tokenize,quant,ablate")
+    ap.add_argument("--only", default="tokenize,quant,ablate", help="tokenize, quant, steptime, ablate")
     ap.add_argument("--copies", type=int, default=4, help="copies of the raw extraction to tokenize")
     ap.add_argument("--repeat", type=int, default=3, help="tokenization rounds (medians)")
     ap.add_argument("--vocab", type=int, default=4096)
@@ -229,6 +272,12 @@ def main() -> int:
     if "quant" in only:
         print("quantized training:", flush=True)
         results["quant"] = bench_quant(work, args, tokenizer, shards["filtered"], held)
+    if "steptime" in only and "quant" not in only:  # the step-time comparison alone
+        labels = ["full precision", "8-bit", "6-bit", "4-bit"] + (["full precision, L1 norm", "6-bit, L1 norm"]
+                                                                  if args.l1 else [])
+        rows = {k: {} for k in labels}
+        interleaved_step_times(args, rows)
+        results["steptime"] = rows
     if "ablate" in only:
         print("ablation (3 seeds):", flush=True)
         results["ablate"] = bench_ablate(work, args, tokenizer, {"raw": shards["raw"], "filtered": shards["filtered"]},

@@ -74,23 +74,25 @@ def test_full_precision_is_nn_linear_exactly():
     assert torch.equal(x1.grad, x2.grad) and torch.equal(ref.weight.grad, q.weight.grad)
 
 
-def test_quantized_products_equal_integer_arithmetic():
+@pytest.mark.parametrize("bits,levels", [(4, 4), (8, 8), (10, 8)])  # int8 kernels; float32 above 8 bits
+def test_quantized_products_equal_integer_arithmetic(bits, levels):
     torch.manual_seed(3)
-    spec = QuantSpec(4, 4, 4, levels=4)
+    spec = QuantSpec(bits, bits, bits, levels=levels)
     layer = QuantLinear(16, 8, spec)
     x = torch.randn(6, 16, requires_grad=True)
     y = layer(x)
-    xq, sx = quantize_rtn(x.detach(), 4)
-    wq, sw = quantize_rtn(layer.weight.detach(), 4)
+    xq, sx = quantize_rtn(x.detach(), bits)
+    wq, sw = quantize_rtn(layer.weight.detach(), bits)
     exact = (xq.long() @ wq.long().t()).double() * float(sx) * float(sw)
     assert torch.allclose(y.double(), exact, rtol=1e-6, atol=0)
-    g = torch.randn(6, 8)
+    g = torch.randn(6, 8) * torch.logspace(-3, 0, 6)[:, None]  # rows of different range: shifts 0..K-1
     torch.manual_seed(9)
     y.backward(g)
     torch.manual_seed(9)
-    codes, k, unit = shiftquant(g, 4, 4)
-    shifted = codes.long() << (3 - k.long())[:, None]  # integer left shifts inside the reduction
-    dw = (shifted.t() @ xq.long()).double() * float(unit) * 2.0 ** -3 * float(sx)
+    codes, k, unit = shiftquant(g, bits, levels)
+    assert k.max() > 0
+    shifted = codes.long() << (levels - 1 - k.long())[:, None]  # integer left shifts inside the reduction
+    dw = (shifted.t() @ xq.long()).double() * float(unit) * 2.0 ** (1 - levels) * float(sx)
     dx = (codes.long() @ wq.long()).double() * (float(unit) * torch.exp2(-k).double())[:, None] * float(sw)
     assert torch.allclose(layer.weight.grad.double(), dw, rtol=1e-6, atol=1e-12)
     assert torch.allclose(x.grad.double(), dx, rtol=1e-6, atol=1e-12)

@@ -30,7 +30,6 @@ from curation.tokenize.tokenizer import eos_id, fingerprint, load_tokenizer, tok
 DONE = "tokenize.json"
 WORK = "_work"
 GATHER_TOKENS = 1 << 22  # tokens gathered per numpy step while shuffling (bounds memory, not file size)
-BPE_CACHE_WORDS = 200_000  # tokenizers' BPE remembers 10,000 words by default: too few for many languages
 
 
 def input_files(inputs: list[str]) -> list[tuple[str, str]]:
@@ -165,8 +164,6 @@ def tokenize_dataset(inputs: list[str], output: str | os.PathLike, tokenizer_pat
     """Tokenize Parquet/JSONL files, folders or globs into `.ds` shards in `output`; returns the summary
     (also written as `output/tokenize.json`)."""
     tokenizer = load_tokenizer(tokenizer_path)
-    if hasattr(tokenizer.model, "_resize_cache"):  # same tokens, fewer repeated merges
-        tokenizer.model._resize_cache(BPE_CACHE_WORDS)
     src = str(tokenizer_file(tokenizer_path))
     eid = eos_id(tokenizer, eos, source=src)
     vocab = tokenizer.get_vocab_size(with_added_tokens=True)

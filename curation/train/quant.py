@@ -7,8 +7,13 @@ gradient through the rounding. Backward: the output gradient G is quantised with
 maximum M, and per group (a row: one token) a power-of-two scale D_g = (M / Q) * 2^-k_g with
 k_g = min(K - 1, floor(log2(M / m_g))), codes by stochastic rounding (unbiased: E[q * D_g] = G). Because the
 group scales are powers of two, dW = G^T X becomes integer codes shifted left by (K - 1 - k_g) and summed,
-then one float multiply: no per-group rearrangement. Products of codes are done in float32, which is exact
-while the sums stay below 2^24 (an integer kernel's result) and otherwise differs only by float32 accumulation.
+then one float multiply: no per-group rearrangement.
+
+Codes of 8 bits or fewer are multiplied as int8 with int32 accumulation (`torch._int_mm`, VNNI on x86 CPUs):
+the products are exactly an integer kernel's. The shifted gradient codes need up to 15 bits, so dW is two
+int8 products, 128 * (hi^T X) + (lo^T X). Wider codes, and devices where `_int_mm` does not take the shapes,
+multiply in float32, which is exact while the sums stay below 2^24 and otherwise differs only by float32
+accumulation.
 """
 
 from __future__ import annotations
@@ -54,6 +59,33 @@ def shiftquant(g: torch.Tensor, bits: int, levels: int = 8) -> tuple[torch.Tenso
     return codes, k, big_m / q
 
 
+INT_ROWS = 1 << 16  # rows per int32 reduction: 128 * 127 * 65,536 < 2^31, so no partial sum overflows
+
+
+def _int_mm_fits(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """CPU `_int_mm` takes any shape; CUDA's wants more than 16 rows and sizes that are multiples of 8."""
+    return a.device.type == "cpu" or (a.shape[0] > 16 and a.shape[1] % 8 == 0 and b.shape[1] % 8 == 0)
+
+
+def int_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """a @ b for integer-valued float tensors with |values| <= 128 (int8 codes, or the hi part below), as int8
+    products with int32 sums, reduced in chunks that cannot overflow; returned as float32."""
+    if not _int_mm_fits(a, b):
+        return a @ b
+    a8, b8 = a.to(torch.int8), b.to(torch.int8)
+    k = a.shape[1]
+    if k <= INT_ROWS:
+        return torch._int_mm(a8, b8).float()
+    total = torch.zeros(a.shape[0], b.shape[1], dtype=torch.int64, device=a.device)
+    for i in range(0, k, INT_ROWS):
+        total += torch._int_mm(a8[:, i:i + INT_ROWS], b8[i:i + INT_ROWS]).long()
+    return total.float()
+
+
+def _int8_codes(bits: int | None) -> bool:
+    return bits is not None and bits <= 8
+
+
 @dataclass(frozen=True)
 class QuantSpec:
     """Bits for weights, activations and output gradients (None: full precision), and K shift levels."""
@@ -85,6 +117,8 @@ class _QuantLinearFn(torch.autograd.Function):
             wq, sw = weight, weight.new_ones(())
         ctx.save_for_backward(xq, sx, wq, sw)
         ctx.spec = spec
+        if _int8_codes(spec.activation) and _int8_codes(spec.weight):
+            return int_matmul(xq, wq.t()) * (sx * sw)
         return (xq @ wq.t()) * (sx * sw)
 
     @staticmethod
@@ -94,11 +128,19 @@ class _QuantLinearFn(torch.autograd.Function):
         grad_x = grad_w = None
         if spec.gradient:
             codes, k, unit = shiftquant(grad, spec.gradient, spec.levels)
+            int8 = _int8_codes(spec.gradient)
             if ctx.needs_input_grad[0]:  # dX = G W: integer product per token, then the token's scale
-                grad_x = (codes @ wq) * (unit * torch.exp2(-k))[:, None] * sw
+                gw = int_matmul(codes, wq) if int8 and _int8_codes(spec.weight) else codes @ wq
+                grad_x = gw * (unit * torch.exp2(-k))[:, None] * sw
             if ctx.needs_input_grad[1]:  # dW = G^T X: codes shifted left by (K-1-k) inside the reduction
                 shifted = codes * torch.exp2(spec.levels - 1 - k)[:, None]
-                grad_w = (shifted.t() @ xq) * (unit * 2.0 ** (1 - spec.levels) * sx)
+                if int8 and _int8_codes(spec.activation) and spec.levels <= 8:
+                    hi = torch.floor(shifted / 128)  # shifted = 128 * hi + lo, hi in [-128, 127], lo in [0, 127]
+                    lo = shifted - 128 * hi
+                    gx = 128 * int_matmul(hi.t(), xq) + int_matmul(lo.t(), xq)
+                else:
+                    gx = shifted.t() @ xq
+                grad_w = gx * (unit * 2.0 ** (1 - spec.levels) * sx)
         else:
             if ctx.needs_input_grad[0]:
                 grad_x = (grad @ wq) * sw

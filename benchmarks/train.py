@@ -14,7 +14,7 @@ extracted, language-identified, deduplicated, quality-filtered) and the raw extr
    (encode, EOS, shuffle, write) and by datatrove's ParquetReader -> DocumentTokenizer (EOS via eos_token,
    document shuffling on) on a LocalPipelineExecutor(tasks=1, workers=1), in this process, one after the
    other, --repeat rounds. Both use every core (tokenizers' own threads). The token totals must be equal.
-   The floor: `encode_batch_fast` alone over the same texts already in memory.
+   The floor: `encode_batch` alone over the same texts already in memory.
 2. Quantized training: the same model, data (the demo output's shards), seed and steps at full precision and
    at 8, 6 and 4 bits (weights, activations and gradients), held-out bits per byte and median step time.
 3. Ablation: the same model on the raw extraction vs the demo output (filtered + deduplicated), the same
@@ -100,7 +100,7 @@ def bench_tokenize(work: Path, raw: Path, tokenizer: Path, copies: int, repeat: 
     for r in range(repeat):
         row = {}
         t = time.perf_counter()
-        n_floor = sum(len(e.ids) + 1 for e in tok.encode_batch_fast(texts, add_special_tokens=False))
+        n_floor = sum(len(e.ids) + 1 for e in tok.encode_batch(texts, add_special_tokens=False))
         row["floor_s"], row["floor_tokens"] = time.perf_counter() - t, n_floor
 
         ours = work / f"tok-ours-{r}"

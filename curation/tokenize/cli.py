@@ -99,7 +99,8 @@ def add_parser(sub) -> None:
                    help="start a new shard past this size (uint16 tokens; default 2048)")
     p.add_argument("--dtype", choices=["uint16", "uint32"], help="token type (default: uint16 if the vocabulary fits)")
     p.add_argument("--text-column", default="text")
-    p.add_argument("--batch-size", type=int, default=1000, help="documents per encode_batch call")
+    p.add_argument("--batch-size", type=int, default=10_000,
+                   help="documents per encode call, pooled across input files (default 10000)")
     p.add_argument("--vocab-size", type=int, default=8192, help="train: vocabulary size (default 8192)")
     p.add_argument("--max-documents", type=int, help="train: read at most this many documents")
     p.add_argument("--overwrite", action="store_true", help="replace shards of other inputs or settings")

@@ -45,7 +45,7 @@ def encode_heldout(tokenizer, texts: dict[str, list[str]], eos: int) -> dict[str
     out = {}
     for lang, docs in texts.items():
         ids = [eos]
-        for enc in tokenizer.encode_batch_fast(docs, add_special_tokens=False):
+        for enc in tokenizer.encode_batch(docs, add_special_tokens=False):
             ids += enc.ids + [eos]
         stream = np.array(ids, dtype=np.int64)
         scored = stream[1:] != eos

@@ -198,3 +198,13 @@ def test_curate_train_command(shards, tmp_path, capsys):
     assert main(["train", str(tmp_path / "bad.yml")]) == 2
     err = capsys.readouterr().err
     assert "bad.yml: model: Value error, dim 30 must split into 4 heads" in err and "bad.yml: stepz: Extra" in err
+
+
+def test_shipped_training_configs_are_valid():
+    from pathlib import Path
+
+    from curation.train.config import AblationConfig, load_config
+
+    root = Path(__file__).resolve().parent.parent / "manifests" / "training"
+    assert load_config(root / "train.yml").model.bits == 6
+    assert list(load_config(root / "ablation.yml", AblationConfig).variants) == ["raw", "filtered"]

@@ -12,12 +12,12 @@ data order. With eval.paths, held-out bits per byte per language are logged and 
 config keys: tokenizer, data (list of {path, weight}), output, model {dim, layers, heads, hidden, context, norm
 (rms|l1|l1_centered), bits | weight_bits/activation_bits/gradient_bits, shift_levels}, eval {paths, every,
 max_bytes_per_language}, steps, batch_size, lr, min_lr, warmup, weight_decay, grad_clip, seed,
-checkpoint_every, device (auto|cpu|cuda). See manifests/train.yml."""
+checkpoint_every, device (auto|cpu|cuda). See manifests/training/train.yml."""
 
 ABLATE_DESCRIPTION = """Train the same model on several dataset variants (`variants: {name: [{path, weight}]}`),
 once per seed (`seeds`), with the same token budget, and compare held-out bits per byte per language. Writes
 OUTPUT/ablation.md (table), OUTPUT/ablation.json and OUTPUT/ablation.png; a difference from the first variant
-is called real when it exceeds 3 seed standard deviations. See manifests/ablation.yml."""
+is called real when it exceeds 3 seed standard deviations. See manifests/training/ablation.yml."""
 
 
 def _cmd_train(args) -> int:

@@ -68,7 +68,7 @@ def _int_mm_fits(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 def int_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """a @ b for integer-valued float tensors with |values| <= 128 (int8 codes, or the hi part below), as int8
+    """a @ b for integer-valued float tensors with |values| <= 127 (int8 codes, or the hi part below), as int8
     products with int32 sums, reduced in chunks that cannot overflow; returned as float32."""
     if not _int_mm_fits(a, b):
         return a @ b
@@ -135,7 +135,7 @@ class _QuantLinearFn(torch.autograd.Function):
             if ctx.needs_input_grad[1]:  # dW = G^T X: codes shifted left by (K-1-k) inside the reduction
                 shifted = codes * torch.exp2(spec.levels - 1 - k)[:, None]
                 if int8 and _int8_codes(spec.activation) and spec.levels <= 8:
-                    hi = torch.floor(shifted / 128)  # shifted = 128 * hi + lo, hi in [-128, 127], lo in [0, 127]
+                    hi = torch.floor(shifted / 128)  # shifted = 128 * hi + lo, hi in [-127, 127], lo in [0, 127]
                     lo = shifted - 128 * hi
                     gx = 128 * int_matmul(hi.t(), xq) + int_matmul(lo.t(), xq)
                 else:

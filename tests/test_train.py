@@ -208,3 +208,21 @@ def test_shipped_training_configs_are_valid():
     root = Path(__file__).resolve().parent.parent / "manifests" / "training"
     assert load_config(root / "train.yml").model.bits == 6
     assert list(load_config(root / "ablation.yml", AblationConfig).variants) == ["raw", "filtered"]
+
+
+def test_curate_ablate_command_writes_table_json_and_plot(shards, tmp_path, capsys):
+    from curation.cli import main
+
+    cfg = tiny(shards, tmp_path / "abl").model_dump(mode="json")
+    del cfg["data"]
+    src = [{"path": str(shards / "shards")}]
+    cfg |= {"variants": {"a": src, "b": src}, "seeds": [0, 1], "steps": 2, "checkpoint_every": 2}
+    (tmp_path / "a.yml").write_text(json.dumps(cfg))
+    assert main(["ablate", str(tmp_path / "a.yml"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "| language | a bpb (mean ± sd) | b bpb (mean ± sd) | b - a (seed sds) |" in out
+    saved = json.loads((tmp_path / "abl/ablation.json").read_text())
+    assert set(saved["runs"]["b"]) == {"0", "1"} and (tmp_path / "abl/ablation.png").stat().st_size > 1000
+    # the same data and seeds: the variants match exactly, so no difference is called real
+    assert saved["runs"]["a"] == saved["runs"]["b"]
+    assert not any(row["b"]["real"] for row in saved["languages"].values())

@@ -43,7 +43,10 @@ def compare(results: dict[str, dict[int, dict[str, float]]]) -> dict:
             pooled = math.sqrt((row[v]["sd"] ** 2 + row[base]["sd"] ** 2) / 2)
             diff = row[v]["mean"] - row[base]["mean"]
             row[v]["diff"] = diff
-            row[v]["sds"] = diff / pooled if pooled > 0 else (math.inf if diff else 0.0) * (1 if diff > 0 else -1)
+            if min(row[v]["n"], row[base]["n"]) < 2:  # one seed has no spread: nothing can be called real
+                row[v]["sds"] = math.nan
+            else:
+                row[v]["sds"] = diff / pooled if pooled > 0 else (math.copysign(math.inf, diff) if diff else 0.0)
             row[v]["real"] = bool(abs(row[v]["sds"]) > 3)
         table[lang] = row
     return {"baseline": base, "variants": variants, "languages": table}

@@ -79,7 +79,7 @@ def _cmd_tokenize(args) -> int:
     skipped = f", {s['skipped']} without text skipped" if s["skipped"] else ""
     print(f"{s['documents']:,} documents, {s['tokens']:,} tokens ({8 * s['token_size']}-bit) in "
           f"{len(s['files'])} shard(s){skipped} -> {args.output}")
-    for lang, c in list(s["languages"].items())[:15]:
+    for lang, c in sorted(s["languages"].items(), key=lambda kv: -kv[1]["tokens"])[:15]:  # the largest first
         print(f"  {lang:<12} {c['documents']:>8} docs {c['tokens']:>11,} tokens "
               f"{c['bytes'] / max(c['tokens'], 1):.2f} bytes/token")
     return 0

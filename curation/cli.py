@@ -164,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     from curation.mixture.cli import add_parser as add_mixture_parsers
 
     add_mixture_parsers(sub)
+    from curation.tokenize.cli import add_parser as add_tokenize
+    from curation.train.cli import add_parsers as add_train
+    add_tokenize(sub)
+    add_train(sub)
     return parser
 
 

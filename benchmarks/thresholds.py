@@ -6,7 +6,7 @@ split of the UDHR reference (sections the configs were not derived from; `curate
 - pass rate of the clean held-out documents (target >= 95% per language);
 - removal rate of the same documents turned into junk (target >= 90%), four kinds, seeded:
     repeated   three of its lines repeated to the document's length
-    keywords   its words shuffled, 1-4 per line (tag clouds, keyword lists)
+    keywords   its words (the language's tokenizer) shuffled, 1-4 per line (tag clouds, keyword lists)
     chrome     site chrome only: navigation, cookie banner, footer lines in the demo's site languages
     wrong      a held-out document of another language (a different script where possible), same config
 
@@ -30,6 +30,7 @@ import polars as pl  # noqa: E402
 
 from curation.filter_files import quality_reason  # noqa: E402
 from filters.config import CONFIG_DIR  # noqa: E402
+from filters.words import word_tokenizer  # noqa: E402
 
 
 def chrome_lines() -> list[str]:
@@ -43,18 +44,19 @@ def chrome_lines() -> list[str]:
     return lines
 
 
-def junk(text: str, kind: str, rng: random.Random, other: str, chrome: list[str]) -> str:
+def junk(text: str, kind: str, rng: random.Random, other: str, chrome: list[str], words_of) -> str:
     lines = [ln for ln in text.split("\n") if ln.strip()]
     if kind == "repeated":
         pick = rng.sample(lines, min(3, len(lines)))
         return "\n".join(pick[i % len(pick)] for i in range(max(len(lines), 12)))
-    if kind == "keywords":
-        words = text.split()
+    if kind == "keywords":  # words of the language's tokenizer (scripts without spaces have no split())
+        words = [w for w in words_of(text) if w.strip()]
+        sep = " " if len(text.split()) > len(text) / 20 else ""
         rng.shuffle(words)
         out, i = [], 0
         while i < len(words):
             k = rng.randint(1, 4)
-            out.append(" ".join(words[i:i + k]))
+            out.append(sep.join(words[i:i + k]))
             i += k
         return "\n".join(out)
     if kind == "chrome":
@@ -87,7 +89,8 @@ def main() -> int:
                "clean_reasons": dict(sorted({r: clean.count(r) for r in set(clean) if r}.items()))}
         removed_all = n_all = 0
         for kind in ("repeated", "keywords", "chrome", "wrong"):
-            made = [junk(t, kind, rng, rng.choice(by_lang[rng.choice(others)]), chrome) for t in texts]
+            made = [junk(t, kind, rng, rng.choice(by_lang[rng.choice(others)]), chrome, word_tokenizer(lang))
+                    for t in texts]
             removed = sum(quality_reason(t, lang, args.config_dir) is not None for t in made)
             row[f"{kind}_removed"] = removed / len(made)
             totals[kind][0] += removed

@@ -25,9 +25,9 @@ ENGLISH = "eng_Latn"
 # reasons of the rules a derived config sets (others, such as too-short documents, are not derived)
 DERIVED_REASONS = ("dup_line_frac", "top_", "duplicated_", "line_punct_ratio", "char_dup_ratio", "list_ratio",
                    "gopher_below_avg_threshold", "gopher_above_avg_threshold", "gopher_below_alpha_threshold",
-                   "gopher_enough_stop_words")
+                   "gopher_enough_stop_words", "gopher_short_doc")
 KEY_ORDER = ("language_score", "dup_line_frac", "top_n_grams", "dup_n_grams", "line_punct_thr", "min_avg_word_length",
-             "max_avg_word_length", "max_non_alpha_words_ratio", "new_line_ratio", "char_duplicates_ratio",
+             "max_avg_word_length", "max_non_alpha_words_ratio", "new_line_ratio", "char_duplicates_ratio", "min_doc_words",
              "min_stop_words", "stopwords")
 
 

@@ -7,8 +7,8 @@ statistic it cuts on, and the same position is taken in the language's distribut
     meanstd   T = mean + x * std on English -> mean + x * std on the language
 
 Where the English threshold lies outside the English reference (q = 0 or 1, nothing to match), the quantile
-method scales it by the ratio of the two reference means, kept beyond the language's own reference as the
-English one lies beyond the English reference; where that cannot be told (a statistic that is 0 in most
+method keeps the same factor beyond each reference's tail (English threshold / English 99th percentile x
+the language's 99th percentile; the 1st percentiles for lower bounds); where that cannot be told (a statistic that is 0 in most
 reference documents, or no spread for meanstd), the English threshold is kept, and a lower-bound check on a
 statistic the language hardly has (line-end punctuation in a script without it) is turned off (-1). Each fallback is reported in the config's header. Stopwords are the words above 0.8% of all words (0.3%,
 then 0.2%, when fewer than 8 are found).
@@ -29,6 +29,7 @@ from filters.quality import DUP_NS, TOP_NS, compute_signals, decide
 
 MIN_DOCS = 200  # below this, a distribution's tails are guesses: the language gets default.yml's thresholds
 STOPWORD_SHARES = (0.008, 0.003, 0.002)
+TAIL = 0.99  # the quantile that stands for a reference's upper tail (1 - TAIL for the lower one)
 MIN_NONZERO = 0.2  # a mean is a ratio's base only where this share of documents has the statistic above 0
 MIN_STOPWORDS = 8
 MAX_STOPWORDS = 40  # more words than this above the share means "words" are phrases: no stopwords
@@ -66,6 +67,7 @@ RULES: tuple[Rule, ...] = (
     Rule("max_non_alpha_words_ratio", "alpha_words_ratio", "lower"),
     Rule("new_line_ratio", "new_line_ratio", "upper", upper_bound=None),
     Rule("char_duplicates_ratio", "char_dup_ratio", "upper"),
+    Rule("min_doc_words", "n_words", "lower", upper_bound=None),  # words are coarser in some scripts
 )
 
 
@@ -122,8 +124,8 @@ def transfer(rule: Rule, threshold: float, english: np.ndarray, language: np.nda
     """The language's threshold, the method actually used, and the English position it matched.
 
     With the quantile method, a threshold outside the English reference (q = 0 or 1: the reference never
-    reaches it, so ranks say nothing) is scaled by the ratio of the two means instead; extrapolating
-    by standard deviations from a narrow reference would put it anywhere."""
+    reaches it, so ranks say nothing) keeps its factor beyond the tail instead; extrapolating by standard
+    deviations from a narrow reference would put it anywhere."""
     if method == "quantile":
         kept = english <= threshold if rule.side == "upper" else english < threshold
         q = float(kept.mean())
@@ -131,12 +133,12 @@ def transfer(rule: Rule, threshold: float, english: np.ndarray, language: np.nda
             return float(np.quantile(language, q)), "quantile", f"q={q:.3f}"
         if rule.side == "lower" and (language > 0).mean() < MIN_NONZERO:
             return -1.0, "off", "0 in most of the language's documents"
-        e_mean, l_mean = float(english.mean()), float(language.mean())
-        if min((english > 0).mean(), (language > 0).mean()) >= MIN_NONZERO:
-            value = threshold * l_mean / e_mean
-            # keep the rank: beyond every English value -> beyond every value of the language too
-            value = max(value, float(language.max())) if q == 1.0 else min(value, float(language.min()))
-            return value, "ratio", f"means {e_mean:.4g} -> {l_mean:.4g}"
+        # beyond the English reference: keep the same factor beyond the tail of each reference (its 99th
+        # percentile above, 1st below), so each language keeps the margin English has over its own tail
+        tail = TAIL if q == 1.0 else 1.0 - TAIL
+        e_tail, l_tail = float(np.quantile(english, tail)), float(np.quantile(language, tail))
+        if min((english > 0).mean(), (language > 0).mean()) >= MIN_NONZERO and e_tail > 0:
+            return threshold * l_tail / e_tail, "tail", f"q{tail:.2f}: {e_tail:.4g} -> {l_tail:.4g}"
         return threshold, "english", "mostly 0"
     e_std, l_std = float(english.std()), float(language.std())
     if e_std == 0.0 or l_std == 0.0:
@@ -147,6 +149,8 @@ def transfer(rule: Rule, threshold: float, english: np.ndarray, language: np.nda
 
 def _bounded(rule: Rule, value: float) -> float:
     value = max(value, 0.0)
+    if rule.key == "min_doc_words":
+        return int(value)
     if rule.upper_bound is not None:
         value = min(value, rule.upper_bound)
     return round(value, 4)
@@ -208,7 +212,7 @@ def derive(language: str, ref: Reference, english: Reference, english_cfg: Langu
                 value, used, pos = transfer(rule, t_en, e_vals, l_vals, method)
                 if used != method:
                     notes.append(f"{rule.label}: English threshold outside the English reference; " + {
-                        "ratio": "scaled by the ratio of means (and kept beyond the language's reference)",
+                        "tail": "scaled by the ratio of the two references' tails",
                         "off": f"check turned off ({pos})"}.get(used, f"English value kept ({pos})"))
             value = value if used == "off" else _bounded(rule, value)
             if rule.n is None:

@@ -105,7 +105,7 @@ def test_stage_keeps_signals_and_counts_per_language():
     spam = Document(text="\n".join(["Achetez maintenant !"] * 30), id="b", metadata={"language": "fra_Latn"})
     kept = list(stage.run(iter([good, spam])))
     assert [d.id for d in kept] == ["a"]
-    assert set(SIGNALS) <= set(good.metadata) and good.metadata["quality_config"] == "default.yml"
+    assert set(SIGNALS) <= set(good.metadata) and good.metadata["quality_config"] == "fra_Latn.yml"  # the shipped French config
     assert stage.stats["lang/fra_Latn/removed/dup_line_frac"].total == 1
     assert stage.stats["kept"].total == 1 and stage.stats["in"].total == 2
 

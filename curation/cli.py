@@ -156,16 +156,16 @@ def build_parser() -> argparse.ArgumentParser:
     stg = sub.add_parser("stages", help="list the registered stages and their options")
     stg.set_defaults(func=_cmd_stages)
 
+    # command groups with modules of their own
     from curation import thresholds_cli
-
-    thresholds_cli.add_parsers(sub)
     from curation.langid_cli import add_parser as add_langid
-    add_langid(sub)
-    from curation.mixture.cli import add_parser as add_mixture_parsers
-
-    add_mixture_parsers(sub)
+    from curation.mixture.cli import add_parser as add_mixture
     from curation.tokenize.cli import add_parser as add_tokenize
     from curation.train.cli import add_parsers as add_train
+
+    thresholds_cli.add_parsers(sub)
+    add_langid(sub)
+    add_mixture(sub)
     add_tokenize(sub)
     add_train(sub)
     return parser

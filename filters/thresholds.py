@@ -32,6 +32,8 @@ STOPWORD_SHARES = (0.008, 0.003, 0.002)
 TAIL = 0.99  # the quantile that stands for a reference's upper tail (1 - TAIL for the lower one)
 MIN_NONZERO = 0.2  # a mean is a ratio's base only where this share of documents has the statistic above 0
 MIN_STOPWORDS = 8
+MIN_DOC_SHARE = 0.5
+MAX_STOPWORD_MISS = 0.05  # stopwords that leave more of the language's own reference short are no stopwords
 MAX_STOPWORDS = 40  # more words than this above the share means "words" are phrases: no stopwords
 
 
@@ -108,13 +110,18 @@ class Derived:
 
 
 def stopwords(words: list[list[str]]) -> tuple[list[str], float]:
-    """Words above 0.8% of all words (0.3%, then 0.2%, when fewer than 8 are found), most frequent first."""
+    """Words above 0.8% of all words (0.3%, then 0.2%, when fewer than 8 are found), most frequent first.
+
+    A candidate must also occur in at least half of the documents: a stopword is everywhere, while a
+    phrase that a coarse tokenizer returns as one "word" is frequent only in the documents that quote it."""
     counts = Counter(w.lower() for ws in words for w in ws if any(c.isalpha() for c in w))
+    docs = Counter(w for ws in words for w in {x.lower() for x in ws})
     total = sum(counts.values())
     found: list[str] = []
     share = STOPWORD_SHARES[0]
     for share in STOPWORD_SHARES:
-        found = [w for w, c in counts.most_common() if c / max(total, 1) > share]
+        found = [w for w, c in counts.most_common()
+                 if c / max(total, 1) > share and docs[w] >= MIN_DOC_SHARE * len(words)]
         if len(found) >= MIN_STOPWORDS:
             break
     return found, share
@@ -186,6 +193,14 @@ def derive(language: str, ref: Reference, english: Reference, english_cfg: Langu
         notes.append(f"{len(words)} stopword candidates above {share:.1%}: words are not split finely enough "
                      "(no word tokenizer for this script?); stopword check off")
         words = []
+    min_stop = english_cfg.min_stop_words or 0
+    if words and min_stop:
+        found = frozenset(words)
+        missing = sum(len(found.intersection(ws)) < min_stop for ws in ref.words) / max(len(ref), 1)
+        if missing > MAX_STOPWORD_MISS:
+            notes.append(f"{missing:.0%} of the reference has fewer than {min_stop} of the {len(words)} stopwords "
+                         "(words too coarse to repeat across documents): stopword check off")
+            words = []
     config: dict = {}
     table: list[dict] = []
     if len(ref) < min_docs or len(english) < min_docs:

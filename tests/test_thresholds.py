@@ -132,3 +132,11 @@ def test_bad_inputs_are_named(tmp_path, capsys):
     pl.DataFrame({"text": ["bonjour"], "language": ["fra_Latn"]}).write_parquet(tmp_path / "fr.parquet")
     assert main(["thresholds", "derive", "--reference", str(tmp_path / "fr.parquet"), "-o", str(tmp_path / "c")]) == 2
     assert "no English (eng_Latn) documents" in capsys.readouterr().err
+
+
+def test_stopwords_must_occur_in_most_documents():
+    common = ["le", "de", "et", "la", "les", "des", "un", "une"]
+    docs = [common * 3 + [f"x{d}_{i}" for i in range(40)] for d in range(10)]
+    docs[0] += ["phrase-as-one-word"] * 30  # frequent overall, but in one document only
+    words, _ = stopwords(docs)
+    assert sorted(words) == sorted(common)

@@ -96,16 +96,19 @@ class Manifest(_Strict):
 # ------------------------------------------------------------------------------------------------ loading
 
 
-def load_manifest(path: str | Path) -> Manifest:
-    """Read, parse and validate a manifest file. Raises ManifestError listing every problem found."""
-    path = Path(path)
+def _read_manifest(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CurationError(f"{path}: manifest not found") from None
     except (OSError, UnicodeDecodeError) as e:
         raise CurationError(f"{path}: cannot read manifest ({e})") from None
-    return parse_manifest(text, source=str(path))
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Read, parse and validate a manifest file. Raises ManifestError listing every problem found."""
+    path = Path(path)
+    return parse_manifest(_read_manifest(path), source=str(path))
 
 
 def _parse_yaml(text: str, source: str):
@@ -172,12 +175,7 @@ def load_mixture(path: str | Path) -> MixtureSpec:
     """The `mixture` section of a manifest: a mixture-only manifest, or a pipeline manifest whose mixture
     reads the run's output unless it names another `input`."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CurationError(f"{path}: manifest not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise CurationError(f"{path}: cannot read manifest ({e})") from None
+    text = _read_manifest(path)
     root, data = _parse_yaml(text, str(path))
     if "stages" in data or "input" in data:
         manifest = parse_manifest(text, str(path))

@@ -116,6 +116,34 @@ def _cmd_thresholds(args) -> int:
     return 0
 
 
+def _cmd_wordlists(args) -> int:
+    from pathlib import Path
+
+    from filters.precision import code_patterns, derive_wordlists, write_wordlists
+    from filters.words import word_tokenizer
+    from langid.data import read_labelled
+    from langid.labels import LID176_LABELS
+
+    data = read_labelled(args.data)
+    _warn(data.skipped_line())
+    lists = derive_wordlists(data.texts, data.labels, word_tokenizer, args.min_share, args.min_count)
+    if args.languages:
+        missing = sorted(set(args.languages) - set(lists))
+        if missing:
+            _warn(f"{args.data}: no word of {', '.join(missing)} passes --min-share {args.min_share}")
+        lists = {lang: ws for lang, ws in lists.items() if lang in args.languages}
+    write_wordlists(lists, args.output)
+    for lang, words in lists.items():
+        iso3 = lang.split("_")[0]
+        short = [c for c, (three, _) in LID176_LABELS.items() if three == iso3 and len(c) == 2]
+        urls = Path(args.output) / f"{lang}.urls"
+        if not urls.exists():  # a user's own patterns are kept
+            urls.write_text("".join(p + "\n" for c in short for p in code_patterns(c)), encoding="utf-8")
+        print(f"{lang:<12} {len(words):6d} words  {', '.join(words[:8])}")
+    print(f"{len(lists)} wordlists written to {args.output}")
+    return 0
+
+
 def add_parser(sub) -> None:
     from langid.train import TrainConfig
 
@@ -191,3 +219,18 @@ def add_parser(sub) -> None:
     th.add_argument("--languages", nargs="+", help="only these iso639-3_Script languages")
     th.add_argument("--dry-run", action="store_true", help="print the thresholds, write nothing")
     th.set_defaults(func=_cmd_thresholds)
+
+    wl = cmds.add_parser("wordlists", help="per-language wordlists and URL patterns for the `precision` stage",
+                         description="Words seen at least --min-share of the time in one language of a labelled "
+                                     "set (FineWeb2: 85%%) become that language's wordlist, OUTPUT/<language>.txt; "
+                                     "OUTPUT/<language>.urls gets the language's ISO 639-1 code patterns (add your "
+                                     "own: country domains, language names). The `precision` stage then keeps a "
+                                     "document of such a language only with a wordlist word or a matching URL. "
+                                     "Give --languages: the ones language ID confuses (low precision in "
+                                     "`curate langid eval`).")
+    wl.add_argument("--data", required=True, help="labelled JSONL/Parquet (text, label), all languages")
+    wl.add_argument("-o", "--output", required=True, help="wordlist folder")
+    wl.add_argument("--languages", nargs="+", help="write lists for these iso639-3_Script languages only")
+    wl.add_argument("--min-share", type=float, default=0.85)
+    wl.add_argument("--min-count", type=int, default=3, help="fewest occurrences of a word in all (default 3)")
+    wl.set_defaults(func=_cmd_wordlists)

@@ -13,6 +13,7 @@ BUILTIN = {
     "exact_dedup": "dedup.stage:ExactDedup",
     "quality": "filters.quality:QualityFilter",
     "kenlm": "filters.kenlm_filter:KenlmPerplexity",
+    "precision": "filters.precision:PrecisionFilter",
     "format": "filters.formatting:Format",
     "rephrase": "rephrase.stage:Rephrase",
     "write": "curation.writer:ParquetOutput",

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from curation.langid_udhr import build_udhr_sets  # noqa: E402
-from langid.data import LabelledSet, read_labelled  # noqa: E402
+from langid.data import read_labelled  # noqa: E402
 from langid.evaluate import evaluate, known_labels, model_path  # noqa: E402
 from langid.fasttext_lid import load_fasttext  # noqa: E402
 from langid.train import TrainConfig, train_model  # noqa: E402
@@ -63,12 +63,7 @@ def main(argv=None) -> int:
 
     # common ground: the held-out documents of the languages both models know, scored the same way
     shared = sorted(lab for lab in set(held.labels) if lab in lid_known and lab in ours_known)
-    keep = set(shared)
-    sub = LabelledSet(source=held.source)
-    for text, lab in zip(held.texts, held.labels):
-        if lab in keep:
-            sub.texts.append(text)
-            sub.labels.append(lab)
+    sub = held.only(shared)
     ours_sub, lid_sub = evaluate(info["path"], sub), evaluate("lid176", sub)
     diff = sorted(((ours_sub["per_language"][lab]["f1"] - lid_sub["per_language"][lab]["f1"], lab)
                    for lab in shared))

@@ -84,10 +84,8 @@ def _cmd_thresholds(args) -> int:
     data = read_labelled(args.data)
     _warn(data.skipped_line())
     if args.languages:
-        wanted = set(args.languages)
-        pairs = [(t, lab) for t, lab in zip(data.texts, data.labels) if lab in wanted]
-        data.texts, data.labels = [t for t, _ in pairs], [lab for _, lab in pairs]
-        missing = sorted(wanted - set(data.labels))
+        data = data.only(args.languages)
+        missing = sorted(set(args.languages) - set(data.labels))
         if missing:
             _warn(f"{args.data}: no documents labelled {', '.join(missing)}")
     model = load_fasttext(model_path(args.model))

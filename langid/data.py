@@ -38,6 +38,16 @@ class LabelledSet:
             out.setdefault(lab, []).append(i)
         return out
 
+    def only(self, labels) -> "LabelledSet":
+        """The documents whose label is in `labels`, in order (skip counts are not carried over)."""
+        keep = set(labels)
+        sub = LabelledSet(source=self.source)
+        for text, lab in zip(self.texts, self.labels):
+            if lab in keep:
+                sub.texts.append(text)
+                sub.labels.append(lab)
+        return sub
+
     def skipped_line(self) -> str:
         """One line saying what was skipped and why ('' when nothing was)."""
         if not self.skipped:

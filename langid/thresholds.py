@@ -71,12 +71,7 @@ def language_thresholds(model, data: LabelledSet, min_docs: int = MIN_DOCS, know
     rows = []
     counts = {lab: len(idx) for lab, idx in data.by_label().items()}
     wanted = [lab for lab in sorted(counts) if counts[lab] >= min_docs and (known is None or lab in known)]
-    keep = set(wanted)
-    subset = LabelledSet(source=data.source)
-    for t, lab in zip(data.texts, data.labels):
-        if lab in keep:
-            subset.texts.append(t)
-            subset.labels.append(lab)
+    subset = data.only(wanted)
     scores = gold_scores(model, subset, progress) if len(subset) else {}
     for lab in sorted(counts):
         n = counts[lab]

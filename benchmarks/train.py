@@ -82,7 +82,7 @@ def bench_tokenize(work: Path, raw: Path, tokenizer: Path, copies: int, repeat: 
     from datatrove.pipeline.readers import ParquetReader
     from datatrove.pipeline.tokens import DocumentTokenizer
 
-    from curation.dedup_files import _batches
+    from curation.readers import record_batches
     from curation.readers import resolve_paths
     from curation.tokenize import list_shards, load_tokenizer, tokenize_dataset
 
@@ -93,7 +93,7 @@ def bench_tokenize(work: Path, raw: Path, tokenizer: Path, copies: int, repeat: 
     for c in range(copies):
         for i, f in enumerate(files):
             shutil.copy(f, src / f"c{c:02d}_{i:04d}.parquet")
-    texts = [t for f in sorted(src.glob("*.parquet")) for b in _batches(str(f), "parquet", ["text"])
+    texts = [t for f in sorted(src.glob("*.parquet")) for b in record_batches(str(f), "parquet", ["text"])
              for t in b.column("text").to_pylist() if t]
     tok = load_tokenizer(tokenizer)
     rounds = []

@@ -20,24 +20,11 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from curation.core import CurationError
-from curation.readers import infer_format, record_batches, resolve_paths
+from curation.readers import infer_format, record_batches, resolve_paths, text_values
 from dedup.minhash import Deduper, MinhashConfig
 from filters.words import normalized_word_splitter
 
 BATCH = 4096
-
-
-_batches = record_batches  # kept under its old name for callers elsewhere
-
-
-def _text_column(batch: pa.RecordBatch, path: str, text_column: str) -> list:
-    if text_column not in batch.schema.names:
-        raise CurationError(f"{path}: no '{text_column}' column (columns: {', '.join(batch.schema.names)}); "
-                            "give --text-column")
-    col = batch.column(text_column)
-    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_null(col.type)):
-        raise CurationError(f"{path}: column '{text_column}' holds {col.type}, not text; give --text-column")
-    return col.to_pylist()
 
 
 def dedup_files(inputs: list[str], output: str, language: str | None = None, text_column: str = "text",
@@ -60,8 +47,8 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
     bar = tqdm(desc="signatures", unit=" docs", disable=not progress)
     try:
         for path, fmt in zip(files, formats):
-            for batch in _batches(path, fmt, [text_column, language_column]):
-                texts = _text_column(batch, path, text_column)
+            for batch in record_batches(path, fmt, [text_column, language_column]):
+                texts = text_values(batch, path, text_column)
                 if language:
                     langs = [language] * len(texts)
                 elif language_column in batch.schema.names:
@@ -119,8 +106,8 @@ def exact_dedup_files(inputs: list[str], output: str, by: str = "text", text_col
     langs_all: list[str] = []
     bar = tqdm(desc=f"{by} hashes", unit=" docs", disable=not progress)
     for path, fmt in zip(files, formats):
-        for batch in _batches(path, fmt, [column, language_column]):
-            values = _text_column(batch, path, column)
+        for batch in record_batches(path, fmt, [column, language_column]):
+            values = text_values(batch, path, column)
             langs = (batch.column(language_column).to_pylist() if language_column in batch.schema.names
                      else ["und"] * len(values))
             for v, lang in zip(values, langs):
@@ -174,7 +161,7 @@ def _write_kept(files, formats, output, keep, size, cluster, id_column="id", exc
             Path(exclusions).mkdir(parents=True, exist_ok=True)
             targets["removed"] = Path(exclusions) / name
         try:
-            for batch in _batches(path, fmt):
+            for batch in record_batches(path, fmt):
                 m = len(batch)
                 rows = np.arange(n, n + m)
                 ids = (batch.column(id_column).cast(pa.string()).to_pylist() if id_column in batch.schema.names

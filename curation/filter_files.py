@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from curation.core import CurationError
-from curation.readers import infer_format, record_batches, resolve_paths
+from curation.readers import infer_format, record_batches, resolve_paths, text_values
 from filters.config import load_config
 from filters.quality import compute_signals, decide
 from filters.words import word_tokenizer
@@ -45,10 +45,7 @@ def filter_files(inputs: list[str], output: str, language: str | None = None, co
         fmt = infer_format(path)
         kept_parts, removed_parts = [], []
         for batch in record_batches(path, fmt):
-            if text_column not in batch.schema.names:
-                raise CurationError(f"{path}: no '{text_column}' column (columns: {', '.join(batch.schema.names)}); "
-                                    "give --text-column")
-            texts = batch.column(text_column).to_pylist()
+            texts = text_values(batch, path, text_column)
             if language:
                 langs = [language] * len(texts)
             elif language_column in batch.schema.names:

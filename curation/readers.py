@@ -558,6 +558,20 @@ def record_batches(path: str, fmt: str, columns: list[str] | None = None, batch_
         raise CurationError(f"{path}: expected Parquet or JSONL, not {fmt or 'this format'}")
 
 
+def text_values(batch, path: str, column: str = "text") -> list:
+    """The `column` values of an Arrow batch as Python strings; a missing or non-text column is an error
+    naming the file."""
+    import pyarrow as pa
+
+    if column not in batch.schema.names:
+        raise CurationError(f"{path}: no '{column}' column (columns: {', '.join(batch.schema.names)}); "
+                            "give --text-column")
+    col = batch.column(column)
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_null(col.type)):
+        raise CurationError(f"{path}: column '{column}' holds {col.type}, not text; give --text-column")
+    return col.to_pylist()
+
+
 def make_reader(fmt: str, **options) -> Reader:
     return READERS[fmt](**options)
 

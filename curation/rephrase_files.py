@@ -36,8 +36,8 @@ def read_documents(files: list[str], text_column: str = "text", id_column: str =
     """Documents from Parquet/JSONL rows, in file and row order; every other scalar column goes to metadata
     (`language` is the source language). Rows without an id get `<file number>:<row>`."""
     from curation.core import Document
-    from curation.dedup_files import _batches as arrow_batches
-    from curation.dedup_files import _text_column
+    from curation.readers import record_batches as arrow_batches
+    from curation.readers import text_values
     from curation.readers import infer_format
 
     for i, path in enumerate(files):
@@ -46,7 +46,7 @@ def read_documents(files: list[str], text_column: str = "text", id_column: str =
             raise CurationError(f"{path}: curate rephrase reads Parquet or JSONL files, not {fmt or 'this format'}")
         row = 0
         for batch in arrow_batches(path, fmt):
-            texts = _text_column(batch, path, text_column)
+            texts = text_values(batch, path, text_column)
             columns = {name: batch.column(name).to_pylist() for name in batch.schema.names
                        if name != text_column and not _nested(batch.schema.field(name).type)}
             ids = columns.pop(id_column, None)

@@ -19,7 +19,7 @@ import yaml
 from tqdm import tqdm
 
 from curation.core import CurationError
-from curation.readers import infer_format, record_batches, resolve_paths
+from curation.readers import infer_format, record_batches, resolve_paths, text_values
 
 ENGLISH = "eng_Latn"
 # reasons of the rules a derived config sets (others, such as too-short documents, are not derived)
@@ -44,11 +44,8 @@ def read_texts(paths: list[str], language: str | None, text_column: str = "text"
             continue
         fmt = infer_format(path)
         for batch in record_batches(path, fmt):
-            names = batch.schema.names
-            if text_column not in names:
-                raise CurationError(f"{path}: no '{text_column}' column (columns: {', '.join(names)})")
-            texts = batch.column(text_column).to_pylist()
-            if language_column in names:
+            texts = text_values(batch, path, text_column)
+            if language_column in batch.schema.names:
                 langs = batch.column(language_column).to_pylist()
             elif language:
                 langs = [language] * len(texts)

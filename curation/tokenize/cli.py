@@ -28,12 +28,12 @@ EXAMPLES = """examples:
 
 
 def _texts(inputs: list[str], text_column: str, limit: int | None):
-    from curation.dedup_files import _batches
+    from curation.readers import record_batches
     from curation.tokenize.encode import input_files
 
     n = 0
     for path, fmt in input_files(inputs):
-        for batch in _batches(path, fmt, [text_column]):
+        for batch in record_batches(path, fmt, [text_column]):
             if text_column not in batch.schema.names:
                 raise CurationError(f"{path}: no '{text_column}' column; give --text-column")
             for t in batch.column(text_column).to_pylist():

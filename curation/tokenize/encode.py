@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from curation.core import CurationError
-from curation.dedup_files import _batches, _text_column
+from curation.readers import record_batches, text_values
 from curation.readers import infer_format, resolve_paths
 from curation.tokenize.shards import write_shard
 from curation.tokenize.tokenizer import eos_id, fingerprint, load_tokenizer, token_dtype, tokenizer_file
@@ -51,8 +51,8 @@ def _atomic_json(path: Path, obj) -> None:
 def read_texts(path: str, fmt: str, text_column: str = "text"):
     """Yield (texts, languages, UTF-8 sizes, skipped) per record batch of one file; null and empty texts are
     counted and skipped."""
-    for batch in _batches(path, fmt, [text_column, "language"]):
-        everything = _text_column(batch, path, text_column)
+    for batch in record_batches(path, fmt, [text_column, "language"]):
+        everything = text_values(batch, path, text_column)
         keep = [i for i, t in enumerate(everything) if t]
         texts = [everything[i] for i in keep]
         langs = (np.array(batch.column("language").to_pylist(), dtype=object)[keep].tolist()

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import torch
 
 from curation.core import CurationError
-from curation.dedup_files import _batches
+from curation.readers import record_batches
 from curation.tokenize.encode import input_files
 
 
@@ -25,7 +25,7 @@ def load_heldout(paths: list[str], text_column: str = "text", max_bytes: int = 5
     texts: dict[str, list[str]] = defaultdict(list)
     size: dict[str, int] = defaultdict(int)
     for path, fmt in input_files(paths):
-        for batch in _batches(path, fmt, [text_column, "language"]):
+        for batch in record_batches(path, fmt, [text_column, "language"]):
             if text_column not in batch.schema.names:
                 raise CurationError(f"held-out text {path}: no '{text_column}' column")
             col = batch.column(text_column)

@@ -19,7 +19,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from curation.core import CurationError
 from curation.readers import infer_format, record_batches, resolve_paths, text_values
 from dedup.minhash import Deduper, MinhashConfig
 from filters.words import normalized_word_splitter

@@ -32,7 +32,7 @@ from datatrove.pipeline.base import PipelineStep
 from curation.core import CurationError
 from dedup import kernels
 from dedup.index import BandIndex, band_digests
-from dedup.minhash import Deduper, MinhashConfig, band_pairs, read_bucket, record_dtype
+from dedup.minhash import Deduper, MinhashConfig, band_pairs, read_bucket, record_dtype, sort_records
 
 
 def _splitter(language: str) -> Callable[[str], list[str]]:
@@ -64,6 +64,14 @@ def _signature_tasks(work: Path) -> list[dict]:
         raise CurationError(f"{work / 'sigs'}: signature tasks {missing} of {world} have not finished; "
                             "run the signature step again (finished tasks are skipped)")
     return sorted(done, key=lambda d: d["rank"])
+
+
+def _config(tasks: list[dict]) -> MinhashConfig:
+    """The configuration the signature tasks used (recorded in their marks): later steps follow it."""
+    configs = {json.dumps(t["config"], sort_keys=True) for t in tasks}
+    if len(configs) != 1:
+        raise CurationError(f"signature tasks used different MinHash settings: {sorted(configs)}")
+    return MinhashConfig(**tasks[0]["config"])
 
 
 def _offsets(tasks: list[dict], lang: str) -> np.ndarray:
@@ -123,12 +131,13 @@ class MinhashBuckets(PipelineStep):
     name = "🫂 MinHash buckets"
     type = "🫂 - DEDUP"
 
-    def __init__(self, work_folder: str, config: MinhashConfig = MinhashConfig(), index: str | None = None):
+    def __init__(self, work_folder: str, index: str | None = None):
         super().__init__()
-        self.work, self.config, self.index = Path(work_folder), config, index
+        self.work, self.index = Path(work_folder), index
 
     def run(self, data, rank: int = 0, world_size: int = 1):
         tasks = _signature_tasks(self.work)
+        self.config = _config(tasks)
         jobs = [(lang, band) for lang in _languages(tasks) for band in range(self.config.num_buckets)]
         for lang, band in jobs[rank::world_size]:
             out = self.work / "pairs" / lang / f"band_{band:03d}.npy"
@@ -147,8 +156,7 @@ class MinhashBuckets(PipelineStep):
                         rec["doc"] += np.uint32(offsets[t["rank"]])  # global numbers (checked above)
                         parts.append(rec)
                 records = np.concatenate(parts) if parts else np.empty(0, record_dtype(self.config.hashes_per_bucket))
-                order = np.lexsort(tuple(records["h"][:, k] for k in range(records["h"].shape[1] - 1, -1, -1)))
-                records = records[order]
+                records = sort_records(records)
                 left, right = band_pairs(records)
                 self.stat_update("pairs", value=len(left))
                 if self.index:
@@ -176,13 +184,13 @@ class MinhashClusters(PipelineStep):
     name = "🫂 MinHash clusters"
     type = "🫂 - DEDUP"
 
-    def __init__(self, work_folder: str, config: MinhashConfig = MinhashConfig(), index: str | None = None,
-                 index_label: str = ""):
+    def __init__(self, work_folder: str, index: str | None = None, index_label: str = ""):
         super().__init__()
-        self.work, self.config, self.index, self.index_label = Path(work_folder), config, index, index_label
+        self.work, self.index, self.index_label = Path(work_folder), index, index_label
 
     def run(self, data, rank: int = 0, world_size: int = 1):
         tasks = _signature_tasks(self.work)
+        self.config = _config(tasks)
         for lang in _languages(tasks)[rank::world_size]:
             out_dir = self.work / "clusters" / lang
             if (out_dir / "done").exists():

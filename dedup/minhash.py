@@ -125,10 +125,15 @@ def record_dtype(hashes_per_bucket: int) -> np.dtype:
     return np.dtype([("h", "<u8", (hashes_per_bucket,)), ("doc", "<u4")])
 
 
+def sort_records(records: np.ndarray) -> np.ndarray:
+    """Records ordered by their band hashes (first hash first)."""
+    h = records["h"]
+    return records[np.lexsort(tuple(h[:, k] for k in range(h.shape[1] - 1, -1, -1)))]
+
+
 def write_bucket(path: Path, records: np.ndarray) -> None:
     """Sorted fixed-width records with a checksum, written under a temporary name and renamed."""
-    records = np.ascontiguousarray(
-        records[np.lexsort(tuple(records["h"][:, k] for k in range(records["h"].shape[1] - 1, -1, -1)))])
+    records = np.ascontiguousarray(sort_records(records))
     header = _HEADER.pack(BUCKET_MAGIC, BUCKET_VERSION, records["h"].shape[1], len(records))
     payload = memoryview(records).cast("B")  # no copy of the records
     crc = zlib.crc32(payload, zlib.crc32(header))

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from curation.core import CurationError, Filter, register_stage
+from filters.words import word_tokenizer
 
 MIN_SHARE = 0.85
 MIN_COUNT = 3
@@ -109,8 +110,6 @@ class PrecisionFilter(Filter):
         url = doc.metadata.get("url") or ""
         if url and self.urls[lang].search(url):
             return True
-        from filters.words import word_tokenizer
-
         if not words.isdisjoint(w.lower() for w in word_tokenizer(lang)(doc.text)):
             return True
         return "precision_no_evidence"

@@ -138,7 +138,7 @@ def derive_command(args) -> int:
         texts = refs[lang]
         tokenize = word_tokenizer(lang)
         notes_extra = []
-        if getattr(tokenize, "fallback", False) or getattr(getattr(tokenize, "tok", None), "language", "") == FALLBACK:
+        if getattr(getattr(tokenize, "tok", None), "language", "") == FALLBACK:  # spaCy's multilingual fallback
             notes_extra.append(f"no word tokenizer is assigned to {lang}: spaCy's multilingual '{FALLBACK}' splits words")
         ref = Reference.build(texts, tokenize)
         with warnings.catch_warnings():
@@ -147,9 +147,9 @@ def derive_command(args) -> int:
         result.notes = notes_extra + result.notes
         for note in result.notes:
             print(f"warning: {lang}: {note}", file=sys.stderr)
-        derived_removal = sum(v for k, v in result.removal.items() if k.startswith(DERIVED_REASONS))
-        worst = max(((k, v) for k, v in result.removal.items() if k.startswith(DERIVED_REASONS)),
-                    key=lambda kv: kv[1], default=(None, 0.0))
+        by_derived = {k: v for k, v in result.removal.items() if k.startswith(DERIVED_REASONS)}
+        derived_removal = sum(by_derived.values())
+        worst = max(by_derived.items(), key=lambda kv: kv[1], default=(None, 0.0))
         summary[lang] = {"documents": len(ref), "removed_from_reference": result.removal, "notes": result.notes,
                          "thresholds": result.table}
         if derived_removal > args.max_removal:

@@ -160,12 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
     from curation import thresholds_cli
     from curation.langid_cli import add_parser as add_langid
     from curation.mixture.cli import add_parser as add_mixture
+    from curation.report import add_parser as add_report
     from curation.tokenize.cli import add_parser as add_tokenize
     from curation.train.cli import add_parsers as add_train
 
     thresholds_cli.add_parsers(sub)
     add_langid(sub)
     add_mixture(sub)
+    add_report(sub)
     add_tokenize(sub)
     add_train(sub)
     return parser

@@ -247,7 +247,7 @@ def run_manifest(manifest: Manifest, overwrite: bool = False, verbose: bool = Fa
     barrier (dedup) leaves a `done.json`, so a run started again skips whatever finished."""
     from datatrove.executor import LocalPipelineExecutor
 
-    from curation.report import plot_report
+    from curation.report import write_report
     from curation.summary import collect_summary, merged_stats
 
     ex = manifest.executor
@@ -275,7 +275,7 @@ def run_manifest(manifest: Manifest, overwrite: bool = False, verbose: bool = Fa
         step_stats += list(zip(phase, merged_stats(logs)))
     summary = collect_summary(out, step_stats, elapsed=time.time() - started, resumed_complete=already)
     (out / "stats.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
-    plot_report(summary, out / "report.png")
+    write_report(out, progress=progress)
     return summary
 
 

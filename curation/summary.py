@@ -105,5 +105,72 @@ def format_summary(s: dict, top_languages: int = 15) -> str:
     note = " (all tasks had already finished: nothing was redone)" if s.get("already_complete") else ""
     lines.append(f"\nwrote {s['documents_written']} documents in {s['languages_written']} languages to "
                  f"{s['output']}/<language>/ in {s['elapsed_seconds']}s{note}; details in {s['output']}/stats.json "
-                 f"and {s['output']}/report.png")
+                 f"and {s['output']}/report.html")
     return "\n".join(lines)
+
+
+def summary_from_logs(out: Path) -> dict:
+    """The summary of a run that has not finished (no up-to-date stats.json): datatrove's stats of the tasks
+    that finished and the barrier stages (dedup) that are done, read back from `_logs/` and `_stages/`.
+    Same shape as stats.json; `elapsed_seconds` is None."""
+    from types import SimpleNamespace
+
+    from curation.runner import LOGS, STAGES
+
+    logs = out / LOGS
+    passes = [logs] + sorted(logs.glob("pass_*"), key=lambda p: int(p.name.split("_")[1]) if p.name[5:].isdigit() else 0)
+    step_stats = []
+    for folder in passes:
+        if not (folder / "stats").is_dir():
+            continue
+        executor = folder / "executor.json"
+        params = json.loads(executor.read_text()).get("pipeline", []) if executor.exists() else []
+        stats = merged_stats(folder)
+        for i, st in enumerate(stats):
+            p = params[i] if len(params) == len(stats) and isinstance(params[i], dict) else {}
+            kind, _, name = str(st.name).partition(": ")
+            handoff = _stages_folder(p.get("output_dir"))
+            internal = bool(handoff) or any(_stages_folder(x) for x in (p.get("paths") or []) if isinstance(x, str))
+            step = SimpleNamespace(name=name or kind, type=kind if name else "", internal=internal,
+                                   stage_key=p.get("stage_key"))
+            step_stats.append((step, st))
+            done = out / STAGES / handoff / "done.json" if handoff else None
+            if done is not None and done.exists():
+                step_stats.append(barrier_stats(handoff, json.loads(done.read_text())))
+    summary = collect_summary(out, step_stats, elapsed=0)
+    summary["elapsed_seconds"] = None
+    return summary
+
+
+def _stages_folder(path) -> str | None:
+    """`_stages/<NN_key>` of a path that a pass writes to or reads from between passes, else None."""
+    parts = Path(str(path)).parts if path else ()
+    return parts[parts.index("_stages") + 1] if "_stages" in parts[:-1] else None
+
+
+def barrier_stats(folder: str, counts: dict):
+    """A finished barrier stage (its `_stages/<NN_key>/done.json` counts) as a (step, datatrove Stats) pair."""
+    from types import SimpleNamespace
+
+    from datatrove.utils.stats import Stats
+
+    from curation.core import CurationError, get_stage
+
+    key = folder.split("_", 1)[1] if "_" in folder else folder
+    try:
+        cls = get_stage(key)
+    except CurationError:
+        cls = None
+    step = SimpleNamespace(name=getattr(cls, "name", key), type=getattr(cls, "type", "🫂 - DEDUP"), stage_key=key,
+                           internal=False)
+    reason = counts.get("reason", "duplicate")
+    stats = Stats(step.name)
+    for label, value in (("in", counts["documents"]), ("kept", counts["kept"]), ("removed", counts["removed"]),
+                         (f"removed/{reason}", counts["removed"])):
+        stats[label].update(value)
+    for lang, c in counts.get("languages", {}).items():
+        stats[f"lang/{lang}/in"].update(c["in"])
+        stats[f"lang/{lang}/kept"].update(c["kept"])
+        if c["removed"]:
+            stats[f"lang/{lang}/removed/{reason}"].update(c["removed"])
+    return step, stats

@@ -30,7 +30,16 @@ data: data/demo/crawl.warc.gz
 demo: data
 	$(BIN)/curate run manifests/demo.yml --replace-changed
 
-test: $(STAMP) $(UDHR)
+# the report test renders pages in Debian's chromium; installed once (skipped when it is there or
+# CURATION_NO_BROWSER is set)
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
+test: $(STAMP) $(UDHR) $(if $(CURATION_NO_BROWSER),,$(CHROMIUM))
 	$(BIN)/python -m pytest tests
 
 clean:

@@ -44,13 +44,15 @@ def browser():
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """A finished run of a small crawl with language ID, dedup and quality, all keeping their removed documents."""
+    """A finished run of a small crawl with language ID, dedup and quality, all keeping their removed documents.
+    Eleven languages: dedup loads a word tokenizer per language (spaCy's French alone takes seconds)."""
     base = tmp_path_factory.mktemp("report")
     build_demo(base / "crawl", n_pages=150, seed=5, cache_dir=ROOT / "data" / "cache")
     text = f"""
 input: {{paths: ["{base / 'crawl' / 'crawl.warc.gz'}"]}}
 output: {base / 'out'}
 executor: {{tasks: 2, workers: 1}}
+languages: [eng_Latn, deu_Latn, spa_Latn, rus_Cyrl, por_Latn, pol_Latn, nld_Latn, tur_Latn, ukr_Cyrl, swe_Latn, ces_Latn]
 stages:
   - stage: extract
     engine: resiliparse

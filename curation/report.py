@@ -25,7 +25,7 @@ CSS = """
 body{font-family:sans-serif;margin:24px auto;max-width:1100px;color:#222;line-height:1.4}
 h1{font-size:22px}h2{font-size:18px;margin-top:36px;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:10px 0;font-size:13px}
-th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}th{background:#f3f3f3}
+th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}th{background:#f3f3f3;text-align:center}
 td.l,th.l{text-align:left}.note{color:#555;font-size:13px}
 .partial{background:#fff3cd;border:1px solid #e0b400;padding:10px 14px;font-weight:bold}
 .complete{background:#e6f4ea;border:1px solid #8ab17d;padding:10px 14px}
@@ -77,10 +77,10 @@ def _header(d: dict) -> str:
 def _languages(d: dict) -> str:
     langs = d["output"]["languages"]
     summary_langs = d["summary"].get("languages", {})
-    order = sorted(langs, key=lambda k: -langs[k]["documents"])
+    order = sorted((k for k in langs if langs[k]["documents"]), key=lambda k: -langs[k]["documents"])
     parts = ["<h2>Documents and tokens per language</h2>"]
     if not order:
-        return "".join(parts) + _note("No output Parquet files yet.")
+        return "".join(parts) + _note("No documents in the output Parquet files yet.")
     top = order[:TOP_BARS]
     more = f" (top {len(top)} of {len(order)})" if len(order) > len(top) else ""
     parts.append(hbars("documents-per-language", f"Documents written per language{more}", top,
@@ -162,12 +162,8 @@ def _scores(d: dict) -> str:
     def series(lang: str | None) -> dict:
         zero = np.zeros(SCORE_BINS, int)
         pick = (lambda m: m.get(lang, zero)) if lang else (lambda m: sum(m.values(), zero))
-        out = {"kept": pick(kept).tolist()}
-        for key, scores in removed.items():
-            values = pick(scores)
-            if values.sum():
-                out[f"removed by {key}"] = values.tolist()
-        return out
+        out = {"kept": pick(kept)} | {f"removed by {key}": pick(scores) for key, scores in removed.items()}
+        return {name: values.tolist() for name, values in out.items() if values.sum()}
 
     parts.append(columns("language-score-all", "Language score, all languages", labels, series(None),
                          xlabel="language_score", label_every=4))

@@ -158,8 +158,10 @@ def throughput(out: Path, summary: dict) -> list[dict]:
         if "documents" in st:
             seconds, how = 0, "not timed (datatrove does not time readers)"
         elif not seconds and "DEDUP" in str(st.get("type", "")):
+            # barriers appear in the summary in the order of their folders; two of one kind take one each
             done = next((d for d in barriers if d.parent.name.split("_", 1)[-1] == st.get("key")), None)
             if done is not None:
+                barriers.remove(done)
                 seconds, how = _barrier_seconds(done)
         rows.append({"stage": st["stage"], "key": st.get("key"), "documents": docs, "seconds": seconds,
                      "per_second": docs / seconds if seconds else None, "how": how})

@@ -25,15 +25,17 @@ def _text_width(s: str) -> float:
 
 
 def _nice_max(v: float) -> float:
+    """The axis end: four grid steps of a round number (whole steps below 10)."""
     if v <= 0:
-        return 1
+        return 4
     import math
 
-    exp = 10 ** math.floor(math.log10(v))
-    for m in (1, 2, 2.5, 5, 10):
-        if v <= m * exp:
-            return m * exp
-    return 10 * exp
+    step = max(v / 4, 1) if v >= 1 else v / 4
+    exp = 10 ** math.floor(math.log10(step))
+    for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if exp >= 10 else (1, 2, 3, 4, 5, 6, 8, 10):
+        if step <= m * exp:
+            return 4 * m * exp
+    return 40 * exp
 
 
 def _legend(series: list[str], colors: list[str], x: float, y: float) -> tuple[list[str], float]:

@@ -153,7 +153,7 @@ def _scores(d: dict) -> str:
     kept = {k: v["scores"] for k, v in d["output"]["languages"].items() if v["scores"].sum()}
     removed = {e["key"]: e["scores"] for e in d["exclusions"]["stages"].values() if e["scores"]}
     if not kept and not removed:
-        return "".join(parts) + _note("No language_score in the output or the exclusions (no language ID stage).")
+        return "".join(parts) + _note("No language_score in the output or the exclusions (not yet, or no language ID stage).")
     totals = Counter({k: int(v.sum()) for k, v in kept.items()})
     for scores in removed.values():
         totals.update({k: int(v.sum()) for k, v in scores.items()})
@@ -183,7 +183,7 @@ def _clusters(d: dict) -> str:
     sizes = {int(k): v for k, v in d["output"]["cluster_sizes"].items()}
     parts = ["<h2>Duplicate-cluster sizes</h2>"]
     if not sizes:
-        return "".join(parts) + _note("No minhash_cluster_size in the output (no MinHash dedup stage).")
+        return "".join(parts) + _note("No minhash_cluster_size in the output (not yet, or no MinHash dedup stage).")
     bins, edge = [(1, 1), (2, 2), (3, 3), (4, 4)], 5
     while edge <= max(sizes):
         bins.append((edge, edge * 2 - 1))
@@ -278,11 +278,11 @@ def _cmd_report(args) -> int:
 def add_parser(sub) -> None:
     rep = sub.add_parser(
         "report", help="write a run's HTML report (OUT/report.html)",
-        description="Write a self-contained HTML report of a `curate run` output folder: documents and tokens per "
-                    "language, removals per stage, reason and language, language-score distributions, "
-                    "duplicate-cluster sizes, the most removed domains and throughput per stage. No network, no "
-                    "scripts: open it anywhere. `curate run` writes it at the end of every run; this command "
-                    "rewrites it, also for a run that has not finished (marked PARTIAL).",
+        description="Write a self-contained HTML report of a `curate run` output folder: documents and tokens\n"
+                    "per language, removals per stage, reason and language, language-score distributions,\n"
+                    "duplicate-cluster sizes, the most removed domains and throughput per stage. No network,\n"
+                    "no scripts: open it anywhere. `curate run` writes it at the end of every run; this\n"
+                    "command rewrites it, also for a run that has not finished (marked PARTIAL).",
         epilog="examples:\n  curate report out/demo\n  curate report out/demo --tokenizer tok/tokenizer.json "
                "--html /tmp/demo.html", formatter_class=argparse.RawDescriptionHelpFormatter)
     rep.add_argument("out", help="the run's output folder")

@@ -84,7 +84,7 @@ def scan_output(out: Path, tokenizer=None, progress: bool = False) -> dict:
                 names = batch.schema.names
                 entry["documents"] += batch.num_rows
                 if "text" in names:
-                    n_bytes = pc.sum(pc.binary_length(batch.column("text").cast("binary"))).as_py() or 0
+                    n_bytes = pc.sum(pc.binary_length(batch.column("text"))).as_py() or 0
                     entry["bytes"] += n_bytes
                     if tokenizer is not None:
                         texts = [t for t in batch.column("text").to_pylist() if t]

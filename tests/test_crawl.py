@@ -196,18 +196,18 @@ def test_sync_processes_snapshots_oldest_first_and_a_rerun_does_nothing(synced, 
     assert status["CC-MAIN-2024-10"][7] == str(sum(b[4] for b in s10))
 
 
-def test_a_missing_file_is_failed_and_reported_and_the_rest_is_processed(mirror, tmp_path, capfd):
+def test_a_missing_file_is_failed_and_reported_and_the_rest_is_processed(mirror, tmp_path, capsys):
     manifest = write_manifest(tmp_path, mirror, snapshots=["CC-MAIN-2024-22"])
-    code = subprocess.run(sync_cmd(manifest), capture_output=True, text=True, cwd=ROOT)
-    assert code.returncode == 1, code.stderr
-    assert f"no such file: {mirror['root'] / mirror['missing']}" in code.stderr and "1 failed" in code.stderr
+    assert main(["crawl", "sync", str(manifest), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert f"no such file: {mirror['root'] / mirror['missing']}" in err and "1 failed" in err
     rows = dict(((s, q), (st, e)) for s, q, st, e in ledger_rows(
         tmp_path / "ledger.sqlite", "SELECT snapshot, seq, state, error FROM files"))
     assert rows[("CC-MAIN-2024-22", 0)] == ("done", None)
     assert rows[("CC-MAIN-2024-22", 1)][0] == "failed" and "no such file" in rows[("CC-MAIN-2024-22", 1)][1]
     assert outputs(tmp_path / "out").height > 0
     assert main(["crawl", "status", str(manifest)]) == 0
-    out = capfd.readouterr().out
+    out = capsys.readouterr().out
     assert "failed files (1)" in out and mirror["missing"] in out
 
 

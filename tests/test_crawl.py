@@ -298,3 +298,37 @@ def test_a_file_that_is_not_a_ledger_is_refused(tmp_path, capsys):
     path.write_text("not a database")
     assert main(["crawl", "status", "--ledger", str(path)]) == 2
     assert f"ledger {path}: not a crawl ledger" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------- examples
+
+
+def test_the_schedule_examples_run_a_command_the_cli_accepts():
+    import re
+    import shlex
+
+    from curation.cli import build_parser
+    from curation.crawl.sync import crawl_spec
+    from curation.manifest import load_manifest
+
+    folder = ROOT / "manifests" / "schedule"
+    examples = {p.name: p.read_text() for p in folder.iterdir()}
+    assert {"crontab", "curate-crawl.service", "curate-crawl.timer", "scrontab"} <= set(examples)
+    for name in ("crontab", "curate-crawl.service", "scrontab"):
+        command = re.search(r"(?:\S*/)?curate (crawl sync [^;>\n]*)", examples[name]).group(1)
+        args = build_parser().parse_args(shlex.split(command))
+        assert args.func.__name__ == "_cmd_sync"
+        assert crawl_spec(load_manifest(ROOT / args.manifest)).kind in ("warc", "wet")
+    assert "SuccessExitStatus=75" in examples["curate-crawl.service"]
+    assert "OnCalendar=" in examples["curate-crawl.timer"] and "#SCRON" in examples["scrontab"]
+
+
+def test_a_bad_crawl_section_names_the_key(tmp_path):
+    from curation.manifest import ManifestError, parse_manifest
+
+    with pytest.raises(ManifestError) as e:
+        parse_manifest("input: {paths: [x.warc.gz]}\noutput: out\nstages: [{stage: write}]\n"
+                       "crawl:\n  kind: arc\n  files_per_batch: 0\n", source="c.yml")
+    text = str(e.value)
+    assert "c.yml line 5: crawl.kind: expected 'warc' or 'wet', got 'arc'" in text
+    assert "c.yml line 6: crawl.files_per_batch" in text

@@ -103,28 +103,29 @@ def run_complete(output: str, tasks: int) -> bool:
 
 def sync(manifest: Manifest, index_url: str | None = None, data_url: str | None = None, progress: bool = True,
          echo=print) -> SyncResult:
-    """Process what the ledger does not record as done. The index is read before the ledger is opened, so an
-    unreachable index leaves the ledger untouched; SyncLocked when another sync runs on the same ledger."""
+    """Process what the ledger does not record as done. The lock comes first (a second sync exits at once,
+    SyncLocked), then the index, then the ledger: an unreachable index leaves the ledger untouched."""
     spec = crawl_spec(manifest)
     location = spec_location(spec, index_url, data_url)
-    snapshots = select(read_snapshots(location), spec.snapshots, spec.since)
-    if not snapshots:
-        raise CurationError(f"crawl index {location.collinfo}: no snapshot matches crawl.snapshots {spec.snapshots}"
-                            + (f" from {spec.since} on" if spec.since else ""))
     path = ledger_path(manifest)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     result = SyncResult()
-    with SyncLock(path + ".lock"), Ledger(path) as ledger:
-        index = index_path(manifest)
-        for stale in ledger.stale_batches():  # left `running` by a killed sync: redo from scratch
-            echo(f"batch {stale['id']} ({stale['snapshot']}) was interrupted; removing its partial output "
-                 f"{stale['output']} and redoing its files")
-            discard_output(stale["output"], index)
-            ledger.abandon_batch(stale["id"])
-            result.recovered += 1
-        ledger.add_snapshots(snapshots)
-        for snap in snapshots:
-            _sync_snapshot(manifest, spec, location, ledger, snap.id, index, progress, echo, result)
+    with SyncLock(path + ".lock"):
+        snapshots = select(read_snapshots(location), spec.snapshots, spec.since)
+        if not snapshots:
+            raise CurationError(f"crawl index {location.collinfo}: no snapshot matches crawl.snapshots "
+                                f"{spec.snapshots}" + (f" from {spec.since} on" if spec.since else ""))
+        with Ledger(path) as ledger:
+            index = index_path(manifest)
+            for stale in ledger.stale_batches():  # left `running` by a killed sync: redo from scratch
+                echo(f"batch {stale['id']} ({stale['snapshot']}) was interrupted; removing its partial output "
+                     f"{stale['output']} and redoing its files")
+                discard_output(stale["output"], index)
+                ledger.abandon_batch(stale["id"])
+                result.recovered += 1
+            ledger.add_snapshots(snapshots)
+            for snap in snapshots:
+                _sync_snapshot(manifest, spec, location, ledger, snap.id, index, progress, echo, result)
     return result
 
 

@@ -114,6 +114,11 @@ def outputs(out: Path) -> pl.DataFrame:
     return pl.concat(frames) if frames else pl.DataFrame()
 
 
+def partial(output: str) -> Path:
+    """Where a running batch writes (renamed to its output folder when complete)."""
+    return Path(output).parent / f".partial-{Path(output).name}"
+
+
 def sync_cmd(manifest: Path) -> list[str]:
     return [PY, "-m", "curation.cli", "crawl", "sync", str(manifest), "--no-progress"]
 
@@ -175,6 +180,7 @@ def test_sync_processes_snapshots_oldest_first_and_a_rerun_does_nothing(synced, 
     assert [b[3] for b in batches] == [10, 10, 10, 10 + RECRAWLED]  # documents read per file
 
     docs = outputs(folder / "out")
+    assert sorted(p.name for p in (folder / "out").glob("CC-MAIN-*/*")) == [Path(b[5]).name for b in batches]
     # every document carries its snapshot, the counts in the ledger are what was written
     assert (docs["snapshot"] == docs["batch"].map_elements(lambda b: next(
         s for i, s, *_ in batches if b == f"batch_{i:06d}"), return_dtype=pl.String)).all()
@@ -229,7 +235,7 @@ def test_two_syncs_at_once_one_runs_one_exits_each_file_processed_once(mirror, t
     assert ledger_rows(tmp_path / "ledger.sqlite", "SELECT COUNT(*) FROM batches") == [(2,)]
 
 
-def test_a_killed_sync_is_finished_by_the_next_with_every_file_once(mirror, synced, tmp_path):
+def test_a_killed_sync_is_finished_by_the_next_with_every_file_once(mirror, synced, tmp_path, capsys):
     manifest = write_manifest(tmp_path, mirror)
     ledger = tmp_path / "ledger.sqlite"
     proc = subprocess.Popen(sync_cmd(manifest), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
@@ -241,7 +247,7 @@ def test_a_killed_sync_is_finished_by_the_next_with_every_file_once(mirror, sync
             states = ledger_rows(ledger, "SELECT state, output FROM batches ORDER BY id")
         except sqlite3.Error:
             states = []
-        if len(states) >= 2 and states[0][0] == "done" and states[1][0] == "running" and Path(states[1][1]).exists():
+        if len(states) >= 2 and states[0][0] == "done" and states[1][0] == "running" and partial(states[1][1]).exists():
             break
         time.sleep(0.05)
     assert proc.poll() is None, "the sync finished before it could be killed"
@@ -249,9 +255,12 @@ def test_a_killed_sync_is_finished_by_the_next_with_every_file_once(mirror, sync
     proc.wait()
     running = ledger_rows(ledger, "SELECT output FROM batches WHERE state = 'running'")
     assert len(running) == 1
+    assert partial(running[0][0]).exists() and not Path(running[0][0]).exists()  # written under a hidden name
+    assert main(["crawl", "status", str(manifest)]) == 0
+    assert "no sync holds the ledger" in capsys.readouterr().out
 
     assert main(["crawl", "sync", str(manifest), "--no-progress"]) == 0
-    assert not Path(running[0][0]).exists()  # the killed batch's partial output is gone
+    assert not partial(running[0][0]).exists()  # the killed batch's partial output is gone
     files = ledger_rows(ledger, "SELECT state, attempts FROM files ORDER BY id")
     assert [s for s, _ in files] == ["done"] * 4 and [a for _, a in files] == [1, 2, 1, 1]
     assert ledger_rows(ledger, "SELECT state, COUNT(*) FROM batches GROUP BY state ORDER BY state") == \

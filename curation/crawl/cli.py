@@ -115,6 +115,7 @@ def _cmd_sync(args) -> int:
 def _cmd_status(args) -> int:
     from curation.core import CurationError
     from curation.crawl.ledger import Ledger
+    from curation.crawl.lock import holder
 
     manifest = _manifest(args.manifest)
     path = _ledger_of(args, manifest)
@@ -134,9 +135,11 @@ def _cmd_status(args) -> int:
             if r["batches"] else "-"
         print(f"{r['id']:<18} {files:>7} {r['done']:>7} {r['failed']:>7} {r['running']:>7} {r['pending']:>8} "
               f"{r['documents']:>10} {r['written']:>9}  {out}" + (f"  ({r['error']})" if r["error"] else ""))
+    syncing = holder(path + ".lock")
+    print(f"a sync is running: {syncing}" if syncing else "no sync holds the ledger now")
     if running:
-        print(f"{len(running)} batch(es) running (or left by a killed sync; the next sync redoes them): "
-              + ", ".join(f"{b['output']} (pid {b['pid']})" for b in running))
+        state = "running" if syncing else "left running by a killed sync (the next sync redoes them)"
+        print(f"{len(running)} batch(es) {state}: " + ", ".join(f"{b['output']} (pid {b['pid']})" for b in running))
     if failed:
         print(f"failed files ({len(failed)}):")
         for f in failed[: None if args.all else 20]:

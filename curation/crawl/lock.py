@@ -56,3 +56,20 @@ def _describe(raw: bytes) -> str:
         return f"pid {h['pid']} on {h['host']}, started {h['started']}"
     except (ValueError, KeyError, TypeError):
         return "holder still starting"
+
+
+def holder(path: str) -> str | None:
+    """Who holds the lock now ("pid .. on .., started .."), or None when no sync runs."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return _describe(os.read(fd, 4096))
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

@@ -73,18 +73,27 @@ def batch_manifest(manifest: Manifest, snapshot: str, urls: list[str], output: s
     return m
 
 
+def partial_path(output: str) -> str:
+    """Where a batch is written while it runs: a hidden sibling, renamed to `output` once complete, so readers
+    of `<output>/<snapshot>/batch_*/` never see a half-written batch."""
+    out = Path(output)
+    return str(out.parent / f".partial-{out.name}")
+
+
 def discard_output(output: str, index: str | None) -> None:
-    """Remove a batch that did not finish: its index segments (labelled with its output folder) and its output."""
+    """Remove a batch that did not finish: its index segments (labelled with the folder it ran in) and its
+    output, under either name."""
     if not output:
         return
     if index:
         from dedup.index import drop_segments
 
-        drop_segments(index, str(Path(output)))
-    if os.path.isdir(output):
-        gone = f"{output}.discarded-{os.getpid()}"
-        os.replace(output, gone)  # atomic: the folder is whole or gone
-        shutil.rmtree(gone)
+        drop_segments(index, partial_path(output))
+    for folder in (partial_path(output), output):
+        if os.path.isdir(folder):
+            gone = Path(folder).parent / f".discarded-{Path(folder).name.removeprefix('.partial-')}-{os.getpid()}"
+            os.replace(folder, gone)  # atomic: the folder is whole or gone
+            shutil.rmtree(gone)
 
 
 def run_complete(output: str, tasks: int) -> bool:
@@ -117,6 +126,8 @@ def sync(manifest: Manifest, index_url: str | None = None, data_url: str | None 
                                 f"{spec.snapshots}" + (f" from {spec.since} on" if spec.since else ""))
         with Ledger(path) as ledger:
             index = index_path(manifest)
+            for leftover in Path(manifest.output.path).glob("*/.discarded-*"):  # a removal cut short
+                shutil.rmtree(leftover, ignore_errors=True)
             for stale in ledger.stale_batches():  # left `running` by a killed sync: redo from scratch
                 echo(f"batch {stale['id']} ({stale['snapshot']}) was interrupted; removing its partial output "
                      f"{stale['output']} and redoing its files")
@@ -159,12 +170,14 @@ def _sync_snapshot(manifest, spec: CrawlSpec, location: Location, ledger: Ledger
             if not files:
                 continue
         batch, output = ledger.start_batch(snapshot, files, manifest.output.path, os.getpid())
-        m = batch_manifest(manifest, snapshot, [f.url for f in files], output, spec.kind, index)
+        work = partial_path(output)
+        m = batch_manifest(manifest, snapshot, [f.url for f in files], work, spec.kind, index)
         t0 = time.time()
         try:
             summary = run_manifest(m, progress=progress, replace_changed=True)
-            if not run_complete(output, m.executor.tasks):
-                raise CurationError(f"run of {output} ended without completing every task (see {output}/_logs)")
+            if not run_complete(work, m.executor.tasks):
+                raise CurationError(f"run of {output} ended without completing every task (see {work}/_logs)")
+            os.replace(work, output)
         except Exception as e:  # the batch fails alone; KeyboardInterrupt/SIGKILL leave it running for the next sync
             error = f"{type(e).__name__}: {e}" if not isinstance(e, CurationError) else str(e)
             discard_output(output, index)

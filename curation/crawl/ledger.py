@@ -97,12 +97,15 @@ class Ledger:
             raise LedgerError(f"ledger {self.path}: does not exist yet (`curate crawl sync MANIFEST` creates it)")
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        uri = self.path.resolve().as_uri() + ("" if create else "?mode=ro")
+        # an existing ledger opens read-write even to read it, so SQLite can roll back a killed writer's journal
+        uri = self.path.resolve().as_uri() + ("" if create else "?mode=rw")
         try:
             self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA foreign_keys = ON")
             self.version = self._check_version(create)
+        except sqlite3.OperationalError as e:  # locked, unreadable, read-only file system
+            raise LedgerError(f"ledger {self.path}: cannot be opened ({e})") from None
         except sqlite3.DatabaseError as e:
             raise LedgerError(f"ledger {self.path}: not a crawl ledger ({e})") from None
 

@@ -137,7 +137,7 @@ def sync_vs_run(work: Path, n_files: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--paths", type=int, default=90_000, help="entries of the synthetic paths file")
-    ap.add_argument("--transitions", type=int, default=2_000, help="batches started and finished in the ledger")
+    ap.add_argument("--transitions", type=int, default=500, help="batches started and finished in the ledger")
     ap.add_argument("--files", type=int, default=4, help="files the demo crawl is cut into")
     ap.add_argument("--skip-sync", action="store_true", help="only the ledger at scale")
     ap.add_argument("--json", help="write the numbers here")

@@ -202,16 +202,29 @@ def test_sync_processes_snapshots_oldest_first_and_a_rerun_does_nothing(synced, 
     assert status["CC-MAIN-2024-10"][7] == str(sum(b[4] for b in s10))
 
 
-def test_a_missing_file_is_failed_and_reported_and_the_rest_is_processed(mirror, tmp_path, capsys):
+def test_a_missing_file_is_failed_and_reported_and_the_rest_is_processed(mirror, tmp_path, capsys, monkeypatch):
+    import curation.crawl.sync as crawl_sync
+
     manifest = write_manifest(tmp_path, mirror, snapshots=["CC-MAIN-2024-22"])
+    index = tmp_path / "out" / "_dedup_index"
+    # first a run that does not complete (after its dedup added to the index): nothing of it may stay
+    monkeypatch.setattr(crawl_sync, "run_complete", lambda output, tasks: False)
+    assert main(["crawl", "sync", str(manifest), "--no-progress"]) == 1
+    assert "ended without completing every task" in capsys.readouterr().err
+    assert not list(index.glob("*/seg_*")) and not list(tmp_path.glob("out/CC-MAIN-*/*"))
+    monkeypatch.undo()
+
     assert main(["crawl", "sync", str(manifest), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert f"no such file: {mirror['root'] / mirror['missing']}" in err and "1 failed" in err
-    rows = dict(((s, q), (st, e)) for s, q, st, e in ledger_rows(
-        tmp_path / "ledger.sqlite", "SELECT snapshot, seq, state, error FROM files"))
-    assert rows[("CC-MAIN-2024-22", 0)] == ("done", None)
+    rows = dict(((s, q), (st, e, a)) for s, q, st, e, a in ledger_rows(
+        tmp_path / "ledger.sqlite", "SELECT snapshot, seq, state, error, attempts FROM files"))
+    assert rows[("CC-MAIN-2024-22", 0)] == ("done", None, 2)
     assert rows[("CC-MAIN-2024-22", 1)][0] == "failed" and "no such file" in rows[("CC-MAIN-2024-22", 1)][1]
     assert outputs(tmp_path / "out").height > 0
+    segments = [json.loads((seg / "meta.json").read_text())["label"] for seg in index.glob("*/seg_*")]
+    assert segments == [str(partial(ledger_rows(tmp_path / "ledger.sqlite",
+                                                "SELECT output FROM batches WHERE state = 'done'")[0][0]))]
     assert main(["crawl", "status", str(manifest)]) == 0
     out = capsys.readouterr().out
     assert "failed files (1)" in out and mirror["missing"] in out

@@ -99,13 +99,14 @@ def read_bytes(url: str, what: str = "crawl index") -> bytes:
     raise IndexUnreachable(f"{what} {url}: cannot be read ({reason})")
 
 
-def exists(url: str) -> bool:
-    """Whether an input file is there (checked before a batch runs, so a missing one fails alone)."""
+def missing(url: str) -> str | None:
+    """Why an input file cannot be processed (None when it is there); checked before a batch runs, so a
+    missing file fails alone."""
     try:
         fs, path = fsspec.core.url_to_fs(url)
-        return fs.exists(path)
-    except (OSError, ValueError, ImportError):
-        return False
+        return None if fs.exists(path) else f"no such file: {url}"
+    except (OSError, ValueError, ImportError) as e:
+        return f"cannot reach {url}: {e or type(e).__name__}"
 
 
 def read_snapshots(location: Location) -> list[Snapshot]:

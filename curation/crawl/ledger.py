@@ -58,6 +58,7 @@ CREATE TABLE files (
     UNIQUE (snapshot, path)
 );
 CREATE INDEX files_todo ON files (snapshot, state, seq);
+CREATE INDEX files_batch ON files (batch);
 """
 
 

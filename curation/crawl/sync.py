@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from curation.core import CurationError
-from curation.crawl.index import Location, exists, read_paths, read_snapshots, select, spec_location
+from curation.crawl.index import Location, missing, read_paths, read_snapshots, select, spec_location
 from curation.crawl.ledger import Ledger
 from curation.crawl.lock import SyncLock
 from curation.crawl.spec import CrawlSpec
@@ -159,14 +159,13 @@ def _sync_snapshot(manifest, spec: CrawlSpec, location: Location, ledger: Ledger
     echo(f"{snapshot}: {len(todo)} file(s) to process")
     for start in range(0, len(todo), spec.files_per_batch):
         files = todo[start:start + spec.files_per_batch]
-        missing = [f for f in files if not exists(f.url)]
-        if missing:
-            errors = [f"no such file: {f.url}" for f in missing]
-            ledger.fail_files(missing, errors)
-            result.failed += [(f.path, e) for f, e in zip(missing, errors)]
-            for e in errors:
-                echo(f"{snapshot}: {e} (marked failed; the other files go on)")
-            files = [f for f in files if f not in missing]
+        problems = {f: why for f in files if (why := missing(f.url))}
+        if problems:
+            ledger.fail_files(list(problems), list(problems.values()))
+            result.failed += [(f.path, why) for f, why in problems.items()]
+            for why in problems.values():
+                echo(f"{snapshot}: {why} (marked failed; the other files go on)")
+            files = [f for f in files if f not in problems]
             if not files:
                 continue
         batch, output = ledger.start_batch(snapshot, files, manifest.output.path, os.getpid())

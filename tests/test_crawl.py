@@ -354,3 +354,22 @@ def test_a_bad_crawl_section_names_the_key(tmp_path):
     text = str(e.value)
     assert "c.yml line 5: crawl.kind: expected 'warc' or 'wet', got 'arc'" in text
     assert "c.yml line 6: crawl.files_per_batch" in text
+
+
+def test_snapshot_selection_all_globs_since_and_unknown_names(mirror, tmp_path, capsys):
+    from curation.crawl.index import locate, read_snapshots, select
+    from curation.crawl.spec import CrawlSpec
+
+    snaps = read_snapshots(locate(str(mirror["root"])))
+    ids = lambda chosen: [s.id for s in chosen]  # noqa: E731
+    assert ids(select(snaps, CrawlSpec(snapshots="all").snapshots)) == [s for s, _ in reversed(SNAPSHOTS)]
+    assert ids(select(snaps, ["CC-MAIN-2024-*"], since="CC-MAIN-2024-18")) == ["CC-MAIN-2024-18", "CC-MAIN-2024-22"]
+    assert ids(select(snaps, ["CC-MAIN-2023-50", "CC-MAIN-2024-22"])) == ["CC-MAIN-2023-50", "CC-MAIN-2024-22"]
+
+    manifest = write_manifest(tmp_path, mirror, since="CC-MAIN-1999-01")
+    assert main(["crawl", "sync", str(manifest)]) == 2
+    assert "crawl.since: snapshot 'CC-MAIN-1999-01' is not in the crawl index" in capsys.readouterr().err
+    manifest = write_manifest(tmp_path, mirror, snapshots=["CC-MAIN-2030-*"])
+    assert main(["crawl", "sync", str(manifest)]) == 2
+    assert "no snapshot matches crawl.snapshots ['CC-MAIN-2030-*']" in capsys.readouterr().err
+    assert not (tmp_path / "ledger.sqlite").exists()

@@ -66,6 +66,8 @@ def mirror(tmp_path_factory):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(b"".join(raw[p["offset"]:p["offset"] + p["length"]] for p in part))
         (root / "crawl-data" / snap / "warc.paths.gz").write_bytes(gzip.compress("\n".join(listed).encode() + b"\n"))
+    wet = [rel("CC-MAIN-2024-10", n).replace("/warc/", "/wet/").replace(".warc.gz", ".warc.wet.gz") for n in range(3)]
+    (root / "crawl-data" / "CC-MAIN-2024-10" / "wet.paths.gz").write_bytes(gzip.compress("\n".join(wet).encode()))
     (root / "collinfo.json").write_text(json.dumps(
         [{"id": s, "name": f"{s} Index", "timegate": "", "cdx-api": "", "from": f"{d}T00:00:00", "to": f"{d}T23:59:59"}
          for s, d in SNAPSHOTS]))
@@ -154,6 +156,13 @@ def test_list_reads_the_mirror_oldest_first_and_shows_what_is_processed(mirror, 
     assert main(["crawl", "list", "--index-url", str(mirror["root"] / "collinfo.json")]) == 0
     out = capsys.readouterr().out
     assert out.count("not processed") == len(SNAPSHOTS) and "not selected" not in out
+    # the WET files' paths file when asked for them
+    assert main(["crawl", "list", str(manifest), "--kind", "wet", "--files", "--selected"]) == 1  # -18 has none
+    out, err = capsys.readouterr()
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith("CC-MAIN")}
+    assert list(rows) == ["CC-MAIN-2024-10", "CC-MAIN-2024-18"]
+    assert rows["CC-MAIN-2024-10"][3] == "3" and rows["CC-MAIN-2024-18"][3] == "?"
+    assert f"wet paths file {mirror['root']}/crawl-data/CC-MAIN-2024-18/wet.paths.gz: cannot be read" in err
 
 
 def test_list_shows_the_ledger_after_a_sync(synced, capsys):
@@ -373,3 +382,14 @@ def test_snapshot_selection_all_globs_since_and_unknown_names(mirror, tmp_path, 
     assert main(["crawl", "sync", str(manifest)]) == 2
     assert "no snapshot matches crawl.snapshots ['CC-MAIN-2030-*']" in capsys.readouterr().err
     assert not (tmp_path / "ledger.sqlite").exists()
+
+
+def test_a_snapshot_without_its_paths_file_is_reported_and_recorded(mirror, tmp_path, capsys):
+    manifest = write_manifest(tmp_path, mirror, snapshots=["CC-MAIN-2023-50"])
+    assert main(["crawl", "sync", str(manifest), "--no-progress"]) == 1
+    url = f"{mirror['root']}/crawl-data/CC-MAIN-2023-50/warc.paths.gz"
+    assert f"CC-MAIN-2023-50: warc paths file {url}: cannot be read (no such file)" in capsys.readouterr().err
+    assert ledger_rows(tmp_path / "ledger.sqlite", "SELECT id, files, error IS NOT NULL FROM snapshots") == \
+        [("CC-MAIN-2023-50", None, 1)]
+    assert main(["crawl", "status", str(manifest)]) == 0
+    assert "cannot be read" in capsys.readouterr().out

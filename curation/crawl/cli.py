@@ -37,6 +37,7 @@ def _ledger_of(args, manifest) -> str | None:
 
 
 def _cmd_list(args) -> int:
+    from curation.core import CurationError
     from curation.crawl.index import locate, read_paths, read_snapshots, select, spec_location
     from curation.crawl.ledger import Ledger
 
@@ -58,6 +59,7 @@ def _cmd_list(args) -> int:
     print(f"crawl index {location.collinfo}: {len(snapshots)} snapshots, oldest first"
           + (f"; {len(selected)} selected by {args.manifest}" if spec else "")
           + (f"; ledger {path}" if known else (f"; no ledger yet at {path}" if path else "")))
+    problems = []
     header = f"{'snapshot':<18} {'from':<11} {'to':<11} {kind + ' files':>10}  {'state':<32} name"
     print(header)
     for s in snapshots:
@@ -66,10 +68,16 @@ def _cmd_list(args) -> int:
         row = known.get(s.id)
         files = row["files"] if row and row["files"] is not None else None
         if args.files and files is None and s.id in selected:
-            files = len(read_paths(location, s.id, kind))
+            try:
+                files = len(read_paths(location, s.id, kind))
+            except CurationError as e:
+                files = "?"
+                problems.append(str(e))
         print(f"{s.id:<18} {s.start[:10]:<11} {s.end[:10]:<11} {'' if files is None else files:>10}  "
               f"{_state(row, s.id in selected if spec else None):<32} {s.name}")
-    return 0
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def _state(row, selected: bool | None) -> str:

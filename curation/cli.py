@@ -170,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report(sub)
     add_tokenize(sub)
     add_train(sub)
+    from curation.crawl.cli import add_parser as add_crawl; add_crawl(sub)  # noqa: E702
     return parser
 
 

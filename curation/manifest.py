@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from curation.core import CurationError, get_stage, option_docs, registered_stages, stage_parameters
+from curation.crawl.spec import CrawlSpec
 from curation.mixture.spec import MixtureSpec
 
 FORMATS = ("warc", "wet", "jsonl", "parquet", "html")
@@ -83,6 +84,7 @@ class Manifest(_Strict):
     languages: list[str] | None = Field(None, description="iso639-3_Script codes to keep; all when left out")
     stages: list[dict[str, Any]] = Field(min_length=1)
     mixture: MixtureSpec | None = Field(None, description="a training mixture of this run's output (curate mix)")
+    crawl: CrawlSpec | None = Field(None, description="Common Crawl snapshots to process (curate crawl sync)")
 
     @field_validator("output", mode="before")
     @classmethod

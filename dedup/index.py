@@ -76,6 +76,28 @@ class BandIndex:
         return final
 
 
+def drop_segments(root: str | Path, label: str) -> int:
+    """Remove the segments an unfinished run added (those labelled `label`, which must be the newest of each
+    language) and stale temporary folders, so the run can be redone without deduplicating against itself.
+    Returns how many segments were removed."""
+    removed = 0
+    for lang in sorted(p for p in Path(root).glob("*") if p.is_dir()) if Path(root).is_dir() else []:
+        for tmp in lang.glob(".tmp_*"):
+            shutil.rmtree(tmp, ignore_errors=True)
+        segs = sorted(p for p in lang.glob("seg_*") if p.is_dir())
+        labels = [json.loads((s / "meta.json").read_text()).get("label") for s in segs]
+        mine = [i for i, lab in enumerate(labels) if lab == label]
+        if mine and mine != list(range(len(segs) - len(mine), len(segs))):
+            raise CurationError(f"dedup index {lang}: segments of '{label}' are followed by later runs' segments; "
+                                "cannot remove them without losing those (rebuild the index)")
+        for i in reversed(mine):  # renamed first, so a crash mid-removal leaves no half segment behind
+            gone = lang / f".tmp_drop_{segs[i].name}"
+            os.replace(segs[i], gone)
+            shutil.rmtree(gone)
+            removed += 1
+    return removed
+
+
 def _config_dict(config) -> dict:
     return {"n_grams": config.n_grams, "num_buckets": config.num_buckets,
             "hashes_per_bucket": config.hashes_per_bucket, "seed": config.seed}

@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/dedup.py --quick         # 2,000 documents
     .venv/bin/python benchmarks/dedup.py --memory        # + peak memory of ours at 20k, 200k and 1M documents
     .venv/bin/python benchmarks/dedup.py --json out.json
+    .venv/bin/python benchmarks/dedup.py --web           # web-style pages: precision/recall/F1 per kind of copy,
+                                                         # false merges of chrome-sharing pages (dedup_web.py)
 
 The corpus is `benchmarks/dedup_corpus.py` (real UDHR sentences in ~380 Latin-script languages, ~470 words
 per document, ~20% near-duplicates in known clusters, ~4% exact copies, the rest unique; see its docstring).
@@ -528,6 +530,11 @@ def bench_memory(sizes: list[int], seed: int, cpu: int, res: dict) -> None:
 
 # ------------------------------------------------------------------------------------------------ main
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--web" in argv:  # web-style pages: duplicates in other chrome, hard negatives (benchmarks/dedup_web.py)
+        from benchmarks.dedup_web import main as web_main
+
+        return web_main([x for x in argv if x != "--web"])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=20_000)

@@ -77,8 +77,7 @@ class BandIndex:
 
 
 def _config_dict(config) -> dict:
-    return {"n_grams": config.n_grams, "num_buckets": config.num_buckets,
-            "hashes_per_bucket": config.hashes_per_bucket, "seed": config.seed}
+    return config.identity()
 
 
 def _write(path: Path, band: int, digests: np.ndarray) -> None:

@@ -187,3 +187,57 @@ def union_find(n, left, right):
             r = parent[r]
         parent[i] = r
     return parent
+
+
+# ------------------------------------------------------------------ candidate verification (mode "robust")
+
+
+@numba.njit(cache=True)
+def run_pairs(docs, run_start, cap):
+    """Candidate pairs (earlier, later) within runs of equal band hashes: each record with every earlier
+    record of its run, but only the first `cap` records of a run as partners (a run of 10,000 copies gives
+    cap x 10,000 pairs, not 50 million). docs: the sorted records' documents; run_start[i]: the position
+    where record i's run begins."""
+    total = 0
+    for i in range(docs.shape[0]):
+        total += min(i - run_start[i], cap)
+    left = np.empty(total, dtype=np.int64)
+    right = np.empty(total, dtype=np.int64)
+    k = 0
+    for i in range(docs.shape[0]):
+        s = run_start[i]
+        for j in range(s, min(i, s + cap)):
+            x, y = np.int64(docs[j]), np.int64(docs[i])
+            left[k] = min(x, y)
+            right[k] = max(x, y)
+            k += 1
+    return left, right
+
+
+@numba.njit(cache=True)
+def pair_similarity(sigs, left, right):
+    """Estimated Jaccard of each pair: the share of equal MinHash values over the whole signatures."""
+    n_hashes = sigs.shape[1]
+    out = np.empty(left.shape[0], dtype=np.float32)
+    for p in range(left.shape[0]):
+        a, b = left[p], right[p]
+        same = 0
+        for k in range(n_hashes):
+            if sigs[a, k] == sigs[b, k]:
+                same += 1
+        out[p] = same / n_hashes
+    return out
+
+
+@numba.njit(cache=True)
+def representative_clusters(n, left, right):
+    """Clusters without chaining: documents in index order; a document joins the first representative it
+    is paired with (pairs sorted by the later document, then by decreasing similarity), or is one itself.
+    A document similar only to a member of a cluster, not to its representative, stays out of it.
+    left < right in every pair; returns each document's representative."""
+    rep = np.arange(n, dtype=np.int64)
+    for p in range(left.shape[0]):
+        a, b = left[p], right[p]
+        if rep[b] == b and rep[a] == a:
+            rep[b] = a
+    return rep

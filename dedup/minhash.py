@@ -31,24 +31,74 @@ from datatrove.utils.text import NUMBERS_PATTERN, PUNCTUATION
 from curation.core import CurationError
 from dedup import kernels
 
+SPACE_BYTE = 32
 BUCKET_MAGIC = b"CMHB"
 BUCKET_VERSION = 1
 _HEADER = struct.Struct("<4sHHQ")  # magic, version, hashes per band, records
 _FOOTER = struct.Struct("<I")  # crc32 of header + records
 
 
+MODES = ("fineweb2", "robust")
+
+
 @dataclass(frozen=True)
 class MinhashConfig:
-    """FineWeb2's configuration by default: P(found | Jaccard 0.8) = 0.924, threshold about 0.72."""
+    """FineWeb2's configuration by default: P(found | Jaccard 0.8) = 0.924, threshold about 0.72.
+
+    mode "fineweb2": every candidate pair of the LSH joins one cluster (union-find), shingles of the whole
+    text: FineWeb2's decisions exactly. mode "robust": boilerplate lines (dedup.boilerplate) are left out
+    of the shingles when `boilerplate` is on, each candidate pair is checked by the estimated Jaccard of
+    the whole signatures (kept at `threshold` or above), and a document joins a cluster only when it is
+    similar to the cluster's representative (no chaining). `ROBUST` holds the measured defaults."""
 
     n_grams: int = 5
     num_buckets: int = 14
     hashes_per_bucket: int = 8
     seed: int = 1
+    mode: str = "fineweb2"
+    threshold: float = 0.5
+    containment: float = 1.0
+    boilerplate: bool = True
+    boilerplate_host_docs: int = 3
+    boilerplate_docs: int = 50
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise CurationError(f"dedup mode {self.mode!r}: use one of {', '.join(MODES)}")
+        for name in ("n_grams", "num_buckets", "hashes_per_bucket"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise CurationError(f"dedup {name} = {value!r}: must be a whole number of at least 1")
+        if not 0.0 < self.threshold <= 1.0:
+            raise CurationError(f"dedup threshold = {self.threshold!r}: an estimated Jaccard similarity in (0, 1]")
+        if not 0.0 < self.containment <= 1.0:
+            raise CurationError(f"dedup containment = {self.containment!r}: a share in (0, 1] (1 turns the check off)")
+        for name in ("boilerplate_host_docs", "boilerplate_docs"):
+            if getattr(self, name) < 2:
+                raise CurationError(f"dedup {name} = {getattr(self, name)!r}: must be at least 2 pages "
+                                    "(a line on one page is never boilerplate)")
 
     @property
     def num_hashes(self) -> int:
         return self.num_buckets * self.hashes_per_bucket
+
+    @property
+    def robust(self) -> bool:
+        return self.mode == "robust"
+
+    @property
+    def strips_boilerplate(self) -> bool:
+        return self.mode == "robust" and self.boilerplate
+
+    def identity(self) -> dict:
+        """What decides the signatures and decisions (the persistent index refuses other settings); the
+        fineweb2 mode gives the same dict as before the modes existed, so its indexes stay valid."""
+        d = {"n_grams": self.n_grams, "num_buckets": self.num_buckets,
+             "hashes_per_bucket": self.hashes_per_bucket, "seed": self.seed}
+        if self.robust:
+            d.update(mode=self.mode, boilerplate=self.boilerplate,
+                     boilerplate_host_docs=self.boilerplate_host_docs, boilerplate_docs=self.boilerplate_docs)
+        return d
 
     def parameters(self) -> tuple[np.ndarray, np.ndarray]:
         """The permutations `(a*h + b) mod (2^61 - 1)`, drawn as datatrove draws them from the seed."""
@@ -56,6 +106,27 @@ class MinhashConfig:
         a = gen.randint(1, kernels.MERSENNE, dtype=np.uint64, size=(1, self.num_hashes))
         b = gen.randint(0, kernels.MERSENNE, dtype=np.uint64, size=(1, self.num_hashes))
         return a[0].copy(), b[0].copy()
+
+
+# The defaults of mode "robust" (the dedup stage's and `curate dedup`'s), picked on benchmarks/dedup.py --web
+# (see benchmarks/RESULTS.md): word 3-grams, 28 bands x 4 hashes (112 hashes as FineWeb2, candidates from a
+# Jaccard of about 0.3 on), pairs kept at an estimated Jaccard of 0.3, or 0.15 with 80% of the smaller
+# document contained in the larger (truncated copies).
+ROBUST = dict(n_grams=3, num_buckets=28, hashes_per_bucket=4, threshold=0.3, containment=0.8)
+FINEWEB2 = dict(n_grams=5, num_buckets=14, hashes_per_bucket=8)
+
+
+def config_for(mode: str = "robust", **settings) -> "MinhashConfig":
+    """A mode's defaults, with `settings` (None values ignored) on top: what the stage and the CLI build."""
+    if mode not in MODES:
+        raise CurationError(f"dedup mode {mode!r}: use one of {', '.join(MODES)}")
+    given = {k: v for k, v in settings.items() if v is not None}
+    if mode == "fineweb2":
+        extra = sorted(set(given) - {"n_grams", "num_buckets", "hashes_per_bucket", "seed"})
+        if extra:
+            raise CurationError(f"dedup mode 'fineweb2' has no verification or boilerplate removal: "
+                                f"{', '.join(extra)} only apply to mode 'robust'")
+    return MinhashConfig(mode=mode, **{**(ROBUST if mode == "robust" else FINEWEB2), **given})
 
 
 # --------------------------------------------------------------------------------------------- normalisation
@@ -101,21 +172,37 @@ def normalize(text: str) -> str:
 # --------------------------------------------------------------------------------------------- signatures
 
 
-def _pack(texts: Iterable[str], tokenize: Callable[[str], list[str]]) -> tuple[np.ndarray, np.ndarray]:
-    parts = [" ".join(tokenize(normalize(t))).encode("utf-8") for t in texts]
+def _pack(texts: Iterable[str], tokenize: Callable[[str], list[str]], lines=None, hosts=None,
+          min_words: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    if lines is None:
+        parts = [" ".join(tokenize(normalize(t))).encode("utf-8") for t in texts]
+    else:  # a dedup.boilerplate.LineCounts: the page without its boilerplate lines
+        hosts = hosts if hosts is not None else [None] * len(texts)
+        parts = [" ".join(tokenize(lines.content(t, h, min_words))).encode("utf-8") for t, h in zip(texts, hosts)]
     offsets = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in parts], out=offsets[1:])
     return np.frombuffer(b"".join(parts), dtype=np.uint8), offsets
 
 
-def signatures(texts: list[str], tokenize: Callable[[str], list[str]], config: MinhashConfig = MinhashConfig()) -> np.ndarray:
+def signatures(texts: list[str], tokenize: Callable[[str], list[str]], config: MinhashConfig = MinhashConfig(),
+               lines=None, hosts: list[str | None] | None = None) -> np.ndarray:
     """MinHash signatures, uint64[len(texts), num_hashes], equal to datatrove's; rows of 2^64-1 for documents
-    shorter than one n-gram."""
+    shorter than one n-gram. With `lines` (dedup.boilerplate.LineCounts) the boilerplate lines of each page
+    (per its host in `hosts`) are left out first."""
+    return signatures_and_sizes(texts, tokenize, config, lines, hosts)[0]
+
+
+def signatures_and_sizes(texts: list[str], tokenize: Callable[[str], list[str]],
+                         config: MinhashConfig = MinhashConfig(), lines=None,
+                         hosts: list[str | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`signatures` and each document's number of n-grams (uint32), for the containment check."""
     a, b = config.parameters()
-    buf, offsets = _pack(texts, tokenize)
+    buf, offsets = _pack(texts, tokenize, lines, hosts, config.n_grams)
     out = np.empty((len(texts), config.num_hashes), dtype=np.uint64)
     kernels.minhash_batch(buf, offsets, config.n_grams, a, b, out)
-    return out
+    spaces = np.concatenate(([0], np.cumsum(buf == SPACE_BYTE)))
+    words = np.where(offsets[1:] > offsets[:-1], spaces[offsets[1:]] - spaces[offsets[:-1]] + 1, 0)
+    return out, np.maximum(words - config.n_grams + 1, 0).astype(np.uint32)
 
 
 # --------------------------------------------------------------------------------------------- bucket files
@@ -179,6 +266,15 @@ def band_pairs(records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------------------------- the whole dedup
 
 
+def containment(jaccard: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> np.ndarray:
+    """Estimated share of the smaller document's n-grams found in the larger one: |A & B| from the
+    Jaccard and the two sizes (|A & B| = J (|A| + |B|) / (1 + J)), over min(|A|, |B|). A truncated copy
+    has a low Jaccard with its source but a containment near 1."""
+    j = np.asarray(jaccard, dtype=np.float64)
+    inter = j * (size_a + size_b) / (1 + j)
+    return inter / np.maximum(np.minimum(size_a, size_b), 1)
+
+
 @dataclass
 class DedupResult:
     keep: np.ndarray  # bool per document
@@ -192,23 +288,37 @@ class DedupResult:
 
 class Deduper:
     """Incremental form of `dedup_texts` for one language: `add(texts)` any number of batches (documents are
-    numbered in order), then `finish()`. Only the spill files grow with the corpus."""
+    numbered in order), then `finish()`. Only the spill files grow with the corpus.
+
+    Mode "robust" with `config.boilerplate` needs `lines`, the dedup.boilerplate.LineCounts of a first pass
+    over the same pages (with the same hosts), and keeps each document's whole signature on disk
+    (8 bytes x num_hashes) for the verification of candidate pairs."""
+
+    PAIR_CAP = 32  # partners per record in a run of equal band hashes (see kernels.run_pairs)
 
     def __init__(self, tokenize: Callable[[str], list[str]], config: MinhashConfig = MinhashConfig(),
-                 work_dir: str | Path = ".", index=None):
+                 work_dir: str | Path = ".", index=None, lines=None):
+        if config.strips_boilerplate and lines is None:
+            raise CurationError("dedup mode 'robust' with boilerplate removal needs the line counts of a first "
+                                "pass over the pages (dedup.boilerplate.LineCounts); or set boilerplate off")
         self.tokenize, self.config = tokenize, config
+        self.lines = lines if config.strips_boilerplate else None
         self.index = index  # a dedup.index.BandIndex of earlier runs, or None
         self.work = Path(work_dir)
         self.work.mkdir(parents=True, exist_ok=True)
         self.dtype = record_dtype(config.hashes_per_bucket)
         self.spills = [open(self.work / f"band_{b:03d}.spill", "wb") for b in range(config.num_buckets)]
+        self.sig_file = open(self.work / "signatures.u64", "wb") if config.robust else None
+        self.size_file = open(self.work / "ngrams.u32", "wb") if config.robust else None
         self.n = 0
         self.without_ngrams = 0
         self.seen_before = 0
+        self.candidate_pairs = 0
+        self.verified_pairs = 0
 
-    def add(self, texts: list[str]) -> None:
+    def add(self, texts: list[str], hosts: list[str | None] | None = None) -> None:
         if texts:
-            self.n = _spill(texts, self.n, self)
+            self.n = _spill(texts, self.n, self, hosts)
 
     def bucket_path(self, band: int) -> Path:
         return self.work / f"band_{band:03d}.bucket"
@@ -227,6 +337,8 @@ class Deduper:
         """Clusters; with an index, clusters that match a document of an earlier run are removed whole, and
         the band digests of the documents kept now are appended to the index."""
         self.write_buckets()
+        if self.config.robust:
+            return self._finish_verified(index_label)
         lefts, rights = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
         in_index = np.zeros(self.n, dtype=bool)
         for band in range(self.config.num_buckets):
@@ -234,11 +346,7 @@ class Deduper:
             left, right = band_pairs(records)
             lefts.append(left)
             rights.append(right)
-            if self.index is not None:
-                from dedup.index import band_digests
-
-                hit = np.isin(band_digests(records["h"]), self.index.digests(band))
-                in_index[records["doc"][hit].astype(np.int64)] = True
+            self._index_hits(band, records, in_index)
         root = kernels.union_find(self.n, np.concatenate(lefts), np.concatenate(rights))
         sizes = np.bincount(root, minlength=self.n)[root]
         keep = root == np.arange(self.n)
@@ -251,6 +359,62 @@ class Deduper:
             self._append_index(keep, index_label)
         return DedupResult(keep=keep, cluster_id=root, cluster_size=sizes.astype(np.int64))
 
+    def _index_hits(self, band: int, records: np.ndarray, in_index: np.ndarray) -> None:
+        if self.index is not None:
+            from dedup.index import band_digests
+
+            hit = np.isin(band_digests(records["h"]), self.index.digests(band))
+            in_index[records["doc"][hit].astype(np.int64)] = True
+
+    def _finish_verified(self, index_label: str) -> DedupResult:
+        """Candidate pairs of every band (all earlier records of a run, up to PAIR_CAP), once each ->
+        estimated Jaccard from the whole signatures -> pairs at `threshold` or above -> clusters around
+        representatives. Against the index, a representative whose band matches a document kept by an
+        earlier run is removed with its cluster (those matches are band-digest equality: the index holds
+        no signatures, so they are not verified)."""
+        self.sig_file.close()
+        self.size_file.close()
+        n = self.n
+        lefts, rights = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+        in_index = np.zeros(n, dtype=bool)
+        for band in range(self.config.num_buckets):
+            records = read_bucket(self.bucket_path(band))
+            h = records["h"]
+            if len(h) > 1:
+                same = np.concatenate(([False], np.all(h[1:] == h[:-1], axis=1)))
+                run_start = np.maximum.accumulate(np.where(same, 0, np.arange(len(h))))
+                left, right = kernels.run_pairs(records["doc"], run_start, self.PAIR_CAP)
+                lefts.append(left)
+                rights.append(right)
+            self._index_hits(band, records, in_index)
+        left, right = np.concatenate(lefts), np.concatenate(rights)
+        if len(left):
+            key = np.unique(left * n + right)
+            left, right = key // n, key % n
+        self.candidate_pairs = len(left)
+        if len(left):
+            sigs = np.memmap(self.work / "signatures.u64", dtype=np.uint64, mode="r", shape=(n, self.config.num_hashes))
+            sim = kernels.pair_similarity(sigs, left, right)
+            ok = sim >= np.float32(self.config.threshold) - np.float32(1e-6)
+            if self.config.containment < 1.0:
+                sizes = np.fromfile(self.work / "ngrams.u32", dtype=np.uint32).astype(np.float64)
+                ok |= (sim >= self.config.threshold / 2) & (
+                    containment(sim, sizes[left], sizes[right]) >= self.config.containment)
+            left, right, sim = left[ok], right[ok], sim[ok]
+            order = np.lexsort((-sim, right))
+            left, right = left[order], right[order]
+            del sigs
+        self.verified_pairs = len(left)
+        rep = kernels.representative_clusters(n, left, right)
+        keep = rep == np.arange(n)
+        if self.index is not None:
+            before = keep.sum()
+            keep &= ~in_index[rep]
+            self.seen_before = int(before - keep.sum())
+            self._append_index(keep, index_label)
+        sizes = np.bincount(rep, minlength=n)[rep]
+        return DedupResult(keep=keep, cluster_id=rep, cluster_size=sizes.astype(np.int64))
+
     def _append_index(self, keep: np.ndarray, label: str) -> None:
         from dedup.index import band_digests
 
@@ -261,24 +425,54 @@ class Deduper:
         self.index.append(per_band, int(keep.sum()), label)
 
 
+def count_lines(pages: list, config: MinhashConfig, hosts: list[str | None] | None = None,
+                batch_size: int = 4096):
+    """The first pass of mode "robust": boilerplate line counts of the pages (texts, or their
+    dedup.boilerplate.page_lines), or None when the config strips no boilerplate."""
+    if not config.strips_boilerplate:
+        return None
+    from dedup.boilerplate import LineCounts, page_lines
+
+    counts = LineCounts(config.boilerplate_host_docs, config.boilerplate_docs)
+    for i in range(0, len(pages), batch_size):
+        batch = [page_lines(p) if isinstance(p, str) else p for p in pages[i:i + batch_size]]
+        counts.add_pages(batch, hosts[i:i + batch_size] if hosts is not None else None)
+    return counts
+
+
 def dedup_texts(texts: Iterable[str], tokenize: Callable[[str], list[str]], config: MinhashConfig = MinhashConfig(),
-                work_dir: str | Path = ".", batch_size: int = 4096) -> DedupResult:
+                work_dir: str | Path = ".", batch_size: int = 4096,
+                hosts: list[str | None] | None = None) -> DedupResult:
     """Signatures in batches -> one spill file per band -> sorted, checksummed bucket files -> pairs ->
-    clusters. Documents without a single n-gram are never duplicates (as in datatrove)."""
-    deduper = Deduper(tokenize, config, work_dir)
-    batch: list[str] = []
+    clusters. Documents without a single n-gram are never duplicates (as in datatrove). `hosts` (one per
+    text, e.g. the URL's host) lets mode "robust" find boilerplate per site as well as over the input.
+    Texts are streamed once, except with boilerplate removal: then every page's normalised lines are held
+    in memory for the two passes (about the size of the texts)."""
+    lines = None
+    if config.strips_boilerplate:
+        from dedup.boilerplate import page_lines
+
+        texts = [page_lines(t) for t in texts]
+        if hosts is not None and len(hosts) != len(texts):
+            raise CurationError(f"dedup_texts: {len(hosts)} hosts for {len(texts)} texts")
+        lines = count_lines(texts, config, hosts, batch_size)
+    deduper = Deduper(tokenize, config, work_dir, lines=lines)
+    batch: list = []
     for text in texts:
         batch.append(text)
         if len(batch) == batch_size:
-            deduper.add(batch)
+            deduper.add(batch, hosts[deduper.n:deduper.n + batch_size] if hosts is not None else None)
             batch = []
-    deduper.add(batch)
+    deduper.add(batch, hosts[deduper.n:deduper.n + len(batch)] if hosts is not None else None)
     return deduper.finish()
 
 
-def _spill(batch, start, d: Deduper) -> int:
+def _spill(batch, start, d: Deduper, hosts=None) -> int:
     config = d.config
-    sigs = signatures(batch, d.tokenize, config)
+    sigs, sizes = signatures_and_sizes(batch, d.tokenize, config, d.lines, hosts)
+    if d.sig_file is not None:
+        d.sig_file.write(np.ascontiguousarray(sigs).tobytes())
+        d.size_file.write(sizes.tobytes())
     has = sigs[:, 0] != kernels.EMPTY
     d.without_ngrams += int((~has).sum())
     docs = np.arange(start, start + len(batch), dtype=np.uint32)[has]

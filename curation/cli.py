@@ -61,7 +61,8 @@ def _cmd_dedup(args) -> int:
 
     config = config_for(args.mode, n_grams=args.ngrams, num_buckets=args.buckets,
                         hashes_per_bucket=args.hashes_per_bucket, threshold=args.threshold,
-                        containment=args.containment, boilerplate=False if args.no_boilerplate else None)
+                        containment=args.containment, exact_margin=args.exact_margin,
+                        boilerplate=False if args.no_boilerplate else None)
     s = dedup_files(args.inputs, args.output, language=args.language, text_column=args.text_column,
                     config=config, progress=not args.no_progress, index=args.index, index_label=args.output)
     no_text = f", {s['no_text']} without text (kept as they are)" if s["no_text"] else ""
@@ -149,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     dd.add_argument("--containment", type=float,
                     help="robust: or this share of the smaller document in the larger, at half the threshold "
                          "(0.8; 1 turns it off)")
+    dd.add_argument("--exact-margin", type=float,
+                    help="robust: pairs whose estimate is within this of a bound are decided on their exact "
+                         "shingle sets (0.1; 0 turns it off and saves 4 bytes per n-gram of temporary disk)")
     dd.add_argument("--no-boilerplate", action="store_true", help="robust: shingle whole pages")
     dd.add_argument("--index", help="persistent index folder: also remove duplicates of documents kept by earlier "
                                     "runs with this index (earlier snapshots), then add this run's documents to it")

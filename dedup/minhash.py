@@ -49,7 +49,10 @@ class MinhashConfig:
     text: FineWeb2's decisions exactly. mode "robust": boilerplate lines (dedup.boilerplate) are left out
     of the shingles when `boilerplate` is on, each candidate pair is checked by the estimated Jaccard of
     the whole signatures (kept at `threshold` or above), and a document joins a cluster only when it is
-    similar to the cluster's representative (no chaining). `ROBUST` holds the measured defaults."""
+    similar to the cluster's representative (no chaining). `containment` (< 1) also keeps pairs at half the
+    threshold whose smaller document is that much contained in the larger; `exact_margin` (> 0) decides
+    pairs whose estimate is that close to a bound on their exact shingle sets. `ROBUST` holds the measured
+    defaults (`config_for` applies them)."""
 
     n_grams: int = 5
     num_buckets: int = 14
@@ -58,6 +61,7 @@ class MinhashConfig:
     mode: str = "fineweb2"
     threshold: float = 0.5
     containment: float = 1.0
+    exact_margin: float = 0.0
     boilerplate: bool = True
     boilerplate_host_docs: int = 3
     boilerplate_docs: int = 50
@@ -73,6 +77,8 @@ class MinhashConfig:
             raise CurationError(f"dedup threshold = {self.threshold!r}: an estimated Jaccard similarity in (0, 1]")
         if not 0.0 < self.containment <= 1.0:
             raise CurationError(f"dedup containment = {self.containment!r}: a share in (0, 1] (1 turns the check off)")
+        if not 0.0 <= self.exact_margin <= 1.0:
+            raise CurationError(f"dedup exact_margin = {self.exact_margin!r}: a Jaccard distance in [0, 1] (0: off)")
         for name in ("boilerplate_host_docs", "boilerplate_docs"):
             if getattr(self, name) < 2:
                 raise CurationError(f"dedup {name} = {getattr(self, name)!r}: must be at least 2 pages "
@@ -111,8 +117,9 @@ class MinhashConfig:
 # The defaults of mode "robust" (the dedup stage's and `curate dedup`'s), picked on benchmarks/dedup.py --web
 # (see benchmarks/RESULTS.md): word 3-grams, 28 bands x 4 hashes (112 hashes as FineWeb2, candidates from a
 # Jaccard of about 0.3 on), pairs kept at an estimated Jaccard of 0.3, or 0.15 with 80% of the smaller
-# document contained in the larger (truncated copies).
-ROBUST = dict(n_grams=3, num_buckets=28, hashes_per_bucket=4, threshold=0.3, containment=0.8)
+# document contained in the larger (truncated copies); pairs whose estimate is within 0.1 of those bounds
+# are decided on their exact shingle sets (32-bit hashes kept on disk: 4 bytes per distinct n-gram).
+ROBUST = dict(n_grams=3, num_buckets=28, hashes_per_bucket=4, threshold=0.3, containment=0.8, exact_margin=0.1)
 FINEWEB2 = dict(n_grams=5, num_buckets=14, hashes_per_bucket=8)
 
 
@@ -194,15 +201,19 @@ def signatures(texts: list[str], tokenize: Callable[[str], list[str]], config: M
 
 def signatures_and_sizes(texts: list[str], tokenize: Callable[[str], list[str]],
                          config: MinhashConfig = MinhashConfig(), lines=None,
-                         hosts: list[str | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """`signatures` and each document's number of n-grams (uint32), for the containment check."""
+                         hosts: list[str | None] | None = None, shingles: bool = False):
+    """`signatures` and each document's number of n-grams (uint32), for the containment check; with
+    `shingles`, also the documents' distinct n-gram hashes (kernels.shingle_sets) for the exact check."""
     a, b = config.parameters()
     buf, offsets = _pack(texts, tokenize, lines, hosts, config.n_grams)
     out = np.empty((len(texts), config.num_hashes), dtype=np.uint64)
     kernels.minhash_batch(buf, offsets, config.n_grams, a, b, out)
     spaces = np.concatenate(([0], np.cumsum(buf == SPACE_BYTE)))
     words = np.where(offsets[1:] > offsets[:-1], spaces[offsets[1:]] - spaces[offsets[:-1]] + 1, 0)
-    return out, np.maximum(words - config.n_grams + 1, 0).astype(np.uint32)
+    sizes = np.maximum(words - config.n_grams + 1, 0).astype(np.uint32)
+    if shingles:
+        return out, sizes, kernels.shingle_sets(buf, offsets, config.n_grams)
+    return out, sizes
 
 
 # --------------------------------------------------------------------------------------------- bucket files
@@ -310,6 +321,10 @@ class Deduper:
         self.spills = [open(self.work / f"band_{b:03d}.spill", "wb") for b in range(config.num_buckets)]
         self.sig_file = open(self.work / "signatures.u64", "wb") if config.robust else None
         self.size_file = open(self.work / "ngrams.u32", "wb") if config.robust else None
+        exact = config.robust and config.exact_margin > 0
+        self.set_file = open(self.work / "shingles.u32", "wb") if exact else None
+        self.set_count_file = open(self.work / "shingles.count", "wb") if exact else None
+        self.exact_pairs = 0
         self.n = 0
         self.without_ngrams = 0
         self.seen_before = 0
@@ -370,10 +385,11 @@ class Deduper:
         """Candidate pairs of every band (all earlier records of a run, up to PAIR_CAP), once each ->
         estimated Jaccard from the whole signatures -> pairs at `threshold` or above -> clusters around
         representatives. Against the index, a representative whose band matches a document kept by an
-        earlier run is removed with its cluster (those matches are band-digest equality: the index holds
-        no signatures, so they are not verified)."""
-        self.sig_file.close()
-        self.size_file.close()
+        earlier run, and which passes the same check against that document's stored signature, is removed
+        with its cluster."""
+        for f in (self.sig_file, self.size_file, self.set_file, self.set_count_file):
+            if f is not None:
+                f.close()
         n = self.n
         lefts, rights = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
         in_index = np.zeros(n, dtype=bool)
@@ -386,8 +402,9 @@ class Deduper:
                 left, right = kernels.run_pairs(records["doc"], run_start, self.PAIR_CAP)
                 lefts.append(left)
                 rights.append(right)
-            self._index_hits(band, records, in_index)
         left, right = np.concatenate(lefts), np.concatenate(rights)
+        if self.index is not None:
+            in_index = self._verified_index_hits()
         if len(left):
             key = np.unique(left * n + right)
             left, right = key // n, key % n
@@ -395,11 +412,7 @@ class Deduper:
         if len(left):
             sigs = np.memmap(self.work / "signatures.u64", dtype=np.uint64, mode="r", shape=(n, self.config.num_hashes))
             sim = kernels.pair_similarity(sigs, left, right)
-            ok = sim >= np.float32(self.config.threshold) - np.float32(1e-6)
-            if self.config.containment < 1.0:
-                sizes = np.fromfile(self.work / "ngrams.u32", dtype=np.uint32).astype(np.float64)
-                ok |= (sim >= self.config.threshold / 2) & (
-                    containment(sim, sizes[left], sizes[right]) >= self.config.containment)
+            ok = self._verify(left, right, sim)
             left, right, sim = left[ok], right[ok], sim[ok]
             order = np.lexsort((-sim, right))
             left, right = left[order], right[order]
@@ -411,9 +424,85 @@ class Deduper:
             before = keep.sum()
             keep &= ~in_index[rep]
             self.seen_before = int(before - keep.sum())
-            self._append_index(keep, index_label)
+            self._append_index_signatures(keep, index_label)
         sizes = np.bincount(rep, minlength=n)[rep]
         return DedupResult(keep=keep, cluster_id=rep, cluster_size=sizes.astype(np.int64))
+
+    def _verify(self, left: np.ndarray, right: np.ndarray, sim: np.ndarray) -> np.ndarray:
+        """bool per pair: estimated Jaccard >= threshold, or >= threshold / 2 with the smaller document
+        contained in the larger at `containment`. With `exact_margin`, pairs whose estimate lies within the
+        margin of those bounds are decided on their exact shingle sets instead."""
+        c = self.config
+        t, t_low = np.float32(c.threshold - 1e-6), np.float32(c.threshold / 2 - 1e-6)
+        sizes = np.fromfile(self.work / "ngrams.u32", dtype=np.uint32).astype(np.float64)
+        ok = sim >= t
+        if c.containment < 1.0:
+            ok |= (sim >= t_low) & (containment(sim, sizes[left], sizes[right]) >= c.containment)
+        if c.exact_margin > 0:
+            low = (t_low if c.containment < 1.0 else t) - c.exact_margin
+            near = np.flatnonzero((sim >= low) & (sim < t + c.exact_margin))
+            self.exact_pairs = len(near)
+            if len(near):
+                counts = np.fromfile(self.work / "shingles.count", dtype=np.int64)
+                offsets = np.concatenate(([0], np.cumsum(counts)))
+                hashes = np.memmap(self.work / "shingles.u32", dtype=np.uint32, mode="r") if offsets[-1] else \
+                    np.empty(0, np.uint32)
+                a, b = left[near], right[near]
+                inter = kernels.set_overlaps(hashes, offsets, a, b).astype(np.float64)
+                union = counts[a] + counts[b] - inter
+                j = inter / np.maximum(union, 1)
+                contained = inter / np.maximum(np.minimum(counts[a], counts[b]), 1)
+                exact_ok = j >= c.threshold
+                if c.containment < 1.0:
+                    exact_ok |= (j >= c.threshold / 2) & (contained >= c.containment)
+                ok[near] = exact_ok
+                del hashes
+        return ok
+
+    def _signatures(self) -> np.ndarray:
+        if self.n == 0:
+            return np.empty((0, self.config.num_hashes), np.uint64)
+        return np.memmap(self.work / "signatures.u64", dtype=np.uint64, mode="r", shape=(self.n, self.config.num_hashes))
+
+    def _verified_index_hits(self) -> np.ndarray:
+        """Documents matching a document kept by an earlier run: an equal band digest, then the same check
+        as a pair within the run (estimated Jaccard, containment; no exact sets: the index holds none)."""
+        from dedup.index import band_digests
+
+        c, n = self.config, self.n
+        sigs = self._signatures()
+        has = np.flatnonzero(sigs[:, 0] != kernels.EMPTY) if n else np.empty(0, np.int64)
+        found = [np.empty((0, 3), np.int64)]
+        for band in range(c.num_buckets):
+            digests = band_digests(np.asarray(sigs[has, band * c.hashes_per_bucket:(band + 1) * c.hashes_per_bucket]))
+            q, seg, row = self.index.matches(band, digests)
+            found.append(np.stack([has[q], seg, row], axis=1))
+        trip = np.unique(np.concatenate(found), axis=0)
+        hit = np.zeros(n, dtype=bool)
+        sizes = np.fromfile(self.work / "ngrams.u32", dtype=np.uint32).astype(np.float64)
+        for k in np.unique(trip[:, 1]):
+            part = trip[trip[:, 1] == k]
+            old_sigs, old_sizes = self.index.signatures(int(k))
+            both = np.concatenate([np.asarray(sigs[part[:, 0]]), np.asarray(old_sigs[part[:, 2]])])
+            m = len(part)
+            sim = kernels.pair_similarity(both, np.arange(m), np.arange(m, 2 * m))
+            ok = sim >= np.float32(c.threshold - 1e-6)
+            if c.containment < 1.0:
+                ok |= (sim >= c.threshold / 2) & (containment(
+                    sim, sizes[part[:, 0]], old_sizes[part[:, 2]].astype(np.float64)) >= c.containment)
+            hit[part[ok, 0]] = True
+        return hit
+
+    def _append_index_signatures(self, keep: np.ndarray, label: str) -> None:
+        from dedup.index import band_digests
+
+        c = self.config
+        rows = np.flatnonzero(keep & (self._signatures()[:, 0] != kernels.EMPTY)) if self.n else np.empty(0, np.int64)
+        kept = np.asarray(self._signatures()[rows])
+        per_band = [band_digests(kept[:, b * c.hashes_per_bucket:(b + 1) * c.hashes_per_bucket])
+                    for b in range(c.num_buckets)]
+        sizes = np.fromfile(self.work / "ngrams.u32", dtype=np.uint32)[rows]
+        self.index.append(per_band, len(rows), label, signatures=kept, ngrams=sizes)
 
     def _append_index(self, keep: np.ndarray, label: str) -> None:
         from dedup.index import band_digests
@@ -469,10 +558,14 @@ def dedup_texts(texts: Iterable[str], tokenize: Callable[[str], list[str]], conf
 
 def _spill(batch, start, d: Deduper, hosts=None) -> int:
     config = d.config
-    sigs, sizes = signatures_and_sizes(batch, d.tokenize, config, d.lines, hosts)
+    exact = config.robust and config.exact_margin > 0
+    sigs, sizes, *sets = signatures_and_sizes(batch, d.tokenize, config, d.lines, hosts, shingles=exact)
     if d.sig_file is not None:
         d.sig_file.write(np.ascontiguousarray(sigs).tobytes())
         d.size_file.write(sizes.tobytes())
+    if sets:
+        d.set_file.write(sets[0][0].tobytes())
+        d.set_count_file.write(sets[0][1].tobytes())
     has = sigs[:, 0] != kernels.EMPTY
     d.without_ngrams += int((~has).sum())
     docs = np.arange(start, start + len(batch), dtype=np.uint32)[has]

@@ -31,6 +31,7 @@ class MinhashDedup(Stage):
         hashes_per_bucket: hashes per band (4 or 8; candidates from a Jaccard of about (1/bands)^(1/hashes))
         threshold: robust: estimated Jaccard of the whole signatures a pair needs (0.3)
         containment: robust: or this share of the smaller document found in the larger (0.8; 1: off)
+        exact_margin: robust: pairs whose estimate is within this of a bound get their exact Jaccard (0.1; 0: off)
         boilerplate: robust: leave recurring lines out of the shingles (true)
         boilerplate_host_docs: a line on this many pages of one host is boilerplate (3)
         boilerplate_docs: a line on this many pages of the input is boilerplate (50)
@@ -45,13 +46,15 @@ class MinhashDedup(Stage):
 
     def __init__(self, mode: Literal["robust", "fineweb2"] = "robust", n_grams: int | None = None,
                  num_buckets: int | None = None, hashes_per_bucket: int | None = None,
-                 threshold: float | None = None, containment: float | None = None, boilerplate: bool | None = None,
+                 threshold: float | None = None, containment: float | None = None, exact_margin: float | None = None,
+                 boilerplate: bool | None = None,
                  boilerplate_host_docs: int | None = None, boilerplate_docs: int | None = None, seed: int = 1,
                  index: str | None = None):
         super().__init__()
         self.index = index
         self.config = config_for(mode, n_grams=n_grams, num_buckets=num_buckets, hashes_per_bucket=hashes_per_bucket,
-                                 threshold=threshold, containment=containment, boilerplate=boilerplate,
+                                 threshold=threshold, containment=containment, exact_margin=exact_margin,
+                                 boilerplate=boilerplate,
                                  boilerplate_host_docs=boilerplate_host_docs, boilerplate_docs=boilerplate_docs,
                                  seed=seed)
 

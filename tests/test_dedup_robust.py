@@ -125,14 +125,18 @@ def test_robust_index_across_snapshots(tmp_path):
 
     rnd = random.Random(5)
     old = [" ".join(words(rnd, 200)) for _ in range(10)]
-    new = [" ".join(words(rnd, 200)) for _ in range(5)] + [old[2]]
+    edited = old[3].split()
+    edited[50:54] = ["changed"] * 4
+    new = [" ".join(words(rnd, 200)) for _ in range(5)] + [old[2], " ".join(edited)]
     cfg = config_for("robust")
     for i, batch in enumerate((old, new)):
         d = Deduper(TOK, cfg, tmp_path / f"w{i}", BandIndex(tmp_path / "idx", "eng", cfg),
                     lines=_counts(batch, cfg))
         d.add(batch)
         res = d.finish()
-    assert res.keep.tolist() == [True] * 5 + [False] and d.seen_before == 1
+    assert res.keep.tolist() == [True] * 5 + [False, False] and d.seen_before == 2
+    segs = BandIndex(tmp_path / "idx", "eng", cfg).segments()
+    assert len(segs) == 2 and (segs[0] / "signatures.npy").exists()  # matches are verified on signatures
     with pytest.raises(CurationError, match="built with"):  # signatures of another mode do not mix
         BandIndex(tmp_path / "idx", "eng", MinhashConfig()).segments()
 
@@ -183,3 +187,24 @@ def test_page_of_only_boilerplate_is_shingled_whole(tmp_path):
     res = dedup_texts(texts, TOK, config_for("robust"), tmp_path, hosts=["h.com"] * 7)
     assert res.keep.tolist() == [True, False, False, False, True, True, True]
     assert res.cluster_size[:4].tolist() == [4, 4, 4, 4]
+
+
+def test_exact_shingle_sets_and_overlaps():
+    import xxhash
+
+    from dedup.minhash import _pack
+
+    rnd = random.Random(7)
+    texts = [" ".join(words(rnd, 40)) for _ in range(3)] + ["one two", ""]
+    texts[1] = " ".join(texts[0].split()[:25] + texts[1].split()[25:])
+    buf, offsets = _pack(texts, TOK)
+    hashes, counts = kernels.shingle_sets(buf, offsets, 3)
+    starts = np.concatenate(([0], np.cumsum(counts)))
+    sets = []
+    for i, t in enumerate(texts):
+        w = TOK(t)
+        expect = {xxhash.xxh64_intdigest(" ".join(w[k:k + 3])) & 0xFFFFFFFF for k in range(len(w) - 2)}
+        assert hashes[starts[i]:starts[i + 1]].tolist() == sorted(expect)
+        sets.append(expect)
+    inter = kernels.set_overlaps(hashes, starts, np.array([0, 0, 2]), np.array([1, 2, 3]))
+    assert inter.tolist() == [len(sets[0] & sets[1]), len(sets[0] & sets[2]), 0] and inter[0] > 15

@@ -306,10 +306,10 @@ def extract_all(web: WebSet, progress: bool = True) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------ the benchmark
-SWEEP = [  # (n_grams, bands, rows, threshold, containment) for the settings table, mode robust on raw text
-    (5, 14, 8, 0.5, 1.0), (5, 20, 5, 0.3, 1.0), (5, 28, 4, 0.3, 0.8), (4, 28, 4, 0.3, 0.8),
-    (3, 20, 5, 0.3, 1.0), (3, 28, 4, 0.5, 1.0), (3, 28, 4, 0.5, 0.8), (3, 28, 4, 0.4, 0.8),
-    (3, 28, 4, 0.2, 0.8), (3, 40, 3, 0.3, 0.8), (2, 28, 4, 0.4, 0.8),
+SWEEP = [  # (n_grams, bands, rows, threshold, containment, exact_margin): settings table, robust, raw text
+    (5, 14, 8, 0.5, 1.0, 0.0), (5, 20, 5, 0.3, 1.0, 0.0), (5, 28, 4, 0.3, 0.8, 0.1), (4, 28, 4, 0.3, 0.8, 0.1),
+    (3, 20, 5, 0.3, 0.8, 0.1), (3, 28, 4, 0.5, 1.0, 0.0), (3, 28, 4, 0.5, 0.8, 0.0), (3, 28, 4, 0.4, 0.8, 0.1),
+    (3, 28, 4, 0.3, 0.8, 0.0), (3, 28, 4, 0.2, 0.8, 0.1), (3, 40, 3, 0.3, 0.8, 0.1), (2, 28, 4, 0.4, 0.8, 0.1),
 ]
 
 
@@ -387,8 +387,10 @@ def main(argv=None) -> int:
         ours("ours, mode robust (defaults)", default, web.texts)
         ours("ours, robust, no hosts (whole-input counts)", default, web.texts, hosts=False)
         ours("ours, robust, boilerplate off", config_for("robust", boilerplate=False), web.texts)
-        ours("ours, robust 5-gram 14x8 t0.5 (verify+lines)", config_for("robust", n_grams=5, num_buckets=14,
-             hashes_per_bucket=8, threshold=0.5, containment=1.0), web.texts)
+        ours("ours, robust, exact check off", config_for("robust", exact_margin=0), web.texts)
+        ours("ours, robust, containment off", config_for("robust", containment=1.0), web.texts)
+        ours("ours, robust 5-gram 14x8 t0.5, no c/e", config_for("robust", n_grams=5, num_buckets=14,
+             hashes_per_bucket=8, threshold=0.5, containment=1.0, exact_margin=0), web.texts)
         if not a.no_datatrove:
             same = bool((canonical(fw.cluster_id) == canonical(dt["labels"])).all())
             removed = (int((~fw.keep).sum()), int((~dt["keep"]).sum()))
@@ -410,9 +412,10 @@ def main(argv=None) -> int:
         if not a.no_sweep:
             print("\n== settings (mode robust, raw text, hosts) ==")
             sweep = []
-            for n, b, r, t_, c in SWEEP:
-                cfg = config_for("robust", n_grams=n, num_buckets=b, hashes_per_bucket=r, threshold=t_, containment=c)
-                name = f"{n}-gram {b}x{r} t{t_} c{c}"
+            for n, b, r, t_, c, e in SWEEP:
+                cfg = config_for("robust", n_grams=n, num_buckets=b, hashes_per_bucket=r, threshold=t_,
+                                 containment=c, exact_margin=e)
+                name = f"{n}-gram {b}x{r} t{t_} c{c} e{e}"
                 ours(name, cfg, web.texts, timed=False)
                 sweep.append(name)
             res["sweep"] = sweep

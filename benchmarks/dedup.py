@@ -358,13 +358,14 @@ def run_datatrove_dedup(corpus: Corpus, work: Path) -> dict:
                       JsonlWriter(str(outp), compression=None)], 1),
     ]
     out = {"stages": {}}
-    total = 0.0
+    total = total_cpu = 0.0
     for name, steps, tasks in stages:
         logs = work / f"logs_{name.split()[0]}"
         ex = LocalPipelineExecutor(steps, tasks=tasks, workers=1, logging_dir=str(logs), skip_completed=False)
         with contextlib.redirect_stderr(io.StringIO()), Timer() as t:
             ex.run()
         total += t.wall
+        total_cpu += t.cpu
         step_times = {}
         with contextlib.suppress(Exception):
             for s in json.loads((logs / "stats.json").read_text()):
@@ -373,6 +374,7 @@ def run_datatrove_dedup(corpus: Corpus, work: Path) -> dict:
         out["stages"][name] = {"wall_s": round(t.wall, 3), "tasks": tasks, "step_time_s": step_times}
         print(f"  datatrove stage {name:<13} {t.wall:8.2f} s  (tasks={tasks}) steps: {step_times}", flush=True)
     out["wall_s"] = round(total, 3)
+    out["cpu_s"] = round(total_cpu, 3)
     # what it kept
     kept = set()
     for p in outp.glob("*.jsonl"):

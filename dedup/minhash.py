@@ -1,15 +1,31 @@
-"""MinHash near-duplicate detection, FineWeb2's way (word 5-grams, xxhash64, 14 bands x 8 hashes), per language.
+"""MinHash near-duplicate detection per language, in two modes (MinhashConfig.mode).
+
+mode "fineweb2" (FineWeb2's way: word 5-grams, xxhash64, 14 bands x 8 hashes, bit-identical to datatrove):
 
     signatures  normalise, split words, hash n-grams, permutation minima     (dedup.kernels, Numba, batched)
     buckets     per band: (band hashes, doc) records sorted on disk           (one band in memory at a time)
     clusters    equal band hashes -> pairs -> union-find                      (dedup.kernels)
     keep        the smallest document index of each cluster; cluster sizes for rehydration
 
+mode "robust" (the stage's default; settings in ROBUST, measured by benchmarks/dedup.py --web):
+
+    lines       first pass: count-min sketch of normalised lines per host and input (dedup.boilerplate)
+    signatures  of each page without its boilerplate lines; whole signatures and n-gram counts (and,
+                with exact_margin, the distinct n-gram hashes) kept on disk
+    candidates  every earlier record of a run of equal band hashes (at most PAIR_CAP partners)
+    verify      estimated Jaccard of the whole signatures, containment from the n-gram counts, exact
+                Jaccard of the shingle sets for pairs near a bound
+    clusters    in document order, a document joins the most similar representative it passes with
+                (kernels.representative_clusters): no chains through members
+
 Memory: a batch of signatures (batch_size x 112 x 8 bytes), one band's records at a time while it is sorted
 and paired (68 bytes per document for 8 hashes, plus the sort order and pair temporaries), and the per-
 document cluster arrays. Measured (benchmarks/dedup.py --memory, peak RSS, over a 549 MiB baseline of imports
 and the corpus generator): 614 MiB at 20k documents, 639 MiB at 200k, 840 MiB at 1M, so about 250 bytes per
 document at the margin: 10M documents of one language need about 3 GB. Disk: 68 bytes x bands per document.
+Mode robust adds, per document, 8 bytes x num_hashes of signatures, 4 bytes of n-gram count, and with the
+exact check 4 bytes per distinct n-gram; and 16 MiB per language for the line sketch. Its candidate pairs
+(16 bytes each while they are verified) grow with the number of pairs above a Jaccard of about 0.2.
 
 The word tokenizer is passed in (a function text -> words), so the same per-language tokenizers as the
 quality filters are used without this package importing them.
@@ -22,7 +38,7 @@ import struct
 import unicodedata
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -291,6 +307,7 @@ class DedupResult:
     keep: np.ndarray  # bool per document
     cluster_id: np.ndarray  # int64: the representative's index
     cluster_size: np.ndarray  # int64: size of the document's cluster
+    stats: dict = field(default_factory=dict)  # mode robust: candidate, exactly checked and verified pairs
 
     @property
     def removed(self) -> int:
@@ -426,7 +443,9 @@ class Deduper:
             self.seen_before = int(before - keep.sum())
             self._append_index_signatures(keep, index_label)
         sizes = np.bincount(rep, minlength=n)[rep]
-        return DedupResult(keep=keep, cluster_id=rep, cluster_size=sizes.astype(np.int64))
+        stats = {"candidate_pairs": self.candidate_pairs, "exact_pairs": self.exact_pairs,
+                 "verified_pairs": self.verified_pairs}
+        return DedupResult(keep=keep, cluster_id=rep, cluster_size=sizes.astype(np.int64), stats=stats)
 
     def _verify(self, left: np.ndarray, right: np.ndarray, sim: np.ndarray) -> np.ndarray:
         """bool per pair: estimated Jaccard >= threshold, or >= threshold / 2 with the smaller document

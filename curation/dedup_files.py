@@ -69,17 +69,22 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
 
     files = resolve_paths(inputs)
     formats = [infer_format(f) for f in files]
-    line_counts: dict[str, LineCounts] = {}
-    if config.strips_boilerplate:
-        bar = tqdm(desc="boilerplate lines", unit=" docs", disable=not progress)
-        for m, groups in _language_batches(files, formats, language, text_column, language_column, url_column, None):
-            for lang, (_, texts, hosts) in groups.items():
-                if lang not in line_counts:
-                    line_counts[lang] = LineCounts(config.boilerplate_host_docs, config.boilerplate_docs)
-                line_counts[lang].add(texts, hosts)
-            bar.update(m)
-        bar.close()
     work = Path(tempfile.mkdtemp(prefix="curate-dedup-", dir=output if os.path.isdir(output) else None))
+    line_counts = None  # one count for every language: a host's chrome is the same whatever the article's language
+    if config.strips_boilerplate:
+        line_counts = LineCounts(config.boilerplate_host_docs, config.boilerplate_docs, work / "lines")
+        bar = tqdm(desc="boilerplate lines", unit=" docs", disable=not progress)
+        try:
+            for m, groups in _language_batches(files, formats, language, text_column, language_column, url_column,
+                                               None):
+                for _, texts, hosts in groups.values():
+                    line_counts.add(texts, hosts)
+                bar.update(m)
+            line_counts.freeze()
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        bar.close()
     dedupers: dict[str, Deduper] = {}
     rows: dict[str, list[np.ndarray]] = {}  # per language: global row numbers, in the deduper's order
     counts = Counter()
@@ -91,7 +96,7 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
                 if lang not in dedupers:
                     dedupers[lang] = Deduper(normalized_word_splitter(lang), config, work / _safe(lang),
                                              BandIndex(index, _safe(lang), config) if index else None,
-                                             lines=line_counts.get(lang))
+                                             lines=line_counts)
                     rows[lang] = []
                 dedupers[lang].add(texts, hosts)
                 rows[lang].append(np.asarray(idx, dtype=np.int64) + n)

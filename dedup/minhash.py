@@ -9,7 +9,7 @@ mode "fineweb2" (FineWeb2's way: word 5-grams, xxhash64, 14 bands x 8 hashes, bi
 
 mode "robust" (the stage's default; settings in ROBUST, measured by benchmarks/dedup.py --web):
 
-    lines       first pass: count-min sketch of normalised lines per host and input (dedup.boilerplate)
+    lines       first pass: exact counts of normalised lines per host and input (dedup.boilerplate)
     signatures  of each page without its boilerplate lines; whole signatures and n-gram counts (and,
                 with exact_margin, the distinct n-gram hashes) kept on disk
     candidates  every earlier record of a run of equal band hashes (at most PAIR_CAP partners)
@@ -24,7 +24,8 @@ document cluster arrays. Measured (benchmarks/dedup.py --memory, peak RSS, over 
 and the corpus generator): 614 MiB at 20k documents, 639 MiB at 200k, 840 MiB at 1M, so about 250 bytes per
 document at the margin: 10M documents of one language need about 3 GB. Disk: 68 bytes x bands per document.
 Mode robust adds, per document, 8 bytes x num_hashes of signatures, 4 bytes of n-gram count, and with the
-exact check 4 bytes per distinct n-gram; and 16 MiB per language for the line sketch. Its candidate pairs
+exact check 4 bytes per distinct n-gram; the line counts spill 16 bytes per distinct line of a page to
+disk during the first pass and keep the sorted set of boilerplate lines (8 bytes each) in memory. Its candidate pairs
 (16 bytes each while they are verified) grow with the number of pairs above a Jaccard of about 0.2.
 
 The word tokenizer is passed in (a function text -> words), so the same per-language tokenizers as the
@@ -148,7 +149,8 @@ def config_for(mode: str = "robust", **settings) -> "MinhashConfig":
         extra = sorted(set(given) - {"n_grams", "num_buckets", "hashes_per_bucket", "seed"})
         if extra:
             raise CurationError(f"dedup mode 'fineweb2' has no verification or boilerplate removal: "
-                                f"{', '.join(extra)} only apply to mode 'robust'")
+                                f"{', '.join(extra)} {'applies' if len(extra) == 1 else 'apply'} only to mode "
+                                "'robust' (leave it out, or use mode 'robust')")
     return MinhashConfig(mode=mode, **{**(ROBUST if mode == "robust" else FINEWEB2), **given})
 
 
@@ -534,17 +536,19 @@ class Deduper:
 
 
 def count_lines(pages: list, config: MinhashConfig, hosts: list[str | None] | None = None,
-                batch_size: int = 4096):
+                batch_size: int = 4096, work_dir: str | Path | None = None):
     """The first pass of mode "robust": boilerplate line counts of the pages (texts, or their
     dedup.boilerplate.page_lines), or None when the config strips no boilerplate."""
     if not config.strips_boilerplate:
         return None
     from dedup.boilerplate import LineCounts, page_lines
 
-    counts = LineCounts(config.boilerplate_host_docs, config.boilerplate_docs)
+    counts = LineCounts(config.boilerplate_host_docs, config.boilerplate_docs,
+                        Path(work_dir) / "lines" if work_dir is not None else None)
     for i in range(0, len(pages), batch_size):
         batch = [page_lines(p) if isinstance(p, str) else p for p in pages[i:i + batch_size]]
         counts.add_pages(batch, hosts[i:i + batch_size] if hosts is not None else None)
+    counts.freeze()
     return counts
 
 
@@ -563,7 +567,7 @@ def dedup_texts(texts: Iterable[str], tokenize: Callable[[str], list[str]], conf
         texts = [page_lines(t) for t in texts]
         if hosts is not None and len(hosts) != len(texts):
             raise CurationError(f"dedup_texts: {len(hosts)} hosts for {len(texts)} texts")
-        lines = count_lines(texts, config, hosts, batch_size)
+        lines = count_lines(texts, config, hosts, batch_size, work_dir)
     deduper = Deduper(tokenize, config, work_dir, lines=lines)
     batch: list = []
     for text in texts:

@@ -161,7 +161,7 @@ def test_settings_are_checked(tmp_path, capsys):
         config_for("robust", boilerplate_docs=1)
     with pytest.raises(CurationError, match="n_grams = 0"):
         MinhashDedup(n_grams=0)
-    with pytest.raises(CurationError, match="'fineweb2' has no verification.*threshold only apply to mode 'robust'"):
+    with pytest.raises(CurationError, match="'fineweb2' has no verification.*threshold applies only to mode 'robust'"):
         MinhashDedup(mode="fineweb2", threshold=0.5)
     with pytest.raises(CurationError, match="needs the line counts of a first pass"):
         Deduper(TOK, config_for("robust"), tmp_path)
@@ -169,7 +169,7 @@ def test_settings_are_checked(tmp_path, capsys):
     assert MinhashDedup(mode="fineweb2").config == MinhashConfig()
     assert main(["dedup", str(tmp_path), "-o", str(tmp_path / "o"), "--mode", "fineweb2", "--threshold", "0.4",
                  "--no-progress"]) == 2
-    assert "threshold only apply to mode 'robust'" in capsys.readouterr().err
+    assert "threshold applies only to mode 'robust'" in capsys.readouterr().err
 
 
 def test_scale_out_steps_refuse_robust(tmp_path):
@@ -208,3 +208,24 @@ def test_exact_shingle_sets_and_overlaps():
         sets.append(expect)
     inter = kernels.set_overlaps(hashes, starts, np.array([0, 0, 2]), np.array([1, 2, 3]))
     assert inter.tolist() == [len(sets[0] & sets[1]), len(sets[0] & sets[2]), 0] and inter[0] > 15
+
+
+def test_line_counts_per_host_and_input(tmp_path):
+    from dedup.boilerplate import LineCounts, line_hashes, normalized_lines
+
+    counts = LineCounts(host_docs=3, global_docs=4, work_dir=tmp_path / "lines")
+    pages = [("Menu: Home | News\nstory one here", "a.com"), ("Menu: Home | News\nstory two", "www.a.com"),
+             ("MENU - home, news!\nstory three", "a.com"),  # the same line once normalised
+             ("Menu: Home | News\nother site", "b.org"), ("Cookie banner\nx", "c.net"), ("Cookie banner\ny", "d.net"),
+             ("Cookie banner\nz", "e.net"), ("Cookie banner\nw", None), ("story one here", "b.org")]
+    counts.add([t for t, _ in pages[:5]], [h for _, h in pages[:5]])
+    counts.add([t for t, _ in pages[5:]], [h for _, h in pages[5:]])
+    counts.freeze()
+    assert not list((tmp_path / "lines").glob("*.u64"))  # spill files gone
+    h = line_hashes(normalized_lines("Menu: Home | News\nstory one here\nCookie banner"))
+    assert counts.is_boilerplate(h, "a.com").tolist() == [True, False, True]  # 3 pages of a.com; 4 pages overall
+    assert counts.is_boilerplate(h, "b.org").tolist() == [True, False, True]  # menu: 4 pages of the input
+    assert counts.content("Menu: Home | News\nstory one here", "a.com", 2) == "story one here"
+    assert counts.content("Menu: Home | News", "a.com", 2) == "menu home news"  # nothing left: the whole page
+    with pytest.raises(CurationError, match="after freeze"):
+        counts.add(["late page"])

@@ -332,7 +332,7 @@ def main(argv=None) -> int:
 
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     from benchmarks.dedup import Timer, canonical, cpu_model, fresh_tokenizer, loadavg, run_datatrove_dedup
-    from dedup.minhash import MinhashConfig, config_for, dedup_texts
+    from dedup.minhash import Deduper, MinhashConfig, config_for, dedup_texts
 
     ap = argparse.ArgumentParser(prog="dedup.py --web", description="dedup quality on web-style pages "
                                  "(benchmarks/dedup_web.py): datatrove (FineWeb2 settings) vs ours, one core")
@@ -398,6 +398,11 @@ def main(argv=None) -> int:
         ours("ours, robust, boilerplate off", config_for("robust", boilerplate=False), web.texts)
         ours("ours, robust, exact check off", config_for("robust", exact_margin=0), web.texts)
         ours("ours, robust, containment off", config_for("robust", containment=1.0), web.texts)
+        Deduper.CHAIN = True  # the same verified pairs, clustered by union-find (chains through members)
+        try:
+            ours("ours, robust, union-find over verified pairs", default, web.texts)
+        finally:
+            Deduper.CHAIN = False
         ours("ours, robust 5-gram 14x8 t0.5, no c/e", config_for("robust", n_grams=5, num_buckets=14,
              hashes_per_bucket=8, threshold=0.5, containment=1.0, exact_margin=0), web.texts)
         if not a.no_datatrove:

@@ -325,6 +325,7 @@ class Deduper:
     (8 bytes x num_hashes) for the verification of candidate pairs."""
 
     PAIR_CAP = 32  # partners per record in a run of equal band hashes (see kernels.run_pairs)
+    CHAIN = False  # mode robust: union-find over the verified pairs instead of representatives (for measuring)
 
     def __init__(self, tokenize: Callable[[str], list[str]], config: MinhashConfig = MinhashConfig(),
                  work_dir: str | Path = ".", index=None, lines=None):
@@ -437,7 +438,8 @@ class Deduper:
             left, right = left[order], right[order]
             del sigs
         self.verified_pairs = len(left)
-        rep = kernels.representative_clusters(n, left, right)
+        rep = (kernels.union_find(n, left, right) if self.CHAIN
+               else kernels.representative_clusters(n, left, right))
         keep = rep == np.arange(n)
         if self.index is not None:
             before = keep.sum()

@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/dedup.py --quick         # 2,000 documents
     .venv/bin/python benchmarks/dedup.py --memory        # + peak memory of ours at 20k, 200k and 1M documents
     .venv/bin/python benchmarks/dedup.py --json out.json
+    .venv/bin/python benchmarks/dedup.py --web           # web-style pages: precision/recall/F1 per kind of copy,
+                                                         # false merges of chrome-sharing pages (dedup_web.py)
 
 The corpus is `benchmarks/dedup_corpus.py` (real UDHR sentences in ~380 Latin-script languages, ~470 words
 per document, ~20% near-duplicates in known clusters, ~4% exact copies, the rest unique; see its docstring).
@@ -356,13 +358,14 @@ def run_datatrove_dedup(corpus: Corpus, work: Path) -> dict:
                       JsonlWriter(str(outp), compression=None)], 1),
     ]
     out = {"stages": {}}
-    total = 0.0
+    total = total_cpu = 0.0
     for name, steps, tasks in stages:
         logs = work / f"logs_{name.split()[0]}"
         ex = LocalPipelineExecutor(steps, tasks=tasks, workers=1, logging_dir=str(logs), skip_completed=False)
         with contextlib.redirect_stderr(io.StringIO()), Timer() as t:
             ex.run()
         total += t.wall
+        total_cpu += t.cpu
         step_times = {}
         with contextlib.suppress(Exception):
             for s in json.loads((logs / "stats.json").read_text()):
@@ -371,6 +374,7 @@ def run_datatrove_dedup(corpus: Corpus, work: Path) -> dict:
         out["stages"][name] = {"wall_s": round(t.wall, 3), "tasks": tasks, "step_time_s": step_times}
         print(f"  datatrove stage {name:<13} {t.wall:8.2f} s  (tasks={tasks}) steps: {step_times}", flush=True)
     out["wall_s"] = round(total, 3)
+    out["cpu_s"] = round(total_cpu, 3)
     # what it kept
     kept = set()
     for p in outp.glob("*.jsonl"):
@@ -528,6 +532,11 @@ def bench_memory(sizes: list[int], seed: int, cpu: int, res: dict) -> None:
 
 # ------------------------------------------------------------------------------------------------ main
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--web" in argv:  # web-style pages: duplicates in other chrome, hard negatives (benchmarks/dedup_web.py)
+        from benchmarks.dedup_web import main as web_main
+
+        return web_main([x for x in argv if x != "--web"])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=20_000)

@@ -57,9 +57,12 @@ def _cmd_validate(args) -> int:
 
 def _cmd_dedup(args) -> int:
     from curation.dedup_files import dedup_files
-    from dedup.minhash import MinhashConfig
+    from dedup.minhash import config_for
 
-    config = MinhashConfig(n_grams=args.ngrams, num_buckets=args.buckets, hashes_per_bucket=args.hashes_per_bucket)
+    config = config_for(args.mode, n_grams=args.ngrams, num_buckets=args.buckets,
+                        hashes_per_bucket=args.hashes_per_bucket, threshold=args.threshold,
+                        containment=args.containment, exact_margin=args.exact_margin,
+                        boilerplate=False if args.no_boilerplate else None)
     s = dedup_files(args.inputs, args.output, language=args.language, text_column=args.text_column,
                     config=config, progress=not args.no_progress, index=args.index, index_label=args.output)
     no_text = f", {s['no_text']} without text (kept as they are)" if s["no_text"] else ""
@@ -126,17 +129,31 @@ def build_parser() -> argparse.ArgumentParser:
     val.set_defaults(func=_cmd_validate)
 
     dd = sub.add_parser("dedup", help="MinHash-deduplicate Parquet/JSONL files per language",
-                        description="Remove near-duplicates (FineWeb2's MinHash: word 5-grams, 14 bands x 8 hashes) "
-                                    "within each language; write the kept rows with every input column plus "
-                                    "minhash_cluster_size and minhash_cluster_id (the input row number of the kept "
-                                    "copy) as Parquet, one file per input file.")
+                        description="Remove near-duplicates within each language; write the kept rows with "
+                                    "every input column plus minhash_cluster_size and minhash_cluster_id (the id of "
+                                    "the kept copy) as Parquet, one file per input file. Mode robust (default): "
+                                    "lines that recur on many pages of a host (the 'url' column) or of the input "
+                                    "are left out of the shingles, word 3-grams, 28 bands x 4 hashes, each "
+                                    "candidate pair checked (estimated Jaccard >= --threshold, or containment >= "
+                                    "--containment), clusters around a representative. Mode fineweb2: "
+                                    "FineWeb2's MinHash exactly (5-grams, 14x8, union-find over every candidate pair).")
     dd.add_argument("inputs", nargs="+", help="Parquet or JSONL files, folders or globs (local or fsspec URLs)")
     dd.add_argument("-o", "--output", required=True, help="output folder")
     dd.add_argument("--language", help="iso639-3_Script of all documents (default: the 'language' column, if any)")
     dd.add_argument("--text-column", default="text")
-    dd.add_argument("--ngrams", type=int, default=5)
-    dd.add_argument("--buckets", type=int, default=14)
-    dd.add_argument("--hashes-per-bucket", type=int, default=8)
+    dd.add_argument("--mode", choices=["robust", "fineweb2"], default="robust",
+                    help="robust (default: verified pairs, boilerplate lines left out) or fineweb2 (exactly FineWeb2)")
+    dd.add_argument("--ngrams", type=int, help="words per shingle (robust 3, fineweb2 5)")
+    dd.add_argument("--buckets", type=int, help="LSH bands (robust 28, fineweb2 14)")
+    dd.add_argument("--hashes-per-bucket", type=int, help="hashes per band (robust 4, fineweb2 8)")
+    dd.add_argument("--threshold", type=float, help="robust: estimated Jaccard a candidate pair needs (0.3)")
+    dd.add_argument("--containment", type=float,
+                    help="robust: or this share of the smaller document in the larger, at half the threshold "
+                         "(0.8; 1 turns it off)")
+    dd.add_argument("--exact-margin", type=float,
+                    help="robust: pairs whose estimate is within this of a bound are decided on their exact "
+                         "shingle sets (0.1; 0 turns it off and saves 4 bytes per n-gram of temporary disk)")
+    dd.add_argument("--no-boilerplate", action="store_true", help="robust: shingle whole pages")
     dd.add_argument("--index", help="persistent index folder: also remove duplicates of documents kept by earlier "
                                     "runs with this index (earlier snapshots), then add this run's documents to it")
     dd.add_argument("--no-progress", action="store_true")

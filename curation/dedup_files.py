@@ -26,49 +26,82 @@ from filters.words import normalized_word_splitter
 BATCH = 4096
 
 
+def _language_batches(files, formats, language, text_column, language_column, url_column, counts):
+    """Per input batch: {language: (row numbers in the batch, texts, hosts)}, rows without text counted."""
+    for path, fmt in zip(files, formats):
+        for batch in record_batches(path, fmt, [text_column, language_column, url_column]):
+            texts = text_values(batch, path, text_column)
+            if language:
+                langs = [language] * len(texts)
+            elif language_column in batch.schema.names:
+                langs = [lang or "und" for lang in batch.column(language_column).to_pylist()]
+            else:
+                langs = ["und"] * len(texts)
+            urls = (batch.column(url_column).to_pylist() if url_column in batch.schema.names
+                    else [None] * len(texts))
+            groups: dict[str, list[int]] = {}
+            for i, (t, lang) in enumerate(zip(texts, langs)):
+                if isinstance(t, str) and t.strip():
+                    groups.setdefault(str(lang), []).append(i)
+                elif counts is not None:
+                    counts["no_text"] += 1
+            yield len(texts), {lang: (idx, [texts[i] for i in idx], [_host(urls[i]) for i in idx])
+                               for lang, idx in groups.items()}
+
+
+def _host(url) -> str | None:
+    if not isinstance(url, str) or "://" not in url:
+        return None
+    return url.split("://", 1)[1].split("/", 1)[0].split("@")[-1].split(":")[0].lower() or None
+
+
 def dedup_files(inputs: list[str], output: str, language: str | None = None, text_column: str = "text",
                 language_column: str = "language", config: MinhashConfig = MinhashConfig(),
                 progress: bool = True, exclusions: str | None = None, id_column: str = "id",
-                index: str | None = None, index_label: str = "") -> dict:
+                index: str | None = None, index_label: str = "", url_column: str = "url") -> dict:
     """Deduplicate files into `output`; returns counts (documents in, kept, removed, per language).
 
     With `index` (a folder), documents that duplicate ones kept by earlier runs with the same index are
-    removed too, and this run's kept documents are added to the index."""
+    removed too, and this run's kept documents are added to the index. Mode "robust" with boilerplate
+    removal reads the text twice: a first pass counts lines per language (and per host of `url_column`)."""
+    from dedup.boilerplate import LineCounts
     from dedup.index import BandIndex
 
     files = resolve_paths(inputs)
     formats = [infer_format(f) for f in files]
     work = Path(tempfile.mkdtemp(prefix="curate-dedup-", dir=output if os.path.isdir(output) else None))
+    line_counts = None  # one count for every language: a host's chrome is the same whatever the article's language
+    if config.strips_boilerplate:
+        line_counts = LineCounts(config.boilerplate_host_docs, config.boilerplate_docs, work / "lines")
+        bar = tqdm(desc="boilerplate lines", unit=" docs", disable=not progress)
+        try:
+            for m, groups in _language_batches(files, formats, language, text_column, language_column, url_column,
+                                               None):
+                for _, texts, hosts in groups.values():
+                    line_counts.add(texts, hosts)
+                bar.update(m)
+            line_counts.freeze()
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        bar.close()
     dedupers: dict[str, Deduper] = {}
     rows: dict[str, list[np.ndarray]] = {}  # per language: global row numbers, in the deduper's order
     counts = Counter()
     n = 0
     bar = tqdm(desc="signatures", unit=" docs", disable=not progress)
     try:
-        for path, fmt in zip(files, formats):
-            for batch in record_batches(path, fmt, [text_column, language_column]):
-                texts = text_values(batch, path, text_column)
-                if language:
-                    langs = [language] * len(texts)
-                elif language_column in batch.schema.names:
-                    langs = [lang or "und" for lang in batch.column(language_column).to_pylist()]
-                else:
-                    langs = ["und"] * len(texts)
-                groups: dict[str, list[int]] = {}
-                for i, (t, lang) in enumerate(zip(texts, langs)):
-                    if isinstance(t, str) and t.strip():
-                        groups.setdefault(str(lang), []).append(i)
-                    else:
-                        counts["no_text"] += 1
-                for lang, idx in groups.items():
-                    if lang not in dedupers:
-                        dedupers[lang] = Deduper(normalized_word_splitter(lang), config, work / _safe(lang),
-                                                 BandIndex(index, _safe(lang), config) if index else None)
-                        rows[lang] = []
-                    dedupers[lang].add([texts[i] for i in idx])
-                    rows[lang].append(np.asarray(idx, dtype=np.int64) + n)
-                n += len(texts)
-                bar.update(len(texts))
+        for m, groups in _language_batches(files, formats, language, text_column, language_column, url_column, counts):
+            for lang, (idx, texts, hosts) in groups.items():
+                if lang not in dedupers:
+                    dedupers[lang] = Deduper(normalized_word_splitter(lang), config, work / _safe(lang),
+                                             BandIndex(index, _safe(lang), config) if index else None,
+                                             lines=line_counts)
+                    rows[lang] = []
+                dedupers[lang].add(texts, hosts)
+                rows[lang].append(np.asarray(idx, dtype=np.int64) + n)
+            n += m
+            bar.update(m)
         bar.close()
         keep = np.ones(n, dtype=bool)
         size = np.ones(n, dtype=np.int64)

@@ -92,6 +92,9 @@ class MinhashSignatures(PipelineStep):
     def __init__(self, work_folder: str, config: MinhashConfig = MinhashConfig(), language: str | None = None,
                  batch_size: int = 4096):
         super().__init__()
+        if config.mode != "fineweb2":
+            raise CurationError(f"the scale-out MinHash steps implement mode 'fineweb2' only (got {config.mode!r}); "
+                                "mode 'robust' runs in `curate dedup` and the manifest's dedup stage")
         self.work, self.config, self.language, self.batch_size = Path(work_folder), config, language, batch_size
 
     def run(self, data, rank: int = 0, world_size: int = 1):

@@ -5,7 +5,12 @@ On disk (`<index>/<language>/`):
 
     seg_<n>/band_<b>.idx      one file per band: header "CMHI" (4 bytes), version u16, band u16,
                               count u64, then `count` sorted little-endian u64 band digests, then crc32 u32
-    seg_<n>/meta.json         documents, snapshot/source label, config (n-grams, bands, hashes per band, seed)
+    seg_<n>/meta.json         documents, snapshot/source label, config (n-grams, bands, hashes per band, seed,
+                              and the mode's settings in mode robust)
+  mode robust only (so that a match with an earlier snapshot is verified like a pair within a run):
+    seg_<n>/band_<b>.rows     the same layout: for each sorted digest, the kept document's row in the segment
+    seg_<n>/signatures.npy    uint64[documents, num_hashes]: the kept documents' whole signatures
+    seg_<n>/ngrams.npy        uint32[documents]: their numbers of n-grams (for the containment rule)
 
 A segment is written in a temporary folder and renamed into place when complete, so a crash mid-write
 leaves either the whole segment or none of it; readers take every `seg_*` folder. A digest is a 64-bit
@@ -60,8 +65,32 @@ class BandIndex:
         parts = [_read(seg / f"band_{band:03d}.idx") for seg in self.segments()]
         return np.concatenate(parts) if parts else np.empty(0, np.uint64)
 
-    def append(self, per_band: list[np.ndarray], documents: int, label: str = "") -> Path:
-        """Add one segment (the kept documents' digests, one array per band); atomic."""
+    def matches(self, band: int, digests: np.ndarray):
+        """For a band's query digests: (query positions, segment numbers, rows) of every segment document
+        with an equal digest (the first one per segment), from the segments written with signatures."""
+        out = []
+        for k, seg in enumerate(self.segments()):
+            if not (seg / "signatures.npy").exists():
+                continue
+            stored, rows = _read(seg / f"band_{band:03d}.idx"), _read(seg / f"band_{band:03d}.rows")
+            if not len(stored):
+                continue
+            pos = np.minimum(np.searchsorted(stored, digests), len(stored) - 1)
+            hit = np.flatnonzero(stored[pos] == digests)
+            out.append((hit, np.full(len(hit), k), rows[pos[hit]].astype(np.int64)))
+        if not out:
+            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+        return tuple(np.concatenate(parts) for parts in zip(*out))
+
+    def signatures(self, segment: int) -> tuple[np.ndarray, np.ndarray]:
+        """A segment's kept signatures and n-gram counts (memory-mapped)."""
+        seg = self.segments()[segment]
+        return np.load(seg / "signatures.npy", mmap_mode="r"), np.load(seg / "ngrams.npy")
+
+    def append(self, per_band: list[np.ndarray], documents: int, label: str = "",
+               signatures: np.ndarray | None = None, ngrams: np.ndarray | None = None) -> Path:
+        """Add one segment (the kept documents' digests, one array per band); atomic. With `signatures`
+        (and `ngrams`), the digests are in the kept documents' order and each band also gets the rows."""
         self.dir.mkdir(parents=True, exist_ok=True)
         n = len(self.segments())
         final = self.dir / f"seg_{n:06d}"
@@ -69,7 +98,13 @@ class BandIndex:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         for band, digests in enumerate(per_band):
-            _write(tmp / f"band_{band:03d}.idx", band, np.sort(digests.astype(np.uint64)))
+            order = np.argsort(digests.astype(np.uint64), kind="stable")
+            _write(tmp / f"band_{band:03d}.idx", band, digests.astype(np.uint64)[order])
+            if signatures is not None:
+                _write(tmp / f"band_{band:03d}.rows", band, order.astype(np.uint64))
+        if signatures is not None:
+            np.save(tmp / "signatures.npy", np.ascontiguousarray(signatures, dtype=np.uint64))
+            np.save(tmp / "ngrams.npy", np.asarray(ngrams, dtype=np.uint32))
         (tmp / "meta.json").write_text(json.dumps({"documents": documents, "label": label,
                                                    "config": _config_dict(self.config)}))
         os.replace(tmp, final)
@@ -99,8 +134,7 @@ def drop_segments(root: str | Path, label: str) -> int:
 
 
 def _config_dict(config) -> dict:
-    return {"n_grams": config.n_grams, "num_buckets": config.num_buckets,
-            "hashes_per_bucket": config.hashes_per_bucket, "seed": config.seed}
+    return config.identity()
 
 
 def _write(path: Path, band: int, digests: np.ndarray) -> None:

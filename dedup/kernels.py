@@ -187,3 +187,114 @@ def union_find(n, left, right):
             r = parent[r]
         parent[i] = r
     return parent
+
+
+# ------------------------------------------------------------------ candidate verification (mode "robust")
+
+
+@numba.njit(cache=True)
+def run_pairs(docs, run_start, cap):
+    """Candidate pairs (earlier, later) within runs of equal band hashes: each record with every earlier
+    record of its run, but only the first `cap` records of a run as partners (a run of 10,000 copies gives
+    cap x 10,000 pairs, not 50 million). docs: the sorted records' documents; run_start[i]: the position
+    where record i's run begins."""
+    total = 0
+    for i in range(docs.shape[0]):
+        total += min(i - run_start[i], cap)
+    left = np.empty(total, dtype=np.int64)
+    right = np.empty(total, dtype=np.int64)
+    k = 0
+    for i in range(docs.shape[0]):
+        s = run_start[i]
+        for j in range(s, min(i, s + cap)):
+            x, y = np.int64(docs[j]), np.int64(docs[i])
+            left[k] = min(x, y)
+            right[k] = max(x, y)
+            k += 1
+    return left, right
+
+
+@numba.njit(cache=True)
+def pair_similarity(sigs, left, right):
+    """Estimated Jaccard of each pair: the share of equal MinHash values over the whole signatures."""
+    n_hashes = sigs.shape[1]
+    out = np.empty(left.shape[0], dtype=np.float32)
+    for p in range(left.shape[0]):
+        a, b = left[p], right[p]
+        same = 0
+        for k in range(n_hashes):
+            if sigs[a, k] == sigs[b, k]:
+                same += 1
+        out[p] = same / n_hashes
+    return out
+
+
+@numba.njit(cache=True)
+def representative_clusters(n, left, right):
+    """Clusters without chaining: documents in index order; a document joins the first representative it
+    is paired with (pairs sorted by the later document, then by decreasing similarity), or is one itself.
+    A document similar only to a member of a cluster, not to its representative, stays out of it.
+    left < right in every pair; returns each document's representative."""
+    rep = np.arange(n, dtype=np.int64)
+    for p in range(left.shape[0]):
+        a, b = left[p], right[p]
+        if rep[b] == b and rep[a] == a:
+            rep[b] = a
+    return rep
+
+
+@numba.njit(cache=True)
+def shingle_sets(buf, doc_offsets, n_gram):
+    """Each document's distinct n-gram hashes (the low 32 bits of the same xxh64 as the signatures),
+    sorted, back to back; and their number per document. For the exact Jaccard of pairs near the threshold."""
+    n_docs = doc_offsets.shape[0] - 1
+    starts = np.empty(1024, dtype=np.int64)
+    ends = np.empty(1024, dtype=np.int64)
+    total = 0
+    for d in range(n_docs):  # an upper bound of the output size: one hash per word
+        total += (doc_offsets[d + 1] - doc_offsets[d]) // 2 + 1
+    out = np.empty(total, dtype=np.uint32)
+    counts = np.zeros(n_docs, dtype=np.int64)
+    k = 0
+    for d in range(n_docs):
+        lo, hi = doc_offsets[d], doc_offsets[d + 1]
+        if (hi - lo) // 2 + 1 > starts.shape[0]:
+            starts = np.empty((hi - lo) // 2 + 1, dtype=np.int64)
+            ends = np.empty((hi - lo) // 2 + 1, dtype=np.int64)
+        n_words = _word_bounds(buf, lo, hi, starts, ends)
+        m = max(n_words - n_gram + 1, 0)
+        if m == 0:
+            continue
+        tmp = np.empty(m, dtype=np.uint32)
+        for w in range(m):
+            tmp[w] = np.uint32(xxh64(buf, starts[w], ends[w + n_gram - 1]) & np.uint64(0xFFFFFFFF))
+        tmp.sort()
+        c = 0
+        for w in range(m):
+            if w == 0 or tmp[w] != tmp[w - 1]:
+                out[k + c] = tmp[w]
+                c += 1
+        counts[d] = c
+        k += c
+    return out[:k].copy(), counts
+
+
+@numba.njit(cache=True)
+def set_overlaps(hashes, offsets, left, right):
+    """|A & B| of each pair's sorted hash sets (documents' sets at hashes[offsets[d]:offsets[d + 1]])."""
+    out = np.empty(left.shape[0], dtype=np.int64)
+    for p in range(left.shape[0]):
+        i, ie = offsets[left[p]], offsets[left[p] + 1]
+        j, je = offsets[right[p]], offsets[right[p] + 1]
+        c = 0
+        while i < ie and j < je:
+            if hashes[i] == hashes[j]:
+                c += 1
+                i += 1
+                j += 1
+            elif hashes[i] < hashes[j]:
+                i += 1
+            else:
+                j += 1
+        out[p] = c
+    return out

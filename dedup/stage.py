@@ -11,17 +11,30 @@ from __future__ import annotations
 from typing import Literal
 
 from curation.core import CurationError, Stage, register_stage
-from dedup.minhash import MinhashConfig
+from dedup.minhash import config_for
 
 
 @register_stage("dedup")
 class MinhashDedup(Stage):
-    """Remove near-duplicates within each language (word 5-grams, 14 bands x 8 hashes: FineWeb2's setting).
+    """Remove near-duplicates within each language with MinHash.
+
+    mode "robust" (default): lines that recur on many pages of one host or of the input (navigation,
+    footers, cookie banners, templates) are left out of the shingles; word 3-grams, 28 bands x 4 hashes;
+    every candidate pair is checked by its estimated Jaccard (>= threshold, or containment >= containment
+    at half the threshold) and a document joins a cluster only if it is similar to its representative.
+    mode "fineweb2": FineWeb2's MinHash exactly (word 5-grams, 14 bands x 8, union-find over all pairs).
 
     Args:
-        n_grams: words per shingle
-        num_buckets: LSH bands
-        hashes_per_bucket: hashes per band (threshold about (1/bands)^(1/hashes), 0.72 by default)
+        mode: "robust" or "fineweb2"
+        n_grams: words per shingle (default: the mode's, 3 or 5)
+        num_buckets: LSH bands (28 or 14)
+        hashes_per_bucket: hashes per band (4 or 8; candidates from a Jaccard of about (1/bands)^(1/hashes))
+        threshold: robust: estimated Jaccard of the whole signatures a pair needs (0.3)
+        containment: robust: or this share of the smaller document found in the larger (0.8; 1: off)
+        exact_margin: robust: pairs whose estimate is within this of a bound get their exact Jaccard (0.1; 0: off)
+        boilerplate: robust: leave recurring lines out of the shingles (true)
+        boilerplate_host_docs: a line on this many pages of one host is boilerplate (3)
+        boilerplate_docs: a line on this many pages of the input is boilerplate (50)
         seed: seed of the hash permutations (keep it fixed across runs and snapshots)
         index: folder of a persistent index of earlier runs' kept documents (e.g. earlier crawl snapshots):
             their duplicates are removed too, and this run's kept documents are added to it
@@ -31,13 +44,19 @@ class MinhashDedup(Stage):
     type = "🫂 - DEDUP"
     barrier = True  # the runner ends a pass of the pipeline here
 
-    def __init__(self, n_grams: int = 5, num_buckets: int = 14, hashes_per_bucket: int = 8, seed: int = 1,
+    def __init__(self, mode: Literal["robust", "fineweb2"] = "robust", n_grams: int | None = None,
+                 num_buckets: int | None = None, hashes_per_bucket: int | None = None,
+                 threshold: float | None = None, containment: float | None = None, exact_margin: float | None = None,
+                 boilerplate: bool | None = None,
+                 boilerplate_host_docs: int | None = None, boilerplate_docs: int | None = None, seed: int = 1,
                  index: str | None = None):
         super().__init__()
         self.index = index
-        if n_grams < 1 or num_buckets < 1 or hashes_per_bucket < 1:
-            raise ValueError("n_grams, num_buckets and hashes_per_bucket must be at least 1")
-        self.config = MinhashConfig(n_grams, num_buckets, hashes_per_bucket, seed)
+        self.config = config_for(mode, n_grams=n_grams, num_buckets=num_buckets, hashes_per_bucket=hashes_per_bucket,
+                                 threshold=threshold, containment=containment, exact_margin=exact_margin,
+                                 boilerplate=boilerplate,
+                                 boilerplate_host_docs=boilerplate_host_docs, boilerplate_docs=boilerplate_docs,
+                                 seed=seed)
 
     def run(self, data, rank: int = 0, world_size: int = 1):
         raise CurationError("the dedup stage runs between two passes of a manifest run (curate run), "

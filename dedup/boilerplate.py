@@ -1,0 +1,154 @@
+"""Boilerplate lines: lines that recur across many pages of one host (navigation, footers, cookie banners,
+page templates) or of the whole input, counted in a first streaming pass so that the MinHash shingles of a
+page are made from what makes it itself.
+
+Counting, exactly and in bounded memory: each page adds the 64-bit hashes of its distinct normalised lines
+twice, once as they are (whole input) and once mixed with the page's host, tagged by the lowest bit. The
+keys go to 64 spill files by their top bits (8 bytes per key on disk); `freeze()` counts one spill file at
+a time (np.unique) and keeps only the keys that reach their threshold: `host_docs` pages of one host, or
+`global_docs` pages of the input. What stays in memory is that sorted set of boilerplate keys, which grows
+with the number of distinct chrome lines, not with the input. Hash collisions (two lines with one 64-bit
+key) are about 1 in 2^64 per pair.
+
+A page whose lines are all boilerplate (a page copied many times, a page that is only chrome) is shingled
+whole, so exact and near copies that recur more often than the thresholds are still found.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import xxhash
+
+from curation.core import CurationError
+
+LINE_BREAK = "\ue000"  # a private-use character: normalisation keeps it, so lines survive it
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_PART_BITS = 6
+_HOST_TAG = np.uint64(1)
+
+
+def normalized_lines(text: str) -> list[str]:
+    """The page's lines after the MinHash normalisation (dedup.minhash.normalize), empty ones dropped."""
+    from dedup.minhash import normalize
+
+    norm = normalize(text.replace("\n", f" {LINE_BREAK} "))
+    return [s for s in (part.strip() for part in norm.split(LINE_BREAK)) if s]
+
+
+def line_hashes(lines: list[str]) -> np.ndarray:
+    return np.fromiter((xxhash.xxh3_64_intdigest(s) for s in lines), dtype=np.uint64, count=len(lines))
+
+
+def page_lines(text: str) -> tuple[list[str], np.ndarray]:
+    """A page's normalised lines and their hashes: what both passes need (kept between them when the
+    pages are in memory, so each page is normalised once)."""
+    lines = normalized_lines(text)
+    return lines, line_hashes(lines)
+
+
+def host_key(host: str | None) -> np.uint64:
+    return np.uint64(xxhash.xxh3_64_intdigest(host.lower().removeprefix("www."))) if host else np.uint64(0)
+
+
+def _global_keys(hashes: np.ndarray) -> np.ndarray:
+    return hashes & ~_HOST_TAG
+
+
+def _host_keys(hashes: np.ndarray, host: np.uint64) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        mixed = (hashes ^ host) * _MIX
+    return (mixed ^ (mixed >> np.uint64(31))) | _HOST_TAG
+
+
+class LineCounts:
+    """The first pass: `add(texts, hosts)` for every page, `freeze()`, then `content` / `is_boilerplate`
+    per page. Spill files live in `work_dir` (a temporary folder when None) until `freeze()`."""
+
+    def __init__(self, host_docs: int = 3, global_docs: int = 50, work_dir: str | Path | None = None):
+        if host_docs < 2 or global_docs < 2:
+            raise CurationError(f"boilerplate thresholds must be at least 2 pages (host_docs={host_docs}, "
+                                f"global_docs={global_docs}): a line on one page is never boilerplate")
+        self.host_docs, self.global_docs = host_docs, global_docs
+        self._own_dir = work_dir is None
+        self.dir = Path(tempfile.mkdtemp(prefix="curate-lines-") if work_dir is None else work_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._spills = [open(self.dir / f"lines_{p:02d}.u64", "wb") for p in range(1 << _PART_BITS)]
+        self.pages = 0
+        self.boilerplate_keys: np.ndarray | None = None  # sorted, after freeze()
+
+    def add(self, texts: Iterable[str], hosts: Iterable[str | None] | None = None) -> None:
+        self.add_pages([page_lines(t) for t in texts], hosts)
+
+    def add_pages(self, pages: list[tuple[list[str], np.ndarray]], hosts: Iterable[str | None] | None = None) -> None:
+        """`add` for pages already split by `page_lines`."""
+        if self.boilerplate_keys is not None:
+            raise CurationError("LineCounts: pages added after freeze(); count every page first")
+        hosts = list(hosts) if hosts is not None else [None] * len(pages)
+        parts = []
+        for (_, hashes), host in zip(pages, hosts):
+            h = np.unique(hashes)
+            parts.append(_global_keys(h))
+            hk = host_key(host)
+            if hk:
+                parts.append(_host_keys(h, hk))
+        self.pages += len(pages)
+        if parts:
+            keys = np.concatenate(parts)
+            part = (keys >> np.uint64(64 - _PART_BITS)).astype(np.int64)
+            order = np.argsort(part, kind="stable")
+            keys, part = keys[order], part[order]
+            bounds = np.searchsorted(part, np.arange((1 << _PART_BITS) + 1))
+            for p in range(1 << _PART_BITS):
+                if bounds[p + 1] > bounds[p]:
+                    self._spills[p].write(keys[bounds[p]:bounds[p + 1]].tobytes())
+
+    def freeze(self) -> None:
+        """Count each spill file, keep the keys at their threshold, delete the spill files."""
+        if self.boilerplate_keys is not None:
+            return
+        kept = []
+        for p, f in enumerate(self._spills):
+            f.close()
+            path = self.dir / f"lines_{p:02d}.u64"
+            keys = np.fromfile(path, dtype=np.uint64)
+            path.unlink()
+            if len(keys):
+                uniq, counts = np.unique(keys, return_counts=True)
+                need = np.where((uniq & _HOST_TAG) != 0, self.host_docs, self.global_docs)
+                kept.append(uniq[counts >= need])
+        self.boilerplate_keys = np.concatenate(kept) if kept else np.empty(0, np.uint64)  # sorted: parts in order
+        if self._own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _known(self, keys: np.ndarray) -> np.ndarray:
+        b = self.boilerplate_keys
+        if not len(b):
+            return np.zeros(len(keys), dtype=bool)
+        pos = np.minimum(np.searchsorted(b, keys), len(b) - 1)
+        return b[pos] == keys
+
+    def is_boilerplate(self, hashes: np.ndarray, host: str | None = None) -> np.ndarray:
+        """bool per line hash: seen on `global_docs` pages, or on `host_docs` pages of this host."""
+        self.freeze()
+        out = self._known(_global_keys(hashes))
+        hk = host_key(host)
+        if hk:
+            out |= self._known(_host_keys(hashes, hk))
+        return out
+
+    def content(self, page: str | tuple[list[str], np.ndarray], host: str | None, min_words: int) -> str:
+        """The page's normalised text (a text, or its `page_lines`) without its boilerplate lines; the whole
+        page if fewer than `min_words` words are left."""
+        lines, hashes = page_lines(page) if isinstance(page, str) else page
+        if not lines:
+            return ""
+        drop = self.is_boilerplate(hashes, host)
+        kept = [s for s, d in zip(lines, drop) if not d]
+        if sum(s.count(" ") + 1 for s in kept) < min_words:
+            kept = lines
+        return " ".join(kept)

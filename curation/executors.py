@@ -138,7 +138,9 @@ class RunSummary(PipelineStep):
 
 def slurm_executor(manifest: Manifest, pipeline: list, logs: Path, job: str, tasks: int = 1,
                    depends: SlurmPipelineExecutor | None = None, skip_completed: bool = True) -> SlurmPipelineExecutor:
+    """One job array of the run, with the manifest's Slurm options."""
     ex = manifest.executor
+    out = Path(manifest.output.path)
     sbatch = {k.replace("_", "-"): v for k, v in (ex.sbatch_args or {}).items()}
     mem = ex.mem_per_cpu_gb or 2
     if mem != int(mem):  # sbatch takes whole units: give fractions of a GB in MB
@@ -149,10 +151,10 @@ def slurm_executor(manifest: Manifest, pipeline: list, logs: Path, job: str, tas
     if not venv and not ex.env_command and sys.prefix != sys.base_prefix:
         venv = os.path.join(sys.prefix, "bin", "activate")  # the environment `curate` runs in
     return SlurmPipelineExecutor(
-        pipeline, tasks=tasks, workers=_workers(manifest) if tasks > 1 else 1, time=ex.time, partition=ex.partition,
+        pipeline, tasks=tasks, workers=-1 if tasks == 1 or ex.workers in (-1, 0) else min(ex.workers, tasks), time=ex.time, partition=ex.partition,
         cpus_per_task=ex.cpus_per_task or 1, mem_per_cpu_gb=int(mem), qos=ex.qos or "", job_name=job,
         env_command=ex.env_command, venv_path=venv, sbatch_args=sbatch, logging_dir=str(logs), depends=depends,
-        skip_completed=skip_completed, slurm_logs_folder=str(Path(ex.logs or logs.parent / SLURM_LOGS / "jobs")),
+        skip_completed=skip_completed, slurm_logs_folder=str(Path(ex.logs or out / LOGS / SLURM_LOGS / "jobs")),
         mail_type="NONE")
 
 

@@ -70,8 +70,10 @@ def connect_ray(address: str | None, num_cpus: int | None = None) -> None:
     its workers' PYTHONPATH, so they import the same `curation` as the driver."""
     import atexit
 
-    import ray
-
+    try:
+        import ray
+    except ImportError:
+        raise CurationError("executor.kind ray needs the ray package: pip install 'curation[ray]'") from None
     if ray.is_initialized():
         return
     options: dict = {"include_dashboard": False, "configure_logging": False}

@@ -126,7 +126,7 @@ def test_ray_writes_what_local_writes(crawl, local_demo, tmp_path):
         bad = tmp_path / "bad"
         (bad / "blocked").mkdir(parents=True)
         (tmp_path / "docs.jsonl").write_text('{"id": "a", "text": "some text here"}\n')
-        (bad / "blocked" / "und").write_text("a file where the writer wants a folder")
+        (bad / "blocked" / "unknown").write_text("a file where the writer wants a folder")
         failing = parse_manifest(f"input: {{paths: ['{tmp_path / 'docs.jsonl'}']}}\noutput: {bad}\n"
                                  "executor: {kind: ray}\nstages: [{stage: write, subdir: blocked}]\n", "bad.yml")
         with pytest.raises(CurationError, match=r"ray: tasks \[0\] of 1 failed; their logs are in .*bad/_logs/logs/"):

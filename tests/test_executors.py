@@ -95,6 +95,17 @@ def test_where_tasks_run_does_not_change_the_fingerprint(crawl, tmp_path):
 # ------------------------------------------------------------------------------------------------ ray
 
 
+def test_a_ray_cluster_that_is_not_there_is_named(monkeypatch):
+    import ray
+
+    from curation.executors import connect_ray
+
+    ray.shutdown()
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with pytest.raises(CurationError, match="ray: cannot reach the cluster at 'auto' .*`ray start --head`"):
+        connect_ray("auto")
+
+
 @pytest.fixture(scope="module")
 def local_demo(crawl, tmp_path_factory):
     out = tmp_path_factory.mktemp("local") / "out"

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -139,22 +140,25 @@ class RunSummary(PipelineStep):
 
 
 def slurm_executor(manifest: Manifest, pipeline: list, logs: Path, job: str, tasks: int = 1,
-                   depends: SlurmPipelineExecutor | None = None, skip_completed: bool = True) -> SlurmPipelineExecutor:
-    """One job array of the run, with the manifest's Slurm options."""
+                   depends: SlurmPipelineExecutor | None = None, skip_completed: bool = True,
+                   mem_gb: float | None = None) -> SlurmPipelineExecutor:
+    """One job array of the run, with the manifest's Slurm options (`mem_gb`: memory of each task instead)."""
     ex = manifest.executor
     out = Path(manifest.output.path)
     sbatch = {k.replace("_", "-"): v for k, v in (ex.sbatch_args or {}).items()}
-    mem = ex.mem_per_cpu_gb or 2
+    cpus = ex.cpus_per_task or 1
+    mem = mem_gb / cpus if mem_gb else ex.mem_per_cpu_gb or 2
     if mem != int(mem):  # sbatch takes whole units: give fractions of a GB in MB
-        sbatch.setdefault("mem-per-cpu", f"{round(mem * 1024)}M")
+        sbatch["mem-per-cpu"] = f"{math.ceil(mem * 1024)}M"
     venv = ex.venv_path
     if venv and not venv.endswith("activate"):
         venv = os.path.join(venv, "bin", "activate")
     if not venv and not ex.env_command and sys.prefix != sys.base_prefix:
         venv = os.path.join(sys.prefix, "bin", "activate")  # the environment `curate` runs in
+    at_once = -1 if tasks == 1 or ex.workers in (-1, 0) else min(ex.workers, tasks)  # the array's %N
     return SlurmPipelineExecutor(
-        pipeline, tasks=tasks, workers=-1 if tasks == 1 or ex.workers in (-1, 0) else min(ex.workers, tasks), time=ex.time, partition=ex.partition,
-        cpus_per_task=ex.cpus_per_task or 1, mem_per_cpu_gb=int(mem), qos=ex.qos or "", job_name=job,
+        pipeline, tasks=tasks, workers=at_once, time=ex.time, partition=ex.partition,
+        cpus_per_task=cpus, mem_per_cpu_gb=int(mem), qos=ex.qos or "", job_name=job,
         env_command=ex.env_command, venv_path=venv, sbatch_args=sbatch, logging_dir=str(logs), depends=depends,
         skip_completed=skip_completed, slurm_logs_folder=str(Path(ex.logs or out / LOGS / SLURM_LOGS / "jobs")),
         mail_type="NONE")
@@ -168,16 +172,17 @@ def submit_slurm(manifest: Manifest, phases: list, out: Path) -> dict:
     previous, n_pass = None, 0
     for phase in phases:
         if isinstance(phase, Barrier):
-            label = f"{prefix}_{Path(phase.input_dir).parent.name}"  # e.g. curate_demo_03_dedup
-            previous = slurm_executor(manifest, [BarrierStep(phase)], out / LOGS / SLURM_LOGS / Path(phase.input_dir).parent.name,
-                                      label, depends=previous)
+            stage = Path(phase.input_dir).parent.name  # e.g. 03_dedup
+            label = f"{prefix}_{stage}"
+            previous = slurm_executor(manifest, [BarrierStep(phase)], out / LOGS / SLURM_LOGS / stage, label,
+                                      depends=previous, mem_gb=ex.barrier_mem_gb)
         else:
             label = f"{prefix}_pass{n_pass}"
             previous = slurm_executor(manifest, phase, pass_logs(out, n_pass), label, tasks=ex.tasks, depends=previous)
             n_pass += 1
         chain.append((label, previous))
-    summary = slurm_executor(manifest, [RunSummary(manifest)], out / LOGS / SLURM_LOGS / "summary", f"{prefix}_summary",
-                             depends=previous, skip_completed=False)
+    summary = slurm_executor(manifest, [RunSummary(manifest)], out / LOGS / SLURM_LOGS / "summary",
+                             f"{prefix}_summary", depends=previous, skip_completed=False)
     chain.append((f"{prefix}_summary", summary))
     record = out / LOGS / SLURM_LOGS / "jobs.json"
     submitted = time.time()

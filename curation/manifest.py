@@ -66,7 +66,8 @@ class OutputSpec(_Strict):
     row_group_size: int = Field(10_000, gt=0, description="rows per Parquet row group")
 
 
-SLURM_OPTIONS = ("partition", "time", "qos", "job_name", "sbatch_args", "env_command", "venv_path", "logs")
+SLURM_OPTIONS = ("partition", "time", "qos", "job_name", "sbatch_args", "env_command", "venv_path", "logs",
+                 "barrier_mem_gb")
 RAY_OPTIONS = ("address", "num_cpus")
 CLUSTER_OPTIONS = ("cpus_per_task", "mem_per_cpu_gb")  # slurm and ray
 _SLURM_TIME = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$|^\d+-\d+$")
@@ -94,6 +95,9 @@ class ExecutorSpec(_Strict):
         None, description="Python environment each job activates, its folder or bin/activate (slurm; default: "
                           "the one `curate` runs in)")
     logs: str | None = Field(None, description="folder for Slurm's own job logs (slurm; default <output>/_logs/slurm)")
+    barrier_mem_gb: float | None = Field(
+        None, gt=0, description="memory of the one-task job that runs a dedup between passes: it holds the whole "
+                                "run's signatures (slurm; default cpus_per_task x mem_per_cpu_gb)")
     # ray
     address: str | None = Field(
         None, description="Ray cluster: 'local' starts one on this machine for the run, 'auto' joins the one "

@@ -95,15 +95,22 @@ def test_where_tasks_run_does_not_change_the_fingerprint(crawl, tmp_path):
 # ------------------------------------------------------------------------------------------------ ray
 
 
-def test_a_ray_cluster_that_is_not_there_is_named(monkeypatch):
-    import ray
+def curate(*args: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess:
+    """`curate ARGS` in a process of its own: Ray's threads never enter the test process, whose later local
+    runs fork their workers (a fork beside Ray's threads can hang)."""
+    environ = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    environ |= {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])), **env}
+    return subprocess.run([sys.executable, "-m", "curation.cli", *args], cwd=cwd, env=environ,
+                          capture_output=True, text=True, timeout=600)
 
-    from curation.executors import connect_ray
 
-    ray.shutdown()
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    with pytest.raises(CurationError, match="ray: cannot reach the cluster at 'auto' .*`ray start --head`"):
-        connect_ray("auto")
+def test_a_ray_cluster_that_is_not_there_is_named(tmp_path):
+    (tmp_path / "docs.jsonl").write_text('{"id": "a", "text": "some text here"}\n')
+    (tmp_path / "m.yml").write_text(f"input: {{paths: ['{tmp_path / 'docs.jsonl'}']}}\noutput: {tmp_path / 'out'}\n"
+                                    "executor: {kind: ray, address: auto}\nstages: [{stage: write}]\n")
+    done = curate("run", str(tmp_path / "m.yml"))
+    assert done.returncode == 2
+    assert "error: ray: cannot reach the cluster at 'auto'" in done.stderr and "`ray start --head`" in done.stderr
 
 
 @pytest.fixture(scope="module")
@@ -114,36 +121,41 @@ def local_demo(crawl, tmp_path_factory):
 
 
 def test_ray_writes_what_local_writes(crawl, local_demo, tmp_path):
-    import ray
-
     local_out, local_summary = local_demo
     out = tmp_path / "ray"
-    m = parse_manifest(demo_manifest(crawl, out, kind="ray", address="local", num_cpus=2, mem_per_cpu_gb=0.5), "demo.yml")
-    try:
-        summary = run_manifest(m, progress=False)
-        assert ray.is_initialized()  # the run started its own local cluster
-        # every dataset and exclusion file, byte for byte; so the same documents per language, the same dedup
-        assert outputs(out) == outputs(local_out) and len(outputs(out)) > 10
-        assert documents(out) == documents(local_out)
-        dedup = next(s for s in summary["stages"] if s.get("key") == "dedup")
-        assert dedup["removed"] > 0  # the crawl's mirrors were found on Ray as well
-        same_counts(summary, local_summary)
-        # each pass's tasks ran on Ray: datatrove's Ray executor leaves its own logs and completions
-        for logs in (out / "_logs", out / "_logs/pass_1"):
-            assert sorted(p.name for p in (logs / "completions").iterdir()) == ["00000", "00001"]
-            assert json.loads((logs / "executor.json").read_text())["cpus_per_task"] == 1
+    (tmp_path / "demo.yml").write_text(demo_manifest(crawl, out, kind="ray", address="local", num_cpus=2,
+                                                     mem_per_cpu_gb=0.5))
+    done = curate("run", str(tmp_path / "demo.yml"), "--no-progress")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"to {out}/<language>/" in done.stdout
+    # every dataset and exclusion file, byte for byte; so the same documents per language, the same dedup
+    assert outputs(out) == outputs(local_out) and len(outputs(out)) > 10
+    assert documents(out) == documents(local_out)
+    summary = json.loads((out / "stats.json").read_text())
+    dedup = next(s for s in summary["stages"] if s.get("key") == "dedup")
+    assert dedup["removed"] > 0  # the crawl's mirrors were found on Ray as well
+    same_counts(summary, local_summary)
+    # each pass's tasks ran on Ray: datatrove's Ray executor leaves its own logs and completions
+    for logs in (out / "_logs", out / "_logs/pass_1"):
+        assert sorted(p.name for p in (logs / "completions").iterdir()) == ["00000", "00001"]
+        executor = json.loads((logs / "executor.json").read_text())
+        assert executor["cpus_per_task"] == 1 and executor["mem_per_cpu_gb"] == 0.5
 
-        # a task that fails on Ray fails the run (datatrove's Ray executor only logs it)
-        bad = tmp_path / "bad"
-        (bad / "blocked").mkdir(parents=True)
-        (tmp_path / "docs.jsonl").write_text('{"id": "a", "text": "some text here"}\n')
-        (bad / "blocked" / "unknown").write_text("a file where the writer wants a folder")
-        failing = parse_manifest(f"input: {{paths: ['{tmp_path / 'docs.jsonl'}']}}\noutput: {bad}\n"
-                                 "executor: {kind: ray}\nstages: [{stage: write, subdir: blocked}]\n", "bad.yml")
-        with pytest.raises(CurationError, match=r"ray: tasks \[0\] of 1 failed; their logs are in .*bad/_logs/logs/"):
-            run_manifest(failing, progress=False)
-    finally:
-        ray.shutdown()
+
+def test_a_task_that_fails_on_ray_fails_the_run(tmp_path):
+    """datatrove's Ray executor only logs a failed task; the run must stop before a next pass reads it."""
+    bad = tmp_path / "bad"
+    (bad / "blocked").mkdir(parents=True)
+    (bad / "blocked" / "unknown").write_text("a file where the writer wants a folder")
+    (tmp_path / "docs.jsonl").write_text('{"id": "a", "text": "some text here"}\n')
+    (tmp_path / "bad.yml").write_text(f"input: {{paths: ['{tmp_path / 'docs.jsonl'}']}}\noutput: {bad}\n"
+                                      "executor: {kind: ray, address: local, num_cpus: 1, mem_per_cpu_gb: 0.5}\n"
+                                      "stages: [{stage: write, subdir: blocked}]\n")
+    done = curate("run", str(tmp_path / "bad.yml"), "--no-progress")
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert re.search(r"error: ray: tasks \[0\] of 1 failed; their logs are in .*bad/_logs/logs/", done.stderr)
+    assert "blocked/unknown" in (bad / "_logs/logs/task_00000.log").read_text()  # the error, in the task log
+    assert not (bad / "stats.json").exists()
 
 
 # ------------------------------------------------------------------------------------------------ slurm
@@ -225,7 +237,7 @@ stages:
   - stage: write
 """
 SLURM = ("{kind: slurm, tasks: 2, workers: 2, partition: cpu, time: '00:30:00', cpus_per_task: 2, mem_per_cpu_gb: 1.5, "
-         "qos: low, job_name: light, sbatch_args: {account: proj}}")
+         "qos: low, job_name: light, sbatch_args: {account: proj}, barrier_mem_gb: 6}")
 
 
 def test_slurm_run_is_dependent_jobs_that_write_what_local_writes(crawl, fake_slurm, tmp_path, capsys):
@@ -248,7 +260,8 @@ def test_slurm_run_is_dependent_jobs_that_write_what_local_writes(crawl, fake_sl
     for j in chain:
         s = j["sbatch"]
         assert (s["partition"], s["time"], s["cpus-per-task"], s["qos"], s["account"]) == ("cpu", "00:30:00", "2", "low", "proj")
-        assert s["mem-per-cpu"] == "1536M"  # 1.5 GB, in the whole units sbatch takes
+        # 1.5 GB in the whole units sbatch takes; the dedup job gets its own memory (6 GB over 2 CPUs)
+        assert s["mem-per-cpu"] == ("3G" if j is chain[1] else "1536M")
         assert s["output"].startswith(f"{out}/_logs/slurm/jobs/")
         if sys.prefix != sys.base_prefix:  # the jobs activate the environment `curate` ran in
             assert f"source {sys.prefix}/bin/activate" in j["script"]

@@ -95,46 +95,73 @@ def test_where_tasks_run_does_not_change_the_fingerprint(crawl, tmp_path):
 # ------------------------------------------------------------------------------------------------ ray
 
 
-def curate(*args: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess:
-    """`curate ARGS` in a process of its own: Ray's threads never enter the test process, whose later local
-    runs fork their workers (a fork beside Ray's threads can hang)."""
+def own_process(*args: str) -> list[str]:
+    """A command line in a process of its own, so Ray's threads never enter the test process, whose later
+    local runs fork their workers (a fork beside Ray's threads can hang)."""
+    return [sys.executable, *args]
+
+
+def child_env() -> dict:
     environ = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    environ |= {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])), **env}
-    return subprocess.run([sys.executable, "-m", "curation.cli", *args], cwd=cwd, env=environ,
-                          capture_output=True, text=True, timeout=600)
+    return environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
 
 def test_a_ray_cluster_that_is_not_there_is_named(tmp_path):
     (tmp_path / "docs.jsonl").write_text('{"id": "a", "text": "some text here"}\n')
     (tmp_path / "m.yml").write_text(f"input: {{paths: ['{tmp_path / 'docs.jsonl'}']}}\noutput: {tmp_path / 'out'}\n"
                                     "executor: {kind: ray, address: auto}\nstages: [{stage: write}]\n")
-    done = curate("run", str(tmp_path / "m.yml"))
+    done = subprocess.run(own_process("-m", "curation.cli", "run", str(tmp_path / "m.yml")), cwd=ROOT,
+                          env=child_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 2
     assert "error: ray: cannot reach the cluster at 'auto'" in done.stderr and "`ray start --head`" in done.stderr
 
 
+RUN_EACH = """
+import sys
+from curation.cli import main
+for path in sys.argv[1:]:  # one Ray cluster (started by the first run) for every run
+    code = main(["run", path, "--no-progress"])
+    print(f"### {path}: exit {code}", file=sys.stderr, flush=True)
+"""
+
+
 @pytest.fixture(scope="module")
-def local_demo(crawl, tmp_path_factory):
-    out = tmp_path_factory.mktemp("local") / "out"
-    summary = run_manifest(parse_manifest(demo_manifest(crawl, out), "demo.yml"), progress=False)
-    return out, summary
+def ray_runs(crawl, tmp_path_factory):
+    """The demo manifest on a local Ray cluster started by the run, and a run whose task fails on Ray, in a
+    process of their own; meanwhile the demo manifest with the local executor, for reference."""
+    tmp = tmp_path_factory.mktemp("ray")
+    demo, bad = tmp / "demo.yml", tmp / "bad.yml"
+    demo.write_text(demo_manifest(crawl, tmp / "ray", kind="ray", address="local", num_cpus=2, mem_per_cpu_gb=0.5))
+    # the writer wants a folder where a file is: the task fails on the Ray worker
+    (tmp / "bad/blocked").mkdir(parents=True)
+    (tmp / "bad/blocked/unknown").write_text("a file where the writer wants a folder")
+    (tmp / "docs.jsonl").write_text('{"id": "a", "text": "some text here"}\n')
+    bad.write_text(f"input: {{paths: ['{tmp / 'docs.jsonl'}']}}\noutput: {tmp / 'bad'}\n"
+                   "executor: {kind: ray, address: local, num_cpus: 2, mem_per_cpu_gb: 0.5}\n"
+                   "stages: [{stage: write, subdir: blocked}]\n")
+    proc = subprocess.Popen(own_process("-c", RUN_EACH, str(demo), str(bad)), cwd=ROOT, env=child_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        local = tmp / "local"
+        local_summary = run_manifest(parse_manifest(demo_manifest(crawl, local), "demo.yml"), progress=False)
+        printed, log = proc.communicate(timeout=600)
+    finally:
+        proc.kill()
+    return {"log": log, "printed": printed, "ray": tmp / "ray", "bad": tmp / "bad", "local": local,
+            "local_summary": local_summary, "demo": demo, "bad_manifest": bad}
 
 
-def test_ray_writes_what_local_writes(crawl, local_demo, tmp_path):
-    local_out, local_summary = local_demo
-    out = tmp_path / "ray"
-    (tmp_path / "demo.yml").write_text(demo_manifest(crawl, out, kind="ray", address="local", num_cpus=2,
-                                                     mem_per_cpu_gb=0.5))
-    done = curate("run", str(tmp_path / "demo.yml"), "--no-progress")
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert f"to {out}/<language>/" in done.stdout
+def test_ray_writes_what_local_writes(ray_runs):
+    out, local_out = ray_runs["ray"], ray_runs["local"]
+    assert f"### {ray_runs['demo']}: exit 0" in ray_runs["log"], ray_runs["log"][-3000:]
+    assert f"to {out}/<language>/" in ray_runs["printed"]
     # every dataset and exclusion file, byte for byte; so the same documents per language, the same dedup
     assert outputs(out) == outputs(local_out) and len(outputs(out)) > 10
     assert documents(out) == documents(local_out)
     summary = json.loads((out / "stats.json").read_text())
     dedup = next(s for s in summary["stages"] if s.get("key") == "dedup")
     assert dedup["removed"] > 0  # the crawl's mirrors were found on Ray as well
-    same_counts(summary, local_summary)
+    same_counts(summary, ray_runs["local_summary"])
     # each pass's tasks ran on Ray: datatrove's Ray executor leaves its own logs and completions
     for logs in (out / "_logs", out / "_logs/pass_1"):
         assert sorted(p.name for p in (logs / "completions").iterdir()) == ["00000", "00001"]
@@ -142,18 +169,11 @@ def test_ray_writes_what_local_writes(crawl, local_demo, tmp_path):
         assert executor["cpus_per_task"] == 1 and executor["mem_per_cpu_gb"] == 0.5
 
 
-def test_a_task_that_fails_on_ray_fails_the_run(tmp_path):
+def test_a_task_that_fails_on_ray_fails_the_run(ray_runs):
     """datatrove's Ray executor only logs a failed task; the run must stop before a next pass reads it."""
-    bad = tmp_path / "bad"
-    (bad / "blocked").mkdir(parents=True)
-    (bad / "blocked" / "unknown").write_text("a file where the writer wants a folder")
-    (tmp_path / "docs.jsonl").write_text('{"id": "a", "text": "some text here"}\n')
-    (tmp_path / "bad.yml").write_text(f"input: {{paths: ['{tmp_path / 'docs.jsonl'}']}}\noutput: {bad}\n"
-                                      "executor: {kind: ray, address: local, num_cpus: 1, mem_per_cpu_gb: 0.5}\n"
-                                      "stages: [{stage: write, subdir: blocked}]\n")
-    done = curate("run", str(tmp_path / "bad.yml"), "--no-progress")
-    assert done.returncode == 2, done.stderr[-3000:]
-    assert re.search(r"error: ray: tasks \[0\] of 1 failed; their logs are in .*bad/_logs/logs/", done.stderr)
+    bad, log = ray_runs["bad"], ray_runs["log"]
+    assert f"### {ray_runs['bad_manifest']}: exit 2" in log, log[-3000:]
+    assert re.search(r"error: ray: tasks \[0\] of 1 failed; their logs are in .*bad/_logs/logs/", log)
     assert "blocked/unknown" in (bad / "_logs/logs/task_00000.log").read_text()  # the error, in the task log
     assert not (bad / "stats.json").exists()
 

@@ -96,16 +96,23 @@ def connect_ray(address: str | None, num_cpus: int | None = None) -> None:
 
 
 class BarrierStep(PipelineStep):
-    """A barrier (dedup) as the one task of a Slurm job: the same function a local run calls."""
+    """A barrier (dedup) as the one task of a Slurm job: the same function a local run calls, once every task
+    of the pass before it has finished (Slurm's afterok only covers that pass's last job array)."""
 
     name = "🚧 Barrier"
     type = "🫂 - DEDUP"
 
-    def __init__(self, barrier: Barrier):
+    def __init__(self, barrier: Barrier, pass_logs: str, tasks: int):
         super().__init__()
-        self.barrier = barrier
+        self.barrier, self.pass_logs, self.tasks = barrier, pass_logs, tasks
 
     def run(self, data, rank: int = 0, world_size: int = 1):
+        done = Path(self.pass_logs) / "completions"
+        missing = [r for r in range(self.tasks) if not (done / f"{r:05d}").exists()]
+        if missing:
+            raise CurationError(f"{self.pass_logs}: tasks {missing[:10]}{' ...' if len(missing) > 10 else ''} of "
+                                f"{self.tasks} have not finished, so the dedup would miss their documents; "
+                                "run `curate run` again to queue them")
         stats, _ = run_barrier(self.barrier, progress=False)
         self.stats = stats
         yield from ()
@@ -174,8 +181,9 @@ def submit_slurm(manifest: Manifest, phases: list, out: Path) -> dict:
         if isinstance(phase, Barrier):
             stage = Path(phase.input_dir).parent.name  # e.g. 03_dedup
             label = f"{prefix}_{stage}"
-            previous = slurm_executor(manifest, [BarrierStep(phase)], out / LOGS / SLURM_LOGS / stage, label,
-                                      depends=previous, mem_gb=ex.barrier_mem_gb)
+            step = BarrierStep(phase, str(pass_logs(out, n_pass - 1)), ex.tasks)
+            previous = slurm_executor(manifest, [step], out / LOGS / SLURM_LOGS / stage, label, depends=previous,
+                                      mem_gb=ex.barrier_mem_gb)
         else:
             label = f"{prefix}_pass{n_pass}"
             previous = slurm_executor(manifest, phase, pass_logs(out, n_pass), label, tasks=ex.tasks, depends=previous)

@@ -320,3 +320,20 @@ def test_slurm_without_sbatch_says_so(crawl, tmp_path, monkeypatch):
     m = parse_manifest(LIGHT.format(warc=crawl, out=tmp_path / "out", executor=SLURM), "light.yml")
     with pytest.raises(CurationError, match="slurm: cannot submit jobs \\(sbatch not found\\)"):
         run_manifest(m, progress=False)
+
+
+def test_slurm_dedup_job_waits_for_every_task_of_the_pass_before(crawl, tmp_path):
+    """With more tasks than one job array holds, Slurm's afterok covers only the last array: the dedup job
+    checks the pass's completion markers itself instead of deduplicating part of the run."""
+    from curation.executors import BarrierStep
+    from curation.runner import Barrier, compile_phases
+
+    m = parse_manifest(LIGHT.format(warc=crawl, out=tmp_path / "out", executor=SLURM), "light.yml")
+    barrier = next(p for p in compile_phases(m, progress=False) if isinstance(p, Barrier))
+    logs = tmp_path / "out/_logs"
+    (logs / "completions").mkdir(parents=True)
+    (logs / "completions/00001").touch()
+    with pytest.raises(CurationError, match=r"_logs: tasks \[0\] of 2 have not finished, so the dedup would miss"):
+        list(BarrierStep(barrier, str(logs), 2).run(None))
+    assert not Path(barrier.output_dir).exists()
+

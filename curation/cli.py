@@ -33,6 +33,11 @@ def _cmd_run(args) -> int:
     manifest = apply_overrides(load_manifest(args.manifest), args.input, args.output, args.format)
     summary = run_manifest(manifest, overwrite=args.overwrite, verbose=args.verbose, progress=not args.no_progress,
                            replace_changed=args.replace_changed)
+    if summary.get("executor") == "slurm" and "jobs" in summary:  # submitted, not run: say what to follow
+        from curation.executors import format_submission
+
+        print(format_submission(summary))
+        return 0
     print(format_summary(summary))
     return 0
 

@@ -11,13 +11,14 @@ import difflib
 import importlib
 import inspect
 import os
+import re
 import sys
 import typing
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from curation.core import CurationError, get_stage, option_docs, registered_stages, stage_parameters
 from curation.crawl.spec import CrawlSpec
@@ -66,12 +67,72 @@ class OutputSpec(_Strict):
     row_group_size: int = Field(10_000, gt=0, description="rows per Parquet row group")
 
 
+SLURM_OPTIONS = ("partition", "time", "qos", "job_name", "sbatch_args", "env_command", "venv_path", "logs",
+                 "barrier_mem_gb")
+RAY_OPTIONS = ("address", "num_cpus")
+CLUSTER_OPTIONS = ("cpus_per_task", "mem_per_cpu_gb")  # slurm and ray
+_SLURM_TIME = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$|^\d+-\d+$")
+
+
 class ExecutorSpec(_Strict):
-    """How to run: datatrove's local executor here; slurm and ray go through datatrove's executors."""
+    """How to run, through datatrove's executors: `local` (this machine), `slurm` (the run submitted as
+    dependent sbatch jobs) or `ray` (tasks on a Ray cluster). The pipeline and its output are the same."""
 
     kind: Literal["local", "slurm", "ray"] = "local"
     tasks: int = Field(1, ge=1, description="number of shards the input is split into")
     workers: int = Field(-1, description="tasks run at once (-1: as many as tasks)")
+    # slurm and ray
+    cpus_per_task: int | None = Field(None, ge=1, description="CPUs each task is given (slurm, ray; default 1)")
+    mem_per_cpu_gb: float | None = Field(None, gt=0, description="memory per CPU in GB (slurm, ray; default 2)")
+    # slurm
+    partition: str | None = Field(None, description="Slurm partition the jobs go to (slurm; required)")
+    time: str | None = Field(None, description="time limit of each job, e.g. '12:00:00' or '1-00:00:00' (slurm; required)")
+    qos: str | None = Field(None, description="Slurm quality of service (slurm)")
+    job_name: str | None = Field(None, description="name prefix of the jobs (slurm; default curate_<manifest name>)")
+    sbatch_args: dict[str, str | int | float | bool] | None = Field(
+        None, description="more #SBATCH options, e.g. {account: myproj, constraint: cpu} (slurm)")
+    env_command: str | None = Field(None, description="shell line each job runs first, e.g. 'module load python' (slurm)")
+    venv_path: str | None = Field(
+        None, description="Python environment each job activates, its folder or bin/activate (slurm; default: "
+                          "the one `curate` runs in)")
+    logs: str | None = Field(None, description="folder for Slurm's own job logs (slurm; default <output>/_logs/slurm)")
+    barrier_mem_gb: float | None = Field(
+        None, gt=0, description="memory of the one-task job that runs a dedup between passes: it holds the whole "
+                                "run's signatures (slurm; default cpus_per_task x mem_per_cpu_gb)")
+    # ray
+    address: str | None = Field(
+        None, description="Ray cluster: 'local' starts one on this machine for the run, 'auto' joins the one "
+                          "`ray start` runs, 'ray://HOST:10001' a remote one (ray; default: RAY_ADDRESS or a "
+                          "running cluster, else a local one)")
+    num_cpus: int | None = Field(None, ge=1, description="CPUs of the cluster started for the run (ray, address: local)")
+
+    @field_validator(*SLURM_OPTIONS, *RAY_OPTIONS, *CLUSTER_OPTIONS)
+    @classmethod
+    def _for_kind(cls, v, info):
+        kind = info.data.get("kind")
+        name = info.field_name
+        owners = ("slurm",) if name in SLURM_OPTIONS else ("ray",) if name in RAY_OPTIONS else ("slurm", "ray")
+        if v is not None and kind is not None and kind not in owners:
+            raise ValueError(f"a {' and '.join(owners)} option, but executor.kind is '{kind}'")
+        return v
+
+    @field_validator("time")
+    @classmethod
+    def _slurm_time(cls, v):
+        if v is not None and not _SLURM_TIME.match(str(v)):
+            raise ValueError("expected a Slurm time limit: MINUTES, HH:MM:SS or DAYS-HH:MM:SS")
+        return v
+
+    @model_validator(mode="after")
+    def _required(self):
+        if self.kind == "slurm":
+            missing = [k for k in ("partition", "time") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"kind slurm needs {' and '.join(repr(k) for k in missing)} (the partition the "
+                                 "jobs go to and their time limit, e.g. partition: cpu, time: '12:00:00')")
+        if self.num_cpus is not None and self.address != "local":
+            raise ValueError("num_cpus sizes a cluster started for the run: it needs address: local")
+        return self
 
 
 class Manifest(_Strict):

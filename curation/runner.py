@@ -179,7 +179,10 @@ def fingerprint(manifest: Manifest) -> str:
     """What makes two runs' outputs interchangeable: the manifest (less cosmetic keys) and its input files."""
     import fsspec
 
-    data = manifest.model_dump(exclude={"executor": {"workers"}, "description": True, "name": True})
+    data = manifest.model_dump(exclude={"executor": True, "description": True, "name": True})
+    # where the tasks run (local, Slurm, Ray) does not change what they write, the number of tasks does;
+    # stamped in the shape earlier versions used, so their runs still resume
+    data["executor"] = {"kind": "local", "tasks": manifest.executor.tasks}
     inputs = []
     for path in resolve_paths(manifest.input.paths, manifest.input.format):
         fs, root = fsspec.core.url_to_fs(path)
@@ -245,19 +248,15 @@ def run_manifest(manifest: Manifest, overwrite: bool = False, verbose: bool = Fa
 
     Each pass runs on datatrove's executor with its own logs and completion markers under `_logs/`, and each
     barrier (dedup) leaves a `done.json`, so a run started again skips whatever finished."""
-    from datatrove.executor import LocalPipelineExecutor
-
+    from curation.executors import pass_executor, pass_logs, submit_slurm
     from curation.report import write_report
     from curation.summary import collect_summary, merged_stats
 
-    ex = manifest.executor
-    if ex.kind != "local":
-        raise CurationError(
-            f"{manifest._source}: executor.kind '{ex.kind}' is not available in this version; use 'local'"
-        )
     phases = compile_phases(manifest, progress=progress)
     out = prepare_output(manifest, overwrite, replace_changed)
     quiet_datatrove(verbose)
+    if manifest.executor.kind == "slurm":  # submitted as dependent jobs; the last one writes the summary
+        return submit_slurm(manifest, phases, out)
     started = time.time()
     already, step_stats, n_pass = True, [], 0
     for phase in phases:
@@ -266,10 +265,9 @@ def run_manifest(manifest: Manifest, overwrite: bool = False, verbose: bool = Fa
             already &= done
             step_stats.append((phase.stage, stats))
             continue
-        logs = out / LOGS if n_pass == 0 else out / LOGS / f"pass_{n_pass}"
+        logs = pass_logs(out, n_pass)
         n_pass += 1
-        executor = LocalPipelineExecutor(phase, tasks=ex.tasks, workers=_workers(manifest),
-                                         logging_dir=str(logs), start_method="fork")
+        executor = pass_executor(manifest, phase, logs)
         already &= len(executor.get_incomplete_ranks()) == 0
         executor.run()
         step_stats += list(zip(phase, merged_stats(logs)))

@@ -1,0 +1,222 @@
+"""The manifest's `executor` as datatrove executors: Local, Ray or Slurm, with the same pipeline and output.
+
+- local: each pass on datatrove's LocalPipelineExecutor; a barrier (dedup) runs in-process between passes.
+- ray: each pass on datatrove's RayPipelineExecutor, one after another from the driver (`curate run` waits
+  for the run); a barrier runs in the driver, as with local, so the dedup decisions are the same.
+- slurm: `curate run` submits the whole run and returns: every pass is a SlurmPipelineExecutor job array,
+  each barrier a one-task job that runs the same barrier function, and a last one-task job writes the
+  summary (stats.json, report); each depends on the one before (`afterok`). The jobs write where a local run
+  writes (`_logs/`, `_logs/pass_N/`, `_stages/`), so a run can be resumed on any executor.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+from datatrove.executor import LocalPipelineExecutor, RayPipelineExecutor, SlurmPipelineExecutor
+from datatrove.executor.base import PipelineExecutor
+from datatrove.pipeline.base import PipelineStep
+
+from curation.core import CurationError
+from curation.manifest import ExecutorSpec, Manifest
+from curation.runner import LOGS, Barrier, _workers, run_barrier
+
+SLURM_LOGS = "slurm"  # under <output>/_logs: the barrier and summary jobs' datatrove logs, the job list
+
+
+def pass_logs(out: Path, n_pass: int) -> Path:
+    """Where pass `n_pass` keeps datatrove's logs, stats and completion markers (the same for every kind)."""
+    return out / LOGS if n_pass == 0 else out / LOGS / f"pass_{n_pass}"
+
+
+def pass_executor(manifest: Manifest, phase: list[PipelineStep], logs: str | Path) -> PipelineExecutor:
+    """The executor that runs one pass (to completion: `run()` returns when every task finished or raises)."""
+    ex = manifest.executor
+    if ex.kind == "local":
+        return LocalPipelineExecutor(phase, tasks=ex.tasks, workers=_workers(manifest), logging_dir=str(logs),
+                                     start_method="fork")
+    if ex.kind == "ray":
+        return RayRun(phase, ex, _workers(manifest), logging_dir=str(logs))
+    raise CurationError(f"{manifest._source}: executor.kind slurm submits the whole run at once (submit_slurm)")
+
+
+# ------------------------------------------------------------------------------------------------ ray
+
+
+class RayRun(RayPipelineExecutor):
+    """datatrove's Ray executor that connects to the manifest's cluster first and raises when a task failed
+    (datatrove only logs it), so the next pass never reads a partial pass."""
+
+    def __init__(self, pipeline, spec: ExecutorSpec, workers: int, logging_dir: str):
+        super().__init__(pipeline, tasks=spec.tasks, workers=workers, logging_dir=logging_dir,
+                         cpus_per_task=spec.cpus_per_task or 1, mem_per_cpu_gb=spec.mem_per_cpu_gb or 2)
+        self.address, self.num_cpus = spec.address, spec.num_cpus
+
+    def run(self):
+        connect_ray(self.address, self.num_cpus)
+        super().run()
+        failed = self.get_incomplete_ranks(skip_completed=True)
+        if failed:
+            raise CurationError(f"ray: tasks {failed} of {self.world_size} failed; their logs are in "
+                                f"{self.logging_dir.resolve_paths('logs')}/ (run again to redo only them)")
+
+
+def connect_ray(address: str | None, num_cpus: int | None = None) -> None:
+    """Join (or start) the Ray cluster once per process. A cluster started here gets this process's code on
+    its workers' PYTHONPATH, so they import the same `curation` as the driver."""
+    import atexit
+
+    try:
+        import ray
+    except ImportError:
+        raise CurationError("executor.kind ray needs the ray package: pip install 'curation[ray]'") from None
+    if ray.is_initialized():
+        return
+    options: dict = {"include_dashboard": False, "configure_logging": False}
+    if address in (None, "local"):
+        code = str(Path(__file__).resolve().parents[1])
+        path = os.pathsep.join(p for p in (code, os.environ.get("PYTHONPATH")) if p)
+        options["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
+    if address == "local":
+        options["num_cpus"] = num_cpus
+    try:
+        ray.init(address=address, **options)
+    except ConnectionError as e:
+        raise CurationError(f"ray: cannot reach the cluster at '{address}' ({e}); start one with `ray start --head`, "
+                            "or use executor.address: local to start one for this run") from None
+    atexit.register(ray.shutdown)
+
+
+# ------------------------------------------------------------------------------------------------ slurm
+
+
+class BarrierStep(PipelineStep):
+    """A barrier (dedup) as the one task of a Slurm job: the same function a local run calls, once every task
+    of the pass before it has finished (Slurm's afterok only covers that pass's last job array)."""
+
+    name = "🚧 Barrier"
+    type = "🫂 - DEDUP"
+
+    def __init__(self, barrier: Barrier, pass_logs: str, tasks: int):
+        super().__init__()
+        self.barrier, self.pass_logs, self.tasks = barrier, pass_logs, tasks
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        done = Path(self.pass_logs) / "completions"
+        missing = [r for r in range(self.tasks) if not (done / f"{r:05d}").exists()]
+        if missing:
+            raise CurationError(f"{self.pass_logs}: tasks {missing[:10]}{' ...' if len(missing) > 10 else ''} of "
+                                f"{self.tasks} have not finished, so the dedup would miss their documents; "
+                                "run `curate run` again to queue them")
+        stats, _ = run_barrier(self.barrier, progress=False)
+        self.stats = stats
+        yield from ()
+
+
+class RunSummary(PipelineStep):
+    """The last job of a Slurm run: the run's summary (stats.json, report) from the finished passes, written
+    by the same code as a local run (every task and barrier is done, so nothing is redone)."""
+
+    name = "📋 Run summary"
+    type = "📋 - SUMMARY"
+
+    def __init__(self, manifest: Manifest):
+        super().__init__()
+        self.manifest = manifest
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        from curation.runner import run_manifest
+
+        m = self.manifest.model_copy(deep=True)
+        m.executor = ExecutorSpec(kind="local", tasks=m.executor.tasks, workers=1)
+        m._source = self.manifest._source
+        summary = run_manifest(m, progress=False)
+        out = Path(m.output.path)
+        record = out / LOGS / SLURM_LOGS / "jobs.json"
+        submitted = json.loads(record.read_text())["submitted"] if record.exists() else None
+        summary |= {"already_complete": False, "executor": "slurm"}
+        if submitted:  # the run's time is from submission to now, queueing included
+            summary["elapsed_seconds"] = round(time.time() - submitted, 1)
+        _write_json(out / "stats.json", summary)
+        yield from ()
+
+
+def slurm_executor(manifest: Manifest, pipeline: list, logs: Path, job: str, tasks: int = 1,
+                   depends: SlurmPipelineExecutor | None = None, skip_completed: bool = True,
+                   mem_gb: float | None = None) -> SlurmPipelineExecutor:
+    """One job array of the run, with the manifest's Slurm options (`mem_gb`: memory of each task instead)."""
+    ex = manifest.executor
+    out = Path(manifest.output.path)
+    sbatch = {k.replace("_", "-"): v for k, v in (ex.sbatch_args or {}).items()}
+    cpus = ex.cpus_per_task or 1
+    mem = mem_gb / cpus if mem_gb else ex.mem_per_cpu_gb or 2
+    if mem != int(mem):  # sbatch takes whole units: give fractions of a GB in MB
+        sbatch["mem-per-cpu"] = f"{math.ceil(mem * 1024)}M"
+    venv = ex.venv_path
+    if venv and not venv.endswith("activate"):
+        venv = os.path.join(venv, "bin", "activate")
+    if not venv and not ex.env_command and sys.prefix != sys.base_prefix:
+        venv = os.path.join(sys.prefix, "bin", "activate")  # the environment `curate` runs in
+    at_once = -1 if tasks == 1 or ex.workers in (-1, 0) else min(ex.workers, tasks)  # the array's %N
+    return SlurmPipelineExecutor(
+        pipeline, tasks=tasks, workers=at_once, time=ex.time, partition=ex.partition,
+        cpus_per_task=cpus, mem_per_cpu_gb=int(mem), qos=ex.qos or "", job_name=job,
+        env_command=ex.env_command, venv_path=venv, sbatch_args=sbatch, logging_dir=str(logs), depends=depends,
+        skip_completed=skip_completed, slurm_logs_folder=str(Path(ex.logs or out / LOGS / SLURM_LOGS / "jobs")),
+        mail_type="NONE")
+
+
+def submit_slurm(manifest: Manifest, phases: list, out: Path) -> dict:
+    """Submit the run as dependent Slurm jobs (passes, barriers, summary); returns the jobs submitted."""
+    ex = manifest.executor
+    prefix = ex.job_name or f"curate_{manifest.name or 'run'}"
+    chain: list[tuple[str, SlurmPipelineExecutor]] = []
+    previous, n_pass = None, 0
+    for phase in phases:
+        if isinstance(phase, Barrier):
+            stage = Path(phase.input_dir).parent.name  # e.g. 03_dedup
+            label = f"{prefix}_{stage}"
+            step = BarrierStep(phase, str(pass_logs(out, n_pass - 1)), ex.tasks)
+            previous = slurm_executor(manifest, [step], out / LOGS / SLURM_LOGS / stage, label, depends=previous,
+                                      mem_gb=ex.barrier_mem_gb)
+        else:
+            label = f"{prefix}_pass{n_pass}"
+            previous = slurm_executor(manifest, phase, pass_logs(out, n_pass), label, tasks=ex.tasks, depends=previous)
+            n_pass += 1
+        chain.append((label, previous))
+    summary = slurm_executor(manifest, [RunSummary(manifest)], out / LOGS / SLURM_LOGS / "summary",
+                             f"{prefix}_summary", depends=previous, skip_completed=False)
+    chain.append((f"{prefix}_summary", summary))
+    record = out / LOGS / SLURM_LOGS / "jobs.json"
+    submitted = time.time()
+    _write_json(record, {"submitted": submitted, "jobs": []})  # before the summary job can start
+    try:
+        summary.run()  # launches the jobs it depends on first, each with --dependency=afterok:<the one before>
+    except FileNotFoundError as e:
+        raise CurationError(f"slurm: cannot submit jobs ({e.filename} not found): run `curate run` on a machine "
+                            "with Slurm's sbatch, or choose executor.kind local or ray") from None
+    jobs = [{"job": label, "id": str(e.job_id), "skipped": str(e.job_id) == "-1",
+             "script": e.logging_dir.resolve_paths("launch_script.slurm")} for label, e in chain]
+    _write_json(record, {"submitted": submitted, "jobs": jobs})
+    return {"executor": "slurm", "output": str(out), "jobs": jobs}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False))
+    os.replace(tmp, path)
+
+
+def format_submission(s: dict) -> str:
+    lines = [f"submitted {sum(not j['skipped'] for j in s['jobs'])} Slurm jobs, each after the one before:"]
+    for j in s["jobs"]:
+        lines.append(f"  {j['job']:<36}{'already done' if j['skipped'] else 'job ' + j['id']}")
+    lines.append(f"the last writes {s['output']}/stats.json; follow with `squeue --me`, "
+                 f"logs in {s['output']}/{LOGS}/")
+    return "\n".join(lines)

@@ -393,3 +393,13 @@ def test_a_snapshot_without_its_paths_file_is_reported_and_recorded(mirror, tmp_
         [("CC-MAIN-2023-50", None, 1)]
     assert main(["crawl", "status", str(manifest)]) == 0
     assert "cannot be read" in capsys.readouterr().out
+
+
+def test_a_slurm_manifest_is_refused_before_the_ledger_is_touched(mirror, tmp_path, capsys):
+    manifest = write_manifest(tmp_path, mirror)
+    text = manifest.read_text().replace("executor: {tasks: 1, workers: 1}",
+                                        "executor: {kind: slurm, tasks: 1, partition: cpu, time: '1:00:00'}")
+    manifest.write_text(text)
+    assert main(["crawl", "sync", str(manifest)]) == 2
+    assert "run `curate crawl sync` itself as a Slurm job" in capsys.readouterr().err
+    assert not (tmp_path / "ledger.sqlite").exists()

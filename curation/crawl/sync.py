@@ -115,6 +115,10 @@ def sync(manifest: Manifest, index_url: str | None = None, data_url: str | None 
     """Process what the ledger does not record as done. The lock comes first (a second sync exits at once,
     SyncLocked), then the index, then the ledger: an unreachable index leaves the ledger untouched."""
     spec = crawl_spec(manifest)
+    if manifest.executor.kind == "slurm":  # a Slurm run returns once submitted: the ledger could not wait for it
+        raise CurationError(f"{manifest._source}: crawl sync runs each batch to completion with the local or ray "
+                            "executor; on Slurm, run `curate crawl sync` itself as a Slurm job "
+                            "(manifests/schedule/scrontab) with executor.kind local or ray")
     location = spec_location(spec, index_url, data_url)
     path = ledger_path(manifest)
     Path(path).parent.mkdir(parents=True, exist_ok=True)

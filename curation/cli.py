@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from curation.core import CurationError
 
@@ -30,9 +31,21 @@ def _cmd_run(args) -> int:
     from curation.runner import apply_overrides, run_manifest
     from curation.summary import format_summary
 
+    from curation.interrupt import main_process_handles_sigint, resume_command
+
     manifest = apply_overrides(load_manifest(args.manifest), args.input, args.output, args.format)
-    summary = run_manifest(manifest, overwrite=args.overwrite, verbose=args.verbose, progress=not args.no_progress,
-                           replace_changed=args.replace_changed)
+    try:
+        with main_process_handles_sigint():
+            summary = run_manifest(manifest, overwrite=args.overwrite, verbose=args.verbose,
+                                   progress=not args.no_progress, replace_changed=args.replace_changed)
+    except KeyboardInterrupt:
+        from curation.atomic import remove_temp_files
+
+        if Path(manifest.output.path).is_dir():
+            remove_temp_files(manifest.output.path)
+        print(f"\ninterrupted: finished tasks are kept in {manifest.output.path}; to resume, run:\n"
+              f"  {resume_command(args.argv)}", file=sys.stderr)
+        return 130
     print(format_summary(summary))
     return 0
 

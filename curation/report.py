@@ -46,6 +46,8 @@ def plot_report(summary: dict, path: Path, top_languages: int = 25) -> Path | No
     fig.suptitle(f"{summary['documents_read']} read, {summary['documents_written']} written "
                  f"in {summary['languages_written']} languages")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    from curation.atomic import write_with
+
+    write_with(path, lambda tmp: fig.savefig(tmp, dpi=90, format=Path(path).suffix[1:] or "png"))
     plt.close(fig)
     return path

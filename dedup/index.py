@@ -63,7 +63,7 @@ class BandIndex:
     def append(self, per_band: list[np.ndarray], documents: int, label: str = "") -> Path:
         """Add one segment (the kept documents' digests, one array per band); atomic."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        n = len(self.segments())
+        n = 1 + max((int(seg.name[4:]) for seg in self.segments()), default=-1)  # numbers may have gaps (drop_label)
         final = self.dir / f"seg_{n:06d}"
         tmp = self.dir / f".tmp_seg_{n:06d}_{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -74,6 +74,19 @@ class BandIndex:
                                                    "config": _config_dict(self.config)}))
         os.replace(tmp, final)
         return final
+
+
+def drop_label(root: str | Path, label: str) -> int:
+    """Remove the segments a run labelled `label` added (in every language): a run killed after adding some
+    is redone from scratch, and must not find its own documents as "seen before". Returns how many."""
+    n = 0
+    for meta in sorted(Path(root).glob("*/seg_*/meta.json")):
+        if json.loads(meta.read_text()).get("label") == label:
+            doomed = meta.parent.with_name(f".drop_{meta.parent.name}_{os.getpid()}")
+            os.replace(meta.parent, doomed)
+            shutil.rmtree(doomed)
+            n += 1
+    return n
 
 
 def _config_dict(config) -> dict:

@@ -1,0 +1,173 @@
+"""Crash-safe resume of `curate run` (real subprocesses): SIGKILL at 20 random points in every phase, Ctrl-C,
+and a disk that fills up mid-write; each time the finished output must equal an uninterrupted run's."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import resource
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from curation.atomic import remove_temp_files
+from curation.crashtest import RunShape, curate_command, differences, run_and_kill, snapshot, start, timed_run
+from curation.demo import build_demo
+from curation.manifest import load_manifest
+
+ROOT = Path(__file__).resolve().parents[1]
+# languages whose word tokenizers load fast: the dedup and quality stages load one per language and run
+LANGUAGES = "[eng_Latn, ell_Grek, rus_Cyrl, ukr_Cyrl, nob_Latn, npi_Deva]"
+
+
+@pytest.fixture(scope="module")
+def crawl(tmp_path_factory):
+    out = tmp_path_factory.mktemp("resume-crawl")
+    build_demo(out, n_pages=150, seed=3, cache_dir=ROOT / "data" / "cache")
+    return out / "crawl.warc.gz"
+
+
+def write_manifest(folder: Path, warc: Path, out: Path) -> Path:
+    """Both passes and the barrier between them, with exclusion writers in each (the demo's shape)."""
+    path = folder / f"{out.name}.yml"
+    path.write_text(f"""
+input: {{paths: ["{warc}"]}}
+output: {{path: "{out}"}}
+languages: {LANGUAGES}
+executor: {{tasks: 2, workers: 2}}
+stages:
+  - stage: extract
+    engine: resiliparse
+  - stage: langid
+    exclusions: true
+  - stage: dedup
+    exclusions: true
+  - stage: quality
+    exclusions: true
+  - stage: write
+""")
+    return path
+
+
+@pytest.fixture(scope="module")
+def baseline(crawl, tmp_path_factory):
+    """The uninterrupted run: its output and how long each phase took."""
+    folder = tmp_path_factory.mktemp("resume-baseline")
+    manifest = write_manifest(folder, crawl, folder / "out")
+    shape = RunShape.of(load_manifest(str(manifest)))
+    code, durations = timed_run(curate_command("run", str(manifest), "--no-progress"), shape, folder / "log.txt")
+    assert code == 0, (folder / "log.txt").read_text()[-3000:]
+    snap = snapshot(folder / "out")
+    assert snap.documents() > 100 and not snap.temp_files and not snap.unreadable
+    assert any(p.startswith("_exclusions/02_dedup/") for p in snap.files), "the input must have near-duplicates"
+    return snap, durations, crawl
+
+
+def test_sigkill_at_20_points_then_resume_gives_the_uninterrupted_output(baseline, tmp_path):
+    expected, durations, crawl = baseline
+    rng = random.Random(8)
+    killed_in = []
+    for trial in range(4):  # each: 5 kills in a row (one at a random moment, then one in each phase), then finish
+        out = tmp_path / f"trial{trial}"
+        manifest = write_manifest(tmp_path, crawl, out)
+        shape = RunShape.of(load_manifest(str(manifest)))
+        command = curate_command("run", str(manifest), "--no-progress")
+        log = tmp_path / f"trial{trial}.log"
+        plan = [(None, rng.uniform(0, sum(durations)))] + [(p, rng.uniform(0, 0.6 * d)) for p, d in enumerate(durations)]
+        for target, delay in plan:
+            attempt = run_and_kill(command, shape, log, target, delay)
+            if attempt.killed_in:
+                killed_in.append(attempt.killed_in)
+                # what a reader sees right after the kill: no partial Parquet file anywhere
+                assert not snapshot(out).unreadable
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert differences(expected, snapshot(out)) == [], f"trial {trial}, kills in {killed_in}"
+    assert len(killed_in) >= 16, killed_in
+    assert set(killed_in) == set(shape.names), killed_in  # every phase was hit
+
+
+def test_ctrl_c_stops_cleanly_and_prints_the_resume_command(baseline, tmp_path):
+    expected, durations, crawl = baseline
+    out = tmp_path / "out"
+    manifest = write_manifest(tmp_path, crawl, out)
+    shape = RunShape.of(load_manifest(str(manifest)))
+    proc = start(curate_command("run", str(manifest), "--no-progress", "--overwrite"), tmp_path / "log.txt",
+                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    while shape.phase() < 1 and proc.poll() is None:  # in the dedup barrier, after a pass of workers
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C: the whole foreground group
+    assert proc.wait(timeout=60) == 130
+    printed = (tmp_path / "log.txt").read_text()
+    assert "Traceback" not in printed, printed
+    match = re.search(r"to resume, run:\n  (.+)\n", printed)
+    assert match, printed
+    resume = shlex.split(match.group(1))
+    assert "--overwrite" not in resume and str(manifest) in resume
+    assert not snapshot(out).temp_files and not snapshot(out).unreadable
+    argv = curate_command(*resume[resume.index("run"):])  # the printed command, run as printed
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert differences(expected, snapshot(out)) == []
+
+
+def _limit_file_size(limit: int):
+    def apply():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def _small_disk(folder: Path, size: str) -> bool:
+    folder.mkdir()
+    if os.geteuid() != 0:
+        return False
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                          capture_output=True).returncode == 0
+
+
+def test_disk_full_mid_write_fails_clearly_and_a_rerun_completes(baseline, tmp_path):
+    """A small tmpfs where mounting is allowed (a real ENOSPC), else a file size limit (EFBIG): the run ends
+    with one error line naming the output, leaves nothing partial and nothing falsely finished."""
+    expected, durations, crawl = baseline
+    disk = tmp_path / "disk"
+    tmpfs = _small_disk(disk, "1200k")
+    out = disk / "out"
+    manifest = write_manifest(tmp_path, crawl, out)
+    command = curate_command("run", str(manifest), "--no-progress")
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                              preexec_fn=None if tmpfs else _limit_file_size(20_000))
+        assert proc.returncode == 2, proc.stderr[-3000:]
+        problem = "No space left on device" if tmpfs else "File too large"
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and problem in errors[0] and f"output '{out}" in errors[0], proc.stderr[-3000:]
+        assert "Traceback" not in proc.stderr
+        seen = snapshot(out)
+        assert not seen.temp_files and not seen.unreadable and seen.summary is None
+        assert differences(expected, seen, limit=10_000)  # it did stop part-way
+        if tmpfs:  # make room
+            subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
+        again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr[-3000:]
+        # every task marked finished before the failure really had written its output
+        assert differences(expected, snapshot(out)) == []
+    finally:
+        if tmpfs:
+            subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_leftover_temp_files_are_removed_and_never_read(tmp_path):
+    (tmp_path / "eng_Latn").mkdir()
+    (tmp_path / "eng_Latn" / ".000_00000.parquet.tmp").write_bytes(b"PAR1 half")
+    (tmp_path / "eng_Latn" / "000_00000.parquet.keep").write_bytes(b"")
+    (tmp_path / ".kept.123.tmp").mkdir()
+    (tmp_path / ".kept.123.tmp" / "x.parquet").write_bytes(b"")
+    assert remove_temp_files(tmp_path) == 2
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["000_00000.parquet.keep", "eng_Latn"]

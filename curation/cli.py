@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from curation.core import CurationError
 
@@ -27,24 +26,16 @@ EPILOG = """examples:
 
 
 def _cmd_run(args) -> int:
+    from curation.interrupt import stopped_run_handling
     from curation.manifest import load_manifest
     from curation.runner import apply_overrides, run_manifest
     from curation.summary import format_summary
 
-    from curation.interrupt import main_process_handles_sigint, resume_command
-
     manifest = apply_overrides(load_manifest(args.manifest), args.input, args.output, args.format)
-    try:
-        with main_process_handles_sigint():
-            summary = run_manifest(manifest, overwrite=args.overwrite, verbose=args.verbose,
-                                   progress=not args.no_progress, replace_changed=args.replace_changed)
-    except KeyboardInterrupt:
-        from curation.atomic import remove_temp_files
-
-        if Path(manifest.output.path).is_dir():
-            remove_temp_files(manifest.output.path)
-        print(f"\ninterrupted: finished tasks are kept in {manifest.output.path}; to resume, run:\n"
-              f"  {resume_command(args.argv)}", file=sys.stderr)
+    with stopped_run_handling(manifest.output.path, args.argv, local=manifest.executor.kind == "local") as stop:
+        summary = run_manifest(manifest, overwrite=args.overwrite, verbose=args.verbose, progress=not args.no_progress,
+                               replace_changed=args.replace_changed)
+    if stop.interrupted:
         return 130
     print(format_summary(summary))
     return 0

@@ -1,6 +1,10 @@
-"""Ctrl-C during a run: only the main process stops. The terminal sends SIGINT to every process of the
-run; forked workers ignore it (the main process's pool terminates them), so the run ends with one message
-saying how to resume instead of a traceback per worker. Nothing is marked finished that did not finish."""
+"""How `curate run` stops early (Ctrl-C, a full disk, any error): cleanly, and saying how to go on.
+
+Ctrl-C makes the terminal send SIGINT to every process of the run; forked workers ignore it and only the
+main process stops (its pool then terminates the workers), so the run ends with one message giving the
+command that resumes it instead of a traceback per worker. Whatever way a local run stops, the temporary
+files of its unfinished tasks are removed, and no task that did not finish is marked finished.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,40 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+
+from curation.atomic import DISK_FULL, remove_temp_files, write_error
+
+
+@dataclass
+class Outcome:
+    interrupted: bool = False
 
 
 @contextmanager
-def main_process_handles_sigint() -> Iterator[None]:
+def stopped_run_handling(output: str, argv: list[str], local: bool = True) -> Iterator[Outcome]:
+    """Around a run: Ctrl-C ends it with the resume command printed (`outcome.interrupted`), a full disk
+    with a CurationError naming the output."""
+    outcome = Outcome()
+    with _main_process_handles_sigint():
+        try:
+            yield outcome
+        except BaseException as e:
+            if local and Path(output).is_dir():  # the stopped workers' unfinished files (they are not running)
+                remove_temp_files(output)
+            if isinstance(e, KeyboardInterrupt):
+                print(f"\ninterrupted: finished tasks are kept in {output}; to resume, run:\n"
+                      f"  {resume_command(argv)}", file=sys.stderr)
+                outcome.interrupted = True
+                return
+            if isinstance(e, OSError) and e.errno in DISK_FULL:  # datatrove's own files: logs, markers
+                raise write_error(e.filename or output, e) from None
+            raise
+
+
+@contextmanager
+def _main_process_handles_sigint() -> Iterator[None]:
     main = os.getpid()
 
     def on_sigint(signum, frame):

@@ -237,7 +237,7 @@ def quiet_datatrove(verbose: bool = False) -> None:
 
     def add_task_logger(logging_dir, rank, local_rank=0, node_rank=-1):
         console()
-        logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
+        logfile = _LogFile(logging_dir.open(f"logs/task_{rank:05d}.log", "w"))
         logger.add(logfile, level="DEBUG", format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}")
         logger.info(f"Launching pipeline for {rank=}")
         return logfile
@@ -248,9 +248,37 @@ def quiet_datatrove(verbose: bool = False) -> None:
 
 
 def _not_user_error(record) -> bool:
-    """A task's CurationError (disk full...) is printed once, as one line, by the command, not as a traceback."""
+    """A task's CurationError or full disk is printed once, as one line, by the command, not as a traceback."""
     exc = record["exception"]
-    return not (exc and exc.type and issubclass(exc.type, CurationError))
+    if not (exc and exc.type):
+        return True
+    return not (issubclass(exc.type, CurationError) or getattr(exc.value, "errno", None) in atomic.DISK_FULL)
+
+
+class _LogFile:
+    """A task's log file that a full disk cannot break: the task goes on (or fails on its real output, with
+    a clear message) instead of dying, or printing tracebacks, over a log line."""
+
+    def __init__(self, f):
+        self._f = f
+
+    def write(self, text):
+        try:
+            self._f.write(text)
+        except OSError:
+            pass
+
+    def flush(self):
+        try:
+            self._f.flush()
+        except OSError:
+            pass
+
+    def close(self):
+        try:
+            self._f.close()
+        except OSError:
+            pass
 
 
 def run_manifest(manifest: Manifest, overwrite: bool = False, verbose: bool = False, progress: bool = True,

@@ -176,3 +176,36 @@ def test_leftover_temp_files_are_removed_and_never_read(tmp_path):
     (tmp_path / ".kept.123.tmp" / "x.parquet").write_bytes(b"")
     assert remove_temp_files(tmp_path) == 2
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["000_00000.parquet.keep", "eng_Latn"]
+
+
+def _doc(i: int, lang: str):
+    from curation.core import Document
+
+    return Document(text=f"document {i} " + "words " * 200 + os.urandom(200).hex(), id=f"d{i}",
+                    metadata={"language": lang})
+
+
+def test_shards_appear_only_when_complete_and_an_abort_leaves_none(tmp_path):
+    import pyarrow.parquet as pq
+
+    from curation.writer import _LanguageParquetWriter, output_schema
+
+    w = _LanguageParquetWriter(str(tmp_path), output_schema(), batch_size=2, max_file_size=3000)
+    for i in range(12):  # rotates to a new shard every few documents: each closed one is renamed into place
+        w.write(_doc(i, "eng_Latn"), rank=0)
+        for f in tmp_path.glob("*/*.parquet"):
+            pq.read_table(f)  # never a partial file under a real name
+    rotated = sorted(p.name for p in tmp_path.glob("eng_Latn/*.parquet"))
+    assert len(rotated) >= 2 and list(tmp_path.glob("eng_Latn/.*.tmp"))  # the current shard is still a temp
+    w.write(_doc(99, "ell_Grek"), rank=0)
+    w.abort()  # the task failed or stopped: its unfinished shards go, the finished ones stay as they were
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+    assert sorted(p.name for p in tmp_path.glob("eng_Latn/*.parquet")) == rotated
+    assert not (tmp_path / "ell_Grek").exists() or not list((tmp_path / "ell_Grek").iterdir())
+
+    w = _LanguageParquetWriter(str(tmp_path / "b"), output_schema(), batch_size=2)
+    for i in range(5):
+        w.write(_doc(i, "eng_Latn"), rank=3)
+    w.close()
+    assert pq.read_table(tmp_path / "b/eng_Latn/000_00003.parquet").num_rows == 5
+    assert not list((tmp_path / "b").rglob(".*"))

@@ -30,27 +30,15 @@ def is_temp(name: str) -> bool:
 
 
 def commit(tmp: str | os.PathLike, final: str | os.PathLike) -> None:
-    """Make a finished temporary file the real one: flushed to disk, then renamed in one step."""
+    """Make a finished temporary file the real one: its data flushed to disk first (so the name never points
+    at data still in flight), then renamed in one step. The folder is not synced: a kill cannot lose the
+    rename, and after a power cut a lost rename only means the task is redone."""
     fd = os.open(tmp, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, final)
-    _fsync_dir(os.path.dirname(os.path.abspath(final)))
-
-
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # some filesystems cannot sync a folder; the rename itself is still atomic
-        pass
-    finally:
-        os.close(fd)
 
 
 def write_error(path: str | os.PathLike, e: OSError) -> CurationError:

@@ -75,14 +75,17 @@ def test_sigkill_at_20_points_then_resume_gives_the_uninterrupted_output(baselin
     expected, durations, crawl = baseline
     rng = random.Random(8)
     killed_in = []
-    for trial in range(4):  # each: 5 kills in a row (one at a random moment, then one in each phase), then finish
+    for trial in range(4):
+        # 5 kills in a row, each of the resumed run, at a random moment of a phase (every phase once, one
+        # twice: the second kill then hits a run that was already resumed in that phase); then it finishes
         out = tmp_path / f"trial{trial}"
         manifest = write_manifest(tmp_path, crawl, out)
         shape = RunShape.of(load_manifest(str(manifest)))
         command = curate_command("run", str(manifest), "--no-progress")
         log = tmp_path / f"trial{trial}.log"
-        plan = [(None, rng.uniform(0, sum(durations)))] + [(p, rng.uniform(0, 0.6 * d)) for p, d in enumerate(durations)]
-        for target, delay in plan:
+        targets = sorted([*range(len(durations)), trial % len(durations)])
+        for target in targets:
+            delay = rng.uniform(0, 0.6 * durations[target])
             attempt = run_and_kill(command, shape, log, target, delay)
             if attempt.killed_in:
                 killed_in.append(attempt.killed_in)

@@ -5,12 +5,13 @@
     .venv/bin/python benchmarks/resume.py --json results.json  # also every trial as JSON (written as it goes)
 
 1. One uninterrupted run of the manifest (default manifests/demo.yml on data/demo/crawl.warc.gz), timed per
-   phase (first pass, dedup barrier, second pass, summary) by watching its files.
+   phase (start-up, first pass, dedup barrier, pass 2, summary) by watching its files.
 2. `--kills` trials, each on a fresh output folder: start the same command, SIGKILL its whole process group
    (the main process, datatrove's workers and its manager) at a random moment, then start it again and let
-   it finish. The moments are seeded (`--seed`) and stratified: the uninterrupted run's length is cut into
-   `--kills` equal slices and each trial kills at a uniform point of its own slice, the slices taken in a
-   shuffled order, so every phase is hit and a cut-short benchmark still covers the whole run.
+   it finish. The moments are seeded (`--seed`) and spread over the phases after start-up: each trial draws
+   a phase (each phase equally often, in shuffled order, so a cut-short benchmark still covers them all) and
+   kills at a uniform moment of its first 90% (measured by the uninterrupted run) after the run reaches it.
+   Timing by phase rather than by the clock keeps the kill inside the run when machine load changes.
 3. Each resumed output is compared with the uninterrupted one document by document: every Parquet file of
    every language (and of the exclusions and the dedup handoff) as a multiset of complete rows (id, text and
    every other column), the barrier's counts, stats.json without its timings; and no temporary file may
@@ -70,28 +71,29 @@ def main(argv=None) -> int:
     total = sum(durations)
     expected = snapshot(base.out)
     langs = {p.split("/")[0] for p in expected.files if not p.startswith("_")}
-    print(f"  {total:.1f} s: " + ", ".join(f"{n} {d:.1f} s" for n, d in zip(base.names, durations)))
+    print(f"  {total:.1f} s: " + ", ".join(f"{n} {d:.1f} s" for n, d in zip(base.names, durations)), flush=True)
     print(f"  {expected.documents() - expected.documents('_')} documents in {len(langs)} languages, "
           f"{expected.documents('_exclusions')} in exclusions, {len(expected.files)} Parquet files")
 
     rng = random.Random(args.seed)
-    slices = list(range(args.kills))
-    rng.shuffle(slices)
+    phases = [1 + n % (len(durations) - 1) for n in range(args.kills)]  # all but start-up, equally often
+    rng.shuffle(phases)
     results = {"manifest": args.manifest, "seed": args.seed, "uninterrupted_seconds": round(total, 2),
                "phases": dict(zip(base.names, (round(d, 2) for d in durations))),
                "documents": expected.documents() - expected.documents("_"), "languages": len(langs),
                "parquet_files": len(expected.files), "trials": []}
     print(f"\n{'trial':>5} {'kill at':>8} {'killed in':<15} {'partial':>7} {'resume':>7} {'cost':>5}  result")
-    for n, s in enumerate(slices):
-        at = rng.uniform(s * total / args.kills, (s + 1) * total / args.kills)
+    for n, phase in enumerate(phases):
+        delay = rng.uniform(0, 0.9 * durations[phase])
         sh = shape(work / f"trial{n}")
         log = work / f"trial{n}.log"
-        attempt = run_and_kill(command(sh.out), sh, log, None, at)
+        attempt = run_and_kill(command(sh.out), sh, log, phase, delay)
+        at = attempt.seconds
         partial = snapshot(sh.out).unreadable if sh.out.exists() else []
         code, resumed = timed_run(command(sh.out), sh, log)
         diff = differences(expected, snapshot(sh.out)) if code == 0 else [f"resume exited {code}"]
         cost = (attempt.seconds + sum(resumed)) / total
-        trial = {"kill_at": round(at, 2), "killed_in": attempt.killed_in or "(finished first)",
+        trial = {"target": base.names[phase], "delay": round(delay, 2), "kill_at": round(at, 2), "killed_in": attempt.killed_in or "(finished first)",
                  "partial_files_after_kill": len(partial), "killed_seconds": round(attempt.seconds, 2),
                  "resume_seconds": round(sum(resumed), 2), "cost": round(cost, 2), "identical": not diff,
                  "differences": diff}

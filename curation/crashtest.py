@@ -1,7 +1,7 @@
 """Kill a `curate run` at chosen moments and check that resuming it gives exactly the uninterrupted output.
 
 Used by tests/test_resume.py and benchmarks/resume.py. A run goes through phases that can be seen on disk:
-each pass of datatrove tasks (done when every task's completion marker exists), each barrier (dedup) between
+start-up (until it writes `_logs/run.json`), each pass of datatrove tasks (done when every task's completion marker exists), each barrier (dedup) between
 passes (done when its `done.json` exists), then the summary (stats.json, report). `snapshot` reads a run's
 output into something two runs can be compared by: every Parquet file's rows as a multiset, the run summary
 without its timings and output path, and any temporary file left behind.
@@ -45,23 +45,29 @@ class RunShape:
 
     @property
     def names(self) -> list[str]:
-        names = []
+        names = ["start-up"]
         for i in range(len(self.barriers) + 1):
             names.append("first pass" if i == 0 else f"pass {i + 1}")
             if i < len(self.barriers):
                 names.append("dedup barrier" if len(self.barriers) == 1 else f"barrier {i + 1}")
         return names + ["summary"]
 
-    def phase(self) -> int:
-        """The index (into `names`) of the phase the run is in now, judged from its files."""
+    def phase(self, started: float) -> int:
+        """The index (into `names`) of the phase the run started at `started` (time.time()) is in now,
+        judged from its files."""
+        try:
+            if (self.out / "_logs" / "run.json").stat().st_mtime < started:
+                return 0
+        except FileNotFoundError:
+            return 0
         for i in range(len(self.barriers) + 1):
             logs = self.out / "_logs" if i == 0 else self.out / "_logs" / f"pass_{i}"
             done = logs / "completions"
             if not done.is_dir() or sum(1 for _ in done.iterdir()) < self.tasks:
-                return 2 * i
-            if i < len(self.barriers) and not self.barriers[i].exists():
                 return 2 * i + 1
-        return 2 * len(self.barriers) + 1
+            if i < len(self.barriers) and not self.barriers[i].exists():
+                return 2 * i + 2
+        return 2 * len(self.barriers) + 2
 
 
 @dataclass
@@ -94,16 +100,16 @@ def run_and_kill(command: list[str], shape: RunShape, log: Path, target: int | N
                  cwd: str | None = None, poll: float = 0.02) -> Attempt:
     """Start the command; SIGKILL its process group `delay` seconds after it reaches phase `target` (from the
     start with target None). A run that ends first is not killed."""
-    t0 = time.monotonic()
+    t0, wall = time.monotonic(), time.time() - 0.01  # (file times can be a little behind the clock)
     proc = start(command, log, cwd)
     reached = t0 if target is None else None
     while proc.poll() is None:
         now = time.monotonic()
-        if reached is None and shape.phase() >= target:
+        if reached is None and shape.phase(wall) >= target:
             reached = now
         if reached is not None and now - reached >= delay:
             kill_group(proc)
-            return Attempt(shape.names[shape.phase()], time.monotonic() - t0)
+            return Attempt(shape.names[shape.phase(wall)], time.monotonic() - t0)
         time.sleep(poll)
     return Attempt(None, time.monotonic() - t0, proc.returncode)
 
@@ -111,11 +117,11 @@ def run_and_kill(command: list[str], shape: RunShape, log: Path, target: int | N
 def timed_run(command: list[str], shape: RunShape, log: Path, cwd: str | None = None,
               poll: float = 0.02) -> tuple[int, list[float]]:
     """Run to the end; returns the exit code and how long each phase lasted (the first includes start-up)."""
-    t0 = time.monotonic()
+    t0, wall = time.monotonic(), time.time() - 0.01
     proc = start(command, log, cwd)
     marks = [t0]
     while proc.poll() is None:
-        p = shape.phase()
+        p = shape.phase(wall)
         while len(marks) <= p:
             marks.append(time.monotonic())
         time.sleep(poll)

@@ -76,14 +76,14 @@ def test_sigkill_at_20_points_then_resume_gives_the_uninterrupted_output(baselin
     rng = random.Random(8)
     killed_in = []
     for trial in range(4):
-        # 5 kills in a row, each of the resumed run, at a random moment of a phase (every phase once, one
-        # twice: the second kill then hits a run that was already resumed in that phase); then it finishes
+        # 5 kills in a row, each of the resumed run, at a random moment of a phase after start-up (every
+        # phase once, one twice: the second kill hits a run already resumed in that phase); then it finishes
         out = tmp_path / f"trial{trial}"
         manifest = write_manifest(tmp_path, crawl, out)
         shape = RunShape.of(load_manifest(str(manifest)))
         command = curate_command("run", str(manifest), "--no-progress")
         log = tmp_path / f"trial{trial}.log"
-        targets = sorted([*range(len(durations)), trial % len(durations)])
+        targets = sorted([*range(1, len(durations)), 1 + trial % (len(durations) - 1)])
         for target in targets:
             delay = rng.uniform(0, 0.6 * durations[target])
             attempt = run_and_kill(command, shape, log, target, delay)
@@ -95,29 +95,36 @@ def test_sigkill_at_20_points_then_resume_gives_the_uninterrupted_output(baselin
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert differences(expected, snapshot(out)) == [], f"trial {trial}, kills in {killed_in}"
     assert len(killed_in) >= 16, killed_in
-    assert set(killed_in) == set(shape.names), killed_in  # every phase was hit
+    assert set(killed_in) >= set(shape.names[1:]), killed_in  # every phase was hit
 
 
 def test_ctrl_c_stops_cleanly_and_prints_the_resume_command(baseline, tmp_path):
+    """Ctrl-C in the first pass (forked workers running), then in the dedup barrier of the resumed run (the
+    main process working); each time the printed command is run as printed."""
     expected, durations, crawl = baseline
     out = tmp_path / "out"
     manifest = write_manifest(tmp_path, crawl, out)
     shape = RunShape.of(load_manifest(str(manifest)))
-    proc = start(curate_command("run", str(manifest), "--no-progress", "--overwrite"), tmp_path / "log.txt",
-                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    while shape.phase() < 1 and proc.poll() is None:  # in the dedup barrier, after a pass of workers
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C: the whole foreground group
-    assert proc.wait(timeout=60) == 130
-    printed = (tmp_path / "log.txt").read_text()
-    assert "Traceback" not in printed, printed
-    match = re.search(r"to resume, run:\n  (.+)\n", printed)
-    assert match, printed
-    resume = shlex.split(match.group(1))
-    assert "--overwrite" not in resume and str(manifest) in resume
-    assert not snapshot(out).temp_files and not snapshot(out).unreadable
-    argv = curate_command(*resume[resume.index("run"):])  # the printed command, run as printed
-    again = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    command = curate_command("run", str(manifest), "--no-progress", "--overwrite")
+    for n, phase in enumerate(["first pass", "dedup barrier"]):
+        log = tmp_path / f"log{n}.txt"
+        started = time.time() - 0.01
+        proc = start(command, log, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        while shape.phase(started) < shape.names.index(phase) and proc.poll() is None:
+            time.sleep(0.02)
+        time.sleep(0.3 if phase == "first pass" else 0)  # the workers are at work
+        os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C: the whole foreground group
+        assert proc.wait(timeout=60) == 130
+        printed = log.read_text()
+        assert "Traceback" not in printed, printed
+        match = re.search(r"to resume, run:\n  (.+)\n", printed)
+        assert match, printed
+        resume = shlex.split(match.group(1))
+        assert "--overwrite" not in resume and str(manifest) in resume
+        seen = snapshot(out)
+        assert not seen.temp_files and not seen.unreadable and seen.summary is None
+        command = curate_command(*resume[resume.index("run"):])  # the printed command, run as printed
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
     assert differences(expected, snapshot(out)) == []
 

@@ -15,8 +15,9 @@
 3. Each resumed output is compared with the uninterrupted one document by document: every Parquet file of
    every language (and of the exclusions and the dedup handoff) as a multiset of complete rows (id, text and
    every other column), the barrier's counts, stats.json without its timings; and no temporary file may
-   remain, no Parquet file may be unreadable. Right after each kill it also checks that no visible Parquet
-   file is partial (what a reader globbing `out/*/*.parquet` at that moment would find).
+   remain, no Parquet file may be unreadable. Right after each kill it also checks that every visible Parquet
+   file is complete: readable and holding the same rows as the same file of the uninterrupted run (what a
+   reader globbing `out/*/*.parquet` at that moment would find).
 
 Reported: identical trials / trials, the phase each kill hit, and the cost of a kill: (seconds of the killed
 run + seconds of the resume) / seconds of an uninterrupted run.
@@ -36,8 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curation.crashtest import (RunShape, curate_command, differences, run_and_kill,  # noqa: E402
-                                snapshot, timed_run)
+from curation.crashtest import (RunShape, curate_command, differences, partial_files,  # noqa: E402
+                                run_and_kill, snapshot, timed_run)
 from curation.manifest import load_manifest  # noqa: E402
 from curation.runner import apply_overrides  # noqa: E402
 
@@ -89,7 +90,7 @@ def main(argv=None) -> int:
         log = work / f"trial{n}.log"
         attempt = run_and_kill(command(sh.out), sh, log, phase, delay)
         at = attempt.seconds
-        partial = snapshot(sh.out).unreadable if sh.out.exists() else []
+        partial = partial_files(expected, snapshot(sh.out)) if sh.out.exists() else []
         code, resumed = timed_run(command(sh.out), sh, log)
         diff = differences(expected, snapshot(sh.out)) if code == 0 else [f"resume exited {code}"]
         cost = (attempt.seconds + sum(resumed)) / total

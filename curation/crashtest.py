@@ -194,5 +194,11 @@ def differences(expected: Snapshot, got: Snapshot, limit: int = 10) -> list[str]
     return out[:limit] + ([f"... and {len(out) - limit} more"] if len(out) > limit else [])
 
 
+def partial_files(expected: Snapshot, got: Snapshot) -> list[str]:
+    """Files a reader can see now that are not complete: unreadable, or holding other rows than the same file
+    of the finished uninterrupted run (a prefix of them, say)."""
+    return got.unreadable + [rel for rel, rows in got.files.items() if expected.files.get(rel) != rows]
+
+
 def curate_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "curation.cli", *args]

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from curation.atomic import remove_temp_files
-from curation.crashtest import RunShape, curate_command, differences, run_and_kill, snapshot, start, timed_run
+from curation.crashtest import (RunShape, curate_command, differences, partial_files, run_and_kill, snapshot, start,
+                                timed_run)
 from curation.demo import build_demo
 from curation.manifest import load_manifest
 
@@ -89,8 +90,8 @@ def test_sigkill_at_20_points_then_resume_gives_the_uninterrupted_output(baselin
             attempt = run_and_kill(command, shape, log, target, delay)
             if attempt.killed_in:
                 killed_in.append(attempt.killed_in)
-                # what a reader sees right after the kill: no partial Parquet file anywhere
-                assert not snapshot(out).unreadable
+                # what a reader sees right after the kill: every Parquet file there is complete
+                assert partial_files(expected, snapshot(out)) == [], attempt.killed_in
         proc = subprocess.run(command, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert differences(expected, snapshot(out)) == [], f"trial {trial}, kills in {killed_in}"
@@ -122,7 +123,7 @@ def test_ctrl_c_stops_cleanly_and_prints_the_resume_command(baseline, tmp_path):
         resume = shlex.split(match.group(1))
         assert "--overwrite" not in resume and str(manifest) in resume
         seen = snapshot(out)
-        assert not seen.temp_files and not seen.unreadable and seen.summary is None
+        assert not seen.temp_files and not partial_files(expected, seen) and seen.summary is None
         command = curate_command(*resume[resume.index("run"):])  # the printed command, run as printed
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -165,7 +166,7 @@ def test_disk_full_mid_write_fails_clearly_and_a_rerun_completes(full, baseline,
         assert len(errors) == 1 and problem in errors[0] and f"output '{out}" in errors[0], proc.stderr[-3000:]
         assert "Traceback" not in proc.stderr
         seen = snapshot(out)
-        assert not seen.temp_files and not seen.unreadable and seen.summary is None
+        assert not seen.temp_files and not partial_files(expected, seen) and seen.summary is None
         assert differences(expected, seen, limit=10_000)  # it did stop part-way
         if tmpfs:  # make room
             subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
@@ -219,3 +220,26 @@ def test_shards_appear_only_when_complete_and_an_abort_leaves_none(tmp_path):
     w.close()
     assert pq.read_table(tmp_path / "b/eng_Latn/000_00003.parquet").num_rows == 5
     assert not list((tmp_path / "b").rglob(".*"))
+
+
+def test_a_task_that_fails_upstream_leaves_no_shard_and_no_exclusion(tmp_path):
+    """An error before the writer (a stage, the reader, a full disk in an exclusion writer) ends the task:
+    the writer and the exclusion writers must not complete their shards with what they had so far."""
+    from curation.core import FunctionFilter
+    from curation.runner import _ExclusionWriter
+    from curation.writer import ParquetOutput
+
+    def docs():
+        for i in range(30):
+            if i == 20:
+                raise RuntimeError("the reader broke")
+            yield _doc(i, "eng_Latn" if i % 2 else "ell_Grek")
+
+    keep_even = FunctionFilter(lambda d: int(d.id[1:]) % 4 < 2)
+    keep_even.batch_size = 4  # documents reach the writers before the error
+    keep_even.exclusion_writer = _ExclusionWriter(str(tmp_path / "_exclusions"), "f", 64)
+    write = ParquetOutput(output_dir=str(tmp_path))
+    with pytest.raises(RuntimeError, match="reader broke"):
+        for _ in write.run(keep_even.run(docs(), rank=0), rank=0):
+            pass
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]

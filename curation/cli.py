@@ -108,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a manifest", formatter_class=argparse.RawDescriptionHelpFormatter,
                          description="Run the manifest's stages over its input with datatrove's executor. "
-                                     "Started again on the same output, it skips finished tasks.",
+                                     "Started again on the same output, it skips finished tasks. Safe to kill at "
+                                     "any moment: every file appears only when complete, and the same command "
+                                     "resumes (Ctrl-C prints it).",
                          epilog=EPILOG)
     run.add_argument("manifest", help="YAML manifest (see manifests/demo.yml)")
     run.add_argument("--input", help="file, folder or glob (local or fsspec URL) replacing the manifest's input")

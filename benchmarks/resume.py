@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/resume.py                      # the demo manifest, 20 kills (~30-60 min)
     .venv/bin/python benchmarks/resume.py --kills 5            # a quicker look
+    .venv/bin/python benchmarks/resume.py --kills 8 --phases 'first pass,summary'   # only those phases
     .venv/bin/python benchmarks/resume.py --json results.json  # also every trial as JSON (written as it goes)
 
 1. One uninterrupted run of the manifest (default manifests/demo.yml on data/demo/crawl.warc.gz), timed per
@@ -48,6 +49,7 @@ def main(argv=None) -> int:
     ap.add_argument("--manifest", default="manifests/demo.yml")
     ap.add_argument("--kills", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--phases", help="kill only in these phases (comma-separated names, e.g. 'first pass,summary')")
     ap.add_argument("--work", default="/tmp/curate-resume-bench", help="scratch folder (emptied first)")
     ap.add_argument("--json", help="write the results here (after every trial)")
     args = ap.parse_args(argv)
@@ -77,7 +79,9 @@ def main(argv=None) -> int:
           f"{expected.documents('_exclusions')} in exclusions, {len(expected.files)} Parquet files")
 
     rng = random.Random(args.seed)
-    phases = [1 + n % (len(durations) - 1) for n in range(args.kills)]  # all but start-up, equally often
+    chosen = [base.names.index(p.strip()) for p in args.phases.split(",")] if args.phases else \
+        list(range(1, len(durations)))  # all but start-up
+    phases = [chosen[n % len(chosen)] for n in range(args.kills)]  # each equally often
     rng.shuffle(phases)
     results = {"manifest": args.manifest, "seed": args.seed, "uninterrupted_seconds": round(total, 2),
                "phases": dict(zip(base.names, (round(d, 2) for d in durations))),

@@ -26,13 +26,17 @@ EPILOG = """examples:
 
 
 def _cmd_run(args) -> int:
+    from curation.interrupt import stopped_run_handling
     from curation.manifest import load_manifest
     from curation.runner import apply_overrides, run_manifest
     from curation.summary import format_summary
 
     manifest = apply_overrides(load_manifest(args.manifest), args.input, args.output, args.format)
-    summary = run_manifest(manifest, overwrite=args.overwrite, verbose=args.verbose, progress=not args.no_progress,
-                           replace_changed=args.replace_changed)
+    with stopped_run_handling(manifest.output.path, args.argv, local=manifest.executor.kind == "local") as stop:
+        summary = run_manifest(manifest, overwrite=args.overwrite, verbose=args.verbose, progress=not args.no_progress,
+                               replace_changed=args.replace_changed)
+    if stop.interrupted:
+        return 130
     if summary.get("executor") == "slurm" and "jobs" in summary:  # submitted, not run: say what to follow
         from curation.executors import format_submission
 
@@ -112,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a manifest", formatter_class=argparse.RawDescriptionHelpFormatter,
                          description="Run the manifest's stages over its input with datatrove's executor. "
-                                     "Started again on the same output, it skips finished tasks.",
+                                     "Started again on the same output, it skips finished tasks. Safe to kill at "
+                                     "any moment: every file appears only when complete, and the same command "
+                                     "resumes (Ctrl-C prints it).",
                          epilog=EPILOG)
     run.add_argument("manifest", help="YAML manifest (see manifests/demo.yml)")
     run.add_argument("--input", help="file, folder or glob (local or fsspec URL) replacing the manifest's input")

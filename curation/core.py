@@ -206,9 +206,12 @@ class Filter(Stage):
                     if writer is not None:
                         doc.metadata["filter_reason"] = reason
                         writer.write(doc, rank)
-        finally:
+        except BaseException:  # stopped early: the exclusion shards are not complete, so none appears
             if writer is not None:
-                writer.close()
+                getattr(writer, "abort", writer.close)()
+            raise
+        if writer is not None:
+            writer.close()
 
 
 def _batches(data, size: int, max_chars: int):

@@ -2,7 +2,9 @@
 
 Two passes over the input: the first reads only the text (and language) columns and builds the clusters
 (dedup/), the second copies the kept rows with `minhash_cluster_size` and `minhash_cluster_id` added.
-Output files are written under a temporary name and renamed, one per input file.
+Output files are written under a temporary name and renamed, one per input file (curation.atomic); the work
+files of the first pass live in a hidden temporary folder inside the output, so a killed run leaves nothing
+that looks like a result.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from curation.atomic import TMP_SUFFIX, commit, temp_path, write_error
 from curation.readers import infer_format, record_batches, resolve_paths, text_values
 from dedup.minhash import Deduper, MinhashConfig
 from filters.words import normalized_word_splitter
@@ -69,7 +72,8 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
 
     files = resolve_paths(inputs)
     formats = [infer_format(f) for f in files]
-    work = Path(tempfile.mkdtemp(prefix="curate-dedup-", dir=output if os.path.isdir(output) else None))
+    work = Path(tempfile.mkdtemp(prefix=".curate-dedup-", suffix=TMP_SUFFIX,
+                                 dir=output if os.path.isdir(output) else None))
     line_counts = None  # one count for every language: a host's chrome is the same whatever the article's language
     if config.strips_boilerplate:
         line_counts = LineCounts(config.boilerplate_host_docs, config.boilerplate_docs, work / "lines")
@@ -81,6 +85,9 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
                     line_counts.add(texts, hosts)
                 bar.update(m)
             line_counts.freeze()
+        except OSError as e:
+            shutil.rmtree(work, ignore_errors=True)
+            raise write_error(e.filename or work, e) from e
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
@@ -98,7 +105,10 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
                                              BandIndex(index, _safe(lang), config) if index else None,
                                              lines=line_counts)
                     rows[lang] = []
-                dedupers[lang].add(texts, hosts)
+                try:
+                    dedupers[lang].add(texts, hosts)
+                except OSError as e:
+                    raise write_error(e.filename or work, e) from e
                 rows[lang].append(np.asarray(idx, dtype=np.int64) + n)
             n += m
             bar.update(m)
@@ -108,7 +118,10 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
         cluster = np.arange(n, dtype=np.int64)
         per_language = {}
         for lang, d in dedupers.items():
-            res = d.finish(index_label)
+            try:
+                res = d.finish(index_label)
+            except OSError as e:
+                raise write_error(e.filename or work, e) from e
             glob = np.concatenate(rows[lang])
             keep[glob] = res.keep
             size[glob] = res.cluster_size
@@ -176,6 +189,25 @@ def _safe(lang: str) -> str:
     return "".join(c if c.isalnum() or c in "_-" else "_" for c in lang) or "und"
 
 
+def _close_all(writers: dict, targets: dict, complete: bool) -> None:
+    """Close one input file's writers; rename their files into place if the file was read to the end, else
+    (or if closing fails, e.g. on a full disk) remove them."""
+    error = None
+    for kind, w in writers.items():
+        try:
+            w.close()
+            if complete and error is None:
+                commit(temp_path(targets[kind]), targets[kind])
+                continue
+        except OSError as e:
+            error = error or write_error(targets[kind], e)
+        temp_path(targets[kind]).unlink(missing_ok=True)
+    if error is not None:
+        for kind in writers:  # all or nothing: the kept and the removed rows of an input file together
+            targets[kind].unlink(missing_ok=True)
+        raise error
+
+
 def _write_kept(files, formats, output, keep, size, cluster, id_column="id", exclusions: str | None = None,
                 reason: str = "near_duplicate") -> None:
     """Second pass: kept rows to `output`, removed ones (with `duplicate_of`, the kept copy's id) to
@@ -189,6 +221,7 @@ def _write_kept(files, formats, output, keep, size, cluster, id_column="id", exc
         name = f"{i:05d}_{Path(path.split('://')[-1]).name.split('.')[0]}.parquet"
         writers: dict[str, pq.ParquetWriter] = {}
         targets = {"kept": out / name}
+        finished = False
         if exclusions:
             Path(exclusions).mkdir(parents=True, exist_ok=True)
             targets["removed"] = Path(exclusions) / name
@@ -219,14 +252,14 @@ def _write_kept(files, formats, output, keep, size, cluster, id_column="id", exc
                         "duplicate_of", pa.array(dup_of, pa.string())).append_column(
                         "filter_reason", pa.array([reason] * len(removed), pa.string()))
                 for kind, part in parts.items():
-                    if kind not in writers:
-                        writers[kind] = pq.ParquetWriter(targets[kind].with_name(targets[kind].name + ".tmp"),
-                                                         part.schema, compression="zstd")
-                    w = writers[kind]
-                    w.write_table(part.cast(w.schema) if part.schema != w.schema else part)
+                    try:
+                        if kind not in writers:
+                            writers[kind] = pq.ParquetWriter(temp_path(targets[kind]), part.schema, compression="zstd")
+                        w = writers[kind]
+                        w.write_table(part.cast(w.schema) if part.schema != w.schema else part)
+                    except OSError as e:
+                        raise write_error(targets[kind], e) from e
                 n += m
+            finished = True
         finally:
-            for w in writers.values():
-                w.close()
-        for kind in writers:
-            os.replace(targets[kind].with_name(targets[kind].name + ".tmp"), targets[kind])
+            _close_all(writers, targets, finished)

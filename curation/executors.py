@@ -22,6 +22,7 @@ from datatrove.executor import LocalPipelineExecutor, RayPipelineExecutor, Slurm
 from datatrove.executor.base import PipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 
+from curation import atomic
 from curation.core import CurationError
 from curation.manifest import ExecutorSpec, Manifest
 from curation.runner import LOGS, Barrier, _workers, run_barrier
@@ -208,9 +209,7 @@ def submit_slurm(manifest: Manifest, phases: list, out: Path) -> dict:
 
 def _write_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False))
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def format_submission(s: dict) -> str:

@@ -7,7 +7,6 @@ not."""
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections import Counter
 from html import escape
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from curation import atomic
 from curation.report_data import SCORE_BINS, gather
 from curation.svg import PALETTE, columns, hbars, number
 
@@ -263,9 +263,7 @@ def write_report(out: str | Path, tokenizer: str | None = None, progress: bool =
     out = Path(out)
     html = render(gather(out, tokenizer, progress))
     path = Path(path) if path else out / "report.html"
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic.write_text(path, html)
     return path
 
 

@@ -3,7 +3,8 @@
 The run folder holds the language datasets, `stats.json` (what each stage did, per reason and per
 language) and `_logs/` (datatrove's per-task logs, stats and completion markers). A run that is started
 again skips the tasks that finished and redoes the others, which rewrite the same file names, so nothing
-is lost or duplicated.
+is lost or duplicated. Every file appears under its name only when complete (curation.atomic); what a killed
+run left half-written is removed when it is started again.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from datatrove.pipeline.base import PipelineStep
 
+from curation import atomic
 from curation.core import CurationError, Filter, build_stage, get_stage, stage_parameters
 from curation.manifest import COMMON_STAGE_KEYS, Manifest
 from curation.progress import Progress
@@ -169,6 +170,12 @@ class _ExclusionWriter:
             self._writer.close()
             self._writer = None
 
+    def abort(self):
+        """The filter stopped early: remove the unfinished shards instead of completing them."""
+        if self._writer is not None:
+            self._writer.abort()
+            self._writer = None
+
 
 def _workers(manifest: Manifest) -> int:
     ex = manifest.executor
@@ -199,19 +206,20 @@ def prepare_output(manifest: Manifest, overwrite: bool = False, replace_changed:
     logs = out / LOGS
     stamp = logs / "run.json"
     fp = fingerprint(manifest)
-    if overwrite and out.exists():
-        shutil.rmtree(out)
+    if overwrite:
+        atomic.remove_tree(out)
     if stamp.exists():
         previous = json.loads(stamp.read_text()).get("fingerprint")
         if previous != fp and replace_changed:
-            shutil.rmtree(out)
+            atomic.remove_tree(out)
         elif previous != fp:
             raise CurationError(
                 f"output '{out}' holds a run of a different manifest or input; "
                 "choose another --output, or pass --overwrite to replace it"
             )
     logs.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(json.dumps({"fingerprint": fp, "manifest": manifest._source}, indent=2))
+    atomic.write_text(stamp, json.dumps({"fingerprint": fp, "manifest": manifest._source}, indent=2))
+    atomic.remove_temp_files(out)  # what a killed run left half-written; its tasks are redone
     return out
 
 
@@ -228,11 +236,11 @@ def quiet_datatrove(verbose: bool = False) -> None:
 
     def console():
         logger.remove()
-        logger.add(sys.stderr, level=level, format="{level}: {message}")
+        logger.add(sys.stderr, level=level, format="{level}: {message}", filter=_not_user_error)
 
     def add_task_logger(logging_dir, rank, local_rank=0, node_rank=-1):
         console()
-        logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
+        logfile = _LogFile(logging_dir.open(f"logs/task_{rank:05d}.log", "w"))
         logger.add(logfile, level="DEBUG", format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}")
         logger.info(f"Launching pipeline for {rank=}")
         return logfile
@@ -240,6 +248,40 @@ def quiet_datatrove(verbose: bool = False) -> None:
     base.add_task_logger = add_task_logger
     dlog.setup_default_logger = console
     console()
+
+
+def _not_user_error(record) -> bool:
+    """A task's CurationError or full disk is printed once, as one line, by the command, not as a traceback."""
+    exc = record["exception"]
+    if not (exc and exc.type):
+        return True
+    return not (issubclass(exc.type, CurationError) or getattr(exc.value, "errno", None) in atomic.DISK_FULL)
+
+
+class _LogFile:
+    """A task's log file that a full disk cannot break: the task goes on (or fails on its real output, with
+    a clear message) instead of dying, or printing tracebacks, over a log line."""
+
+    def __init__(self, f):
+        self._f = f
+
+    def write(self, text):
+        try:
+            self._f.write(text)
+        except OSError:
+            pass
+
+    def flush(self):
+        try:
+            self._f.flush()
+        except OSError:
+            pass
+
+    def close(self):
+        try:
+            self._f.close()
+        except OSError:
+            pass
 
 
 def run_manifest(manifest: Manifest, overwrite: bool = False, verbose: bool = False, progress: bool = True,
@@ -272,45 +314,41 @@ def run_manifest(manifest: Manifest, overwrite: bool = False, verbose: bool = Fa
         executor.run()
         step_stats += list(zip(phase, merged_stats(logs)))
     summary = collect_summary(out, step_stats, elapsed=time.time() - started, resumed_complete=already)
-    (out / "stats.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    atomic.write_text(out / "stats.json", json.dumps(summary, indent=2, ensure_ascii=False))
     write_report(out, progress=progress)
     return summary
 
 
 def run_barrier(b: Barrier, progress: bool):
     """Dedup the pass's output (unless a previous run finished it); its counts as a datatrove Stats."""
-    from datatrove.utils.stats import Stats
-
     from curation.dedup_files import dedup_files, exact_dedup_files
+    from curation.summary import counts_stats
 
     done = Path(b.output_dir).parent / "done.json"
     was_done = done.exists()
     if was_done:
         counts = json.loads(done.read_text())
-    else:
-        shutil.rmtree(b.output_dir, ignore_errors=True)
+    else:  # not finished (or killed half-way): start it over from the pass's complete output
+        started = time.time()
+        atomic.remove_tree(b.output_dir)
         if b.exclusions:
-            shutil.rmtree(b.exclusions, ignore_errors=True)
+            atomic.remove_tree(b.exclusions)
+        index_label = str(Path(b.output_dir).parents[2])
+        if getattr(b.stage, "index", None):  # a killed attempt may have added this run's documents already
+            from dedup.index import drop_segments
+
+            drop_segments(b.stage.index, index_label)
+        Path(b.output_dir).mkdir(parents=True)  # also holds the dedup's work files, so a redo clears them
         inputs = [b.input_dir] if any(Path(b.input_dir).rglob("*.parquet")) else []
         if not inputs:
             counts = {"documents": 0, "kept": 0, "removed": 0, "languages": {}}
         elif hasattr(b.stage, "config"):  # MinHash
             counts = dedup_files(inputs, b.output_dir, config=b.stage.config, progress=progress, exclusions=b.exclusions,
-                                 index=b.stage.index, index_label=str(Path(b.output_dir).parents[2]))
+                                 index=b.stage.index, index_label=index_label)
         else:
             counts = exact_dedup_files(inputs, b.output_dir, by=b.stage.by, progress=progress, exclusions=b.exclusions)
         counts["reason"] = "near_duplicate" if hasattr(b.stage, "config") else f"duplicate_{b.stage.by}"
-        Path(b.output_dir).mkdir(parents=True, exist_ok=True)
-        tmp = done.with_suffix(".tmp")
-        tmp.write_text(json.dumps(counts))
-        os.replace(tmp, done)
-    stats = Stats(str(b.stage))
-    for label, value in (("in", counts["documents"]), ("kept", counts["kept"]), ("removed", counts["removed"]),
-                         (f"removed/{counts['reason']}", counts["removed"])):
-        stats[label].update(value)
-    for lang, c in counts["languages"].items():
-        stats[f"lang/{lang}/in"].update(c["in"])
-        stats[f"lang/{lang}/kept"].update(c["kept"])
-        if c["removed"]:
-            stats[f"lang/{lang}/removed/{counts['reason']}"].update(c["removed"])
+        counts["seconds"] = round(time.time() - started, 3)  # the report's throughput of this stage
+        atomic.write_text(done, json.dumps(counts))
+    stats = counts_stats(str(b.stage), counts)
     return stats, was_done

@@ -152,8 +152,6 @@ def barrier_stats(folder: str, counts: dict):
     """A finished barrier stage (its `_stages/<NN_key>/done.json` counts) as a (step, datatrove Stats) pair."""
     from types import SimpleNamespace
 
-    from datatrove.utils.stats import Stats
-
     from curation.core import CurationError, get_stage
 
     key = folder.split("_", 1)[1] if "_" in folder else folder
@@ -163,8 +161,15 @@ def barrier_stats(folder: str, counts: dict):
         cls = None
     step = SimpleNamespace(name=getattr(cls, "name", key), type=getattr(cls, "type", "🫂 - DEDUP"), stage_key=key,
                            internal=False)
+    return step, counts_stats(step.name, counts)
+
+
+def counts_stats(name: str, counts: dict):
+    """A barrier's counts (documents, kept, removed, per language) as a datatrove Stats, as a step would keep."""
+    from datatrove.utils.stats import Stats
+
     reason = counts.get("reason", "duplicate")
-    stats = Stats(step.name)
+    stats = Stats(name)
     for label, value in (("in", counts["documents"]), ("kept", counts["kept"]), ("removed", counts["removed"]),
                          (f"removed/{reason}", counts["removed"])):
         stats[label].update(value)
@@ -173,4 +178,4 @@ def barrier_stats(folder: str, counts: dict):
         stats[f"lang/{lang}/kept"].update(c["kept"])
         if c["removed"]:
             stats[f"lang/{lang}/removed/{reason}"].update(c["removed"])
-    return step, stats
+    return stats

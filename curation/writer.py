@@ -1,14 +1,22 @@
 """Output: sharded Parquet, one dataset folder per language (`out/<lang>/000_00000.parquet`), zstd, flat
 columns (id, text, url, snapshot, date, language, language_score and the quality signals) with a fixed
-schema, so every shard of every language reads back the same way. Built on datatrove's ParquetWriter."""
+schema, so every shard of every language reads back the same way. Built on datatrove's ParquetWriter.
+
+On a local disk each shard is written as `.<name>.tmp` and renamed when complete (curation.atomic), so a
+reader never finds a truncated shard; a task that fails or is stopped discards its unfinished shards, and a
+task that is redone after a kill rewrites the same names."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import pyarrow as pa
+from datatrove.io import OutputFileManager
 from datatrove.pipeline.writers import ParquetWriter
+from fsspec.implementations.local import LocalFileSystem
 
+from curation.atomic import commit, temp_path, write_error
 from curation.core import Document, Stage
 
 BASE_COLUMNS = [
@@ -47,13 +55,94 @@ def safe_language(lang) -> str:
     return lang or "unknown"
 
 
+class _TempFile:
+    """An output file open under its temporary name: `close()` (the file is complete) renames it into place,
+    `discard()` (the task failed or stopped) removes it. Write errors name the output (disk full...)."""
+
+    def __init__(self, folder, filename: str):
+        self.final = folder.resolve_paths(filename)
+        self.tmp = str(temp_path(self.final))
+        os.makedirs(os.path.dirname(self.final), exist_ok=True)
+        self._f = open(self.tmp, "wb")
+        self._done = False
+
+    def write(self, data) -> int:
+        if self._done:  # pyarrow's writer, closed by the garbage collector after a discard
+            return len(data)
+        try:
+            return self._f.write(data)
+        except OSError as e:
+            raise write_error(self.final, e) from e
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def flush(self) -> None:
+        if not self._done:
+            self._f.flush()
+
+    @property
+    def closed(self) -> bool:
+        return self._done
+
+    def close(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._f.close()
+            commit(self.tmp, self.final)
+        except OSError as e:
+            self._remove()
+            raise write_error(self.final, e) from e
+
+    def discard(self) -> None:
+        if not self._done:
+            self._done = True
+            self._remove()
+
+    def _remove(self) -> None:
+        try:
+            self._f.close()
+        except OSError:
+            pass
+        if os.path.exists(self.tmp):
+            os.unlink(self.tmp)
+
+
+class _TempFiles(OutputFileManager):
+    """datatrove's output file manager, opening each file under its temporary name."""
+
+    def get_file(self, filename):
+        if filename not in self._output_files:
+            self._output_files[filename] = _TempFile(self.fs, filename)
+        return self._output_files[filename]
+
+    def discard(self) -> None:
+        for f in self._output_files.values():
+            f.discard()
+        self._output_files.clear()
+
+
 class _LanguageParquetWriter(ParquetWriter):
-    """datatrove's ParquetWriter with a flat adapter and language folders that cannot escape the output."""
+    """datatrove's ParquetWriter with a flat adapter, language folders that cannot escape the output, and
+    (on a local disk) shards that appear only when complete. Call `abort()` instead of `close()` when the
+    documents stop early (an error, Ctrl-C): the unfinished shards are removed, not completed."""
 
     def __init__(self, output_folder, schema: pa.Schema, **kwargs):
         self._columns = schema.names
         super().__init__(output_folder, output_filename="${language}/${rank}.parquet", compression="zstd",
                          adapter=_flat_adapter, schema=schema, **kwargs)
+        if isinstance(self.output_folder.fs, LocalFileSystem):  # object stores show a file only once complete
+            self.output_mg = _TempFiles(self.output_folder, mode="wb", compression=None)
+
+    def abort(self) -> None:
+        if isinstance(self.output_mg, _TempFiles):
+            self.output_mg.discard()
+        else:
+            self.output_mg.close()
+        self._writers.clear()
+        self._batches.clear()
 
     def _get_output_filename(self, document: Document, rank: int | str = 0, **kwargs) -> str:
         return self.output_filename.substitute(rank=str(rank).zfill(5), language=safe_language(document.metadata.get("language")))
@@ -107,9 +196,13 @@ class ParquetOutput(Stage):
             raise ValueError("write: no output folder (give output_dir, or run it from a manifest)")
         folder = f"{self.output_dir}/{self.subdir}" if self.subdir else self.output_dir
         writer = language_writer(folder, self.max_file_size_mb, self.row_group_size)
-        with writer:
+        try:
             for doc in data:
                 with self.track_time():
                     writer.write(doc, rank)
                 self.count(doc, "written")
                 yield doc
+        except BaseException:  # an error, Ctrl-C or an abandoned pipeline: no shard of this task completes
+            writer.abort()
+            raise
+        writer.close()

@@ -92,7 +92,7 @@ class BandIndex:
         """Add one segment (the kept documents' digests, one array per band); atomic. With `signatures`
         (and `ngrams`), the digests are in the kept documents' order and each band also gets the rows."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        n = len(self.segments())
+        n = 1 + max((int(seg.name[4:]) for seg in self.segments()), default=-1)  # numbers may have gaps (drop_segments)
         final = self.dir / f"seg_{n:06d}"
         tmp = self.dir / f".tmp_seg_{n:06d}_{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)

@@ -54,7 +54,8 @@ def load_config(language: str, config_dir: str | None = None) -> tuple[LanguageC
         if not path.exists():
             path = CONFIG_DIR / "default.yml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        # libyaml's loader when present: 10x faster, and every run reads all ~100 configs (langid thresholds)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         return LanguageConfig.model_validate(data), path.name
     except (OSError, yaml.YAMLError, ValidationError) as e:
         raise CurationError(f"{path}: invalid language config ({str(e).splitlines()[0]})") from None

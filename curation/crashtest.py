@@ -159,7 +159,7 @@ def snapshot(out: Path) -> Snapshot:
                     continue
                 s.files[rel] = Counter(json.dumps(r, sort_keys=True, default=str) for r in rows)
             elif name == "done.json":
-                s.barriers[rel] = json.loads(path.read_text())
+                s.barriers[rel] = _stable(json.loads(path.read_text()))
     stats = out / "stats.json"
     if stats.exists():
         s.summary = _stable(json.loads(stats.read_text()))

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from curation.atomic import TMP_SUFFIX, commit, temp_path, write_error
-from curation.readers import infer_format, record_batches, resolve_paths, text_values
+from curation.readers import infer_format, language_values, record_batches, resolve_paths, text_values
 from dedup.minhash import Deduper, MinhashConfig
 from filters.words import normalized_word_splitter
 
@@ -34,12 +34,7 @@ def _language_batches(files, formats, language, text_column, language_column, ur
     for path, fmt in zip(files, formats):
         for batch in record_batches(path, fmt, [text_column, language_column, url_column]):
             texts = text_values(batch, path, text_column)
-            if language:
-                langs = [language] * len(texts)
-            elif language_column in batch.schema.names:
-                langs = [lang or "und" for lang in batch.column(language_column).to_pylist()]
-            else:
-                langs = ["und"] * len(texts)
+            langs = language_values(batch, path, len(texts), language, language_column)
             urls = (batch.column(url_column).to_pylist() if url_column in batch.schema.names
                     else [None] * len(texts))
             groups: dict[str, list[int]] = {}

@@ -16,8 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from curation.core import CurationError
-from curation.readers import infer_format, record_batches, resolve_paths, text_values
+from curation.readers import infer_format, language_values, record_batches, resolve_paths, text_values
 from filters.config import load_config
 from filters.quality import compute_signals, decide
 from filters.words import word_tokenizer
@@ -46,12 +45,7 @@ def filter_files(inputs: list[str], output: str, language: str | None = None, co
         kept_parts, removed_parts = [], []
         for batch in record_batches(path, fmt):
             texts = text_values(batch, path, text_column)
-            if language:
-                langs = [language] * len(texts)
-            elif language_column in batch.schema.names:
-                langs = [lang or "und" for lang in batch.column(language_column).to_pylist()]
-            else:
-                raise CurationError(f"{path}: no '{language_column}' column; give --language")
+            langs = language_values(batch, path, len(texts), language, language_column, required=True)
             why = [quality_reason(t, lang, config_dir) for t, lang in zip(texts, langs)]
             mask = pa.array([w is None for w in why])
             kept_parts.append(batch.filter(mask))

@@ -572,6 +572,19 @@ def text_values(batch, path: str, column: str = "text") -> list:
     return col.to_pylist()
 
 
+def language_values(batch, path: str, n: int, language: str | None = None, column: str = "language",
+                    required: bool = False) -> list[str]:
+    """Each row's language: `language` for all when given, else the `column` values ("und" where empty or,
+    unless `required`, where the file has no such column)."""
+    if language:
+        return [language] * n
+    if column in batch.schema.names:
+        return [str(lang or "und") for lang in batch.column(column).to_pylist()]
+    if required:
+        raise CurationError(f"{path}: no '{column}' column; give --language")
+    return ["und"] * n
+
+
 def make_reader(fmt: str, **options) -> Reader:
     return READERS[fmt](**options)
 

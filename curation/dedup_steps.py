@@ -20,7 +20,6 @@ filesystem on a cluster):
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datatrove.pipeline.base import PipelineStep
 
+from curation import atomic
 from curation.core import CurationError
 from dedup import kernels
 from dedup.index import BandIndex, band_digests
@@ -42,10 +42,7 @@ def _splitter(language: str) -> Callable[[str], list[str]]:
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    atomic.write_with(path, write)
 
 
 def _language(doc, fixed: str | None) -> str:

@@ -16,6 +16,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from curation import atomic
 from curation.core import CurationError
 from curation.mixture.card import write_card
 from curation.mixture.plan import Plan, describe_source, make_plan
@@ -32,9 +33,7 @@ def _fingerprint(plan: Plan) -> str:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def _counts_to_json(c: SourceCounts) -> dict:

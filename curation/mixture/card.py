@@ -4,10 +4,11 @@ and a readable account of what went in, from mixture.json."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import yaml
+
+from curation import atomic
 
 MIXTURE_CONFIG = "mixture"
 
@@ -79,9 +80,7 @@ def card_text(summary: dict) -> str:
 
 def write_card(out: Path, summary: dict) -> Path:
     path = Path(out) / "README.md"
-    tmp = path.with_name("README.md.tmp")
-    tmp.write_text(card_text(summary), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic.write_text(path, card_text(summary))
     return path
 
 

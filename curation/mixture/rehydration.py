@@ -11,12 +11,12 @@ Two sources of weights, both as a table of cluster-size buckets -> copies:
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from curation import atomic
 from curation.core import CurationError
 
 # FineWeb2: size 1 -> 1, 2 -> 2, 3 -> 3, 4 -> 3, 5..99 -> 5, 100..999 -> 8, >= 1000 -> 1 (mostly spam)
@@ -144,8 +144,5 @@ def measured_weights(kept: np.ndarray, removed: np.ndarray, max_reps: int = 10, 
 
 def write_weights(folder: str, language: str, content: dict) -> Path:
     path = Path(folder) / f"{language}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"language": language, **content}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps({"language": language, **content}, indent=2, ensure_ascii=False) + "\n")
     return path

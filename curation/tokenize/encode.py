@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow.compute as pc
 from tqdm import tqdm
 
+from curation import atomic
 from curation.core import CurationError
 from curation.readers import record_batches, text_values
 from curation.readers import infer_format, resolve_paths
@@ -43,9 +44,7 @@ def input_files(inputs: list[str]) -> list[tuple[str, str]]:
 
 
 def _atomic_json(path: Path, obj) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, ensure_ascii=False))
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps(obj, indent=1, ensure_ascii=False))
 
 
 def read_texts(path: str, fmt: str, text_column: str = "text"):

@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     except CurationError as e:
         for line in str(e).splitlines():
             print(f"error: {line}", file=sys.stderr)
-        return 2
+        return getattr(e, "exit_code", 2)  # 75 when another run holds the lock: cron tries again next time
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume (finished tasks are kept)", file=sys.stderr)
         return 130

@@ -9,6 +9,7 @@ run left half-written is removed when it is started again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -285,20 +286,40 @@ class _LogFile:
 
 
 def run_manifest(manifest: Manifest, overwrite: bool = False, verbose: bool = False, progress: bool = True,
-                 replace_changed: bool = False) -> dict:
+                 replace_changed: bool = False, lock: bool = True) -> dict:
     """Run a validated manifest end to end; return the run summary (also written to `<output>/stats.json`).
+    With `lock`, a second run on the same output exits at once (curation.lock.Locked); `crawl sync` holds its
+    ledger's lock instead.
 
     Each pass runs on datatrove's executor with its own logs and completion markers under `_logs/`, and each
     barrier (dedup) leaves a `done.json`, so a run started again skips whatever finished."""
-    from curation.executors import pass_executor, pass_logs, submit_slurm
+    from curation.executors import submit_slurm
+
+    phases = compile_phases(manifest, progress=progress)
+    with output_lock(manifest.output.path) if lock else contextlib.nullcontext():
+        out = prepare_output(manifest, overwrite, replace_changed)
+        quiet_datatrove(verbose)
+        if manifest.executor.kind == "slurm":  # submitted as dependent jobs; the last one writes the summary
+            return submit_slurm(manifest, phases, out)
+        return _run_phases(manifest, phases, out, progress)
+
+
+def output_lock(output: str):
+    """One `curate run` per output folder at a time (a second cron trigger exits with 75 and touches nothing).
+    The lock file sits beside the folder, so `--overwrite` can replace the folder while holding it."""
+    from curation.lock import ExclusiveLock
+
+    out = Path(output).absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return ExclusiveLock(out.parent / f".{out.name}.lock", f"another `curate run` is writing output '{output}'")
+
+
+def _run_phases(manifest: Manifest, phases: list, out: Path, progress: bool) -> dict:
+    """Run every pass and barrier in order (skipping what finished), then write stats.json and the report."""
+    from curation.executors import pass_executor, pass_logs
     from curation.report import write_report
     from curation.summary import collect_summary, merged_stats
 
-    phases = compile_phases(manifest, progress=progress)
-    out = prepare_output(manifest, overwrite, replace_changed)
-    quiet_datatrove(verbose)
-    if manifest.executor.kind == "slurm":  # submitted as dependent jobs; the last one writes the summary
-        return submit_slurm(manifest, phases, out)
     started = time.time()
     already, step_stats, n_pass = True, [], 0
     for phase in phases:

@@ -20,7 +20,7 @@ import pytest
 
 from curation.cli import main
 from curation.crawl.ledger import SCHEMA_VERSION, Ledger
-from curation.crawl.lock import EXIT_LOCKED
+from curation.lock import EXIT_LOCKED
 from curation.demo import build_demo
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -124,6 +124,34 @@ def test_other_manifest_on_same_output_is_refused(small_crawl, tmp_path, capsys)
                             progress=False)["already_complete"]
 
 
+def test_a_second_run_on_the_same_output_exits_at_once_and_touches_nothing(small_crawl, tmp_path, capsys):
+    import subprocess
+
+    from curation.lock import EXIT_LOCKED
+    from curation.runner import output_lock
+
+    m = manifest(tmp_path, small_crawl / "crawl.warc.gz")
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom curation.runner import output_lock\n"
+                               f"with output_lock({str(out)!r}):\n    print('held', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1])
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        text = tmp_path / "m.yml"
+        text.write_text(m.model_dump_json())
+        assert main(["run", str(text), "--no-progress"]) == EXIT_LOCKED
+        err = capsys.readouterr().err
+        assert f"another `curate run` is writing output '{out}'" in err and f"pid {holder.pid}" in err
+        assert not out.exists()  # nothing created, nothing removed
+    finally:
+        holder.kill()
+        holder.wait()
+    # the kernel released the killed holder's lock: the next run goes ahead, and its own lock is released after
+    assert run_manifest(m, progress=False)["documents_written"] > 0
+    with output_lock(str(out)):
+        pass
+
+
 def test_jsonl_and_parquet_inputs_pass_through_extraction(small_crawl, tmp_path):
     run_manifest(manifest(tmp_path, small_crawl / "crawl.warc.gz"), progress=False)
     df = read_out(tmp_path / "out").select("id", "text", "url")

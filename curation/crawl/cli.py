@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from curation.crawl.lock import EXIT_LOCKED
+from curation.lock import EXIT_LOCKED
 from curation.crawl.spec import PUBLIC_INDEX
 
 EPILOG = f"""examples:
@@ -93,13 +93,13 @@ def _state(row, selected: bool | None) -> str:
 
 
 def _cmd_sync(args) -> int:
-    from curation.crawl.lock import SyncLocked
+    from curation.lock import Locked
     from curation.crawl.sync import ledger_path, sync
 
     manifest = _manifest(args.manifest)
     try:
         result = sync(manifest, index_url=args.index_url, data_url=args.data_url, progress=not args.no_progress)
-    except SyncLocked as e:
+    except Locked as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_LOCKED
     ledger = ledger_path(manifest)
@@ -123,7 +123,7 @@ def _cmd_sync(args) -> int:
 def _cmd_status(args) -> int:
     from curation.core import CurationError
     from curation.crawl.ledger import Ledger
-    from curation.crawl.lock import holder
+    from curation.lock import holder
 
     manifest = _manifest(args.manifest)
     path = _ledger_of(args, manifest)

@@ -17,8 +17,8 @@ from pathlib import Path
 from curation.core import CurationError
 from curation.crawl.index import Location, missing, read_paths, read_snapshots, select, spec_location
 from curation.crawl.ledger import Ledger
-from curation.crawl.lock import SyncLock
 from curation.crawl.spec import CrawlSpec
+from curation.lock import ExclusiveLock
 from curation.manifest import Manifest
 
 LEDGER_NAME = "crawl-ledger.sqlite"
@@ -113,7 +113,7 @@ def run_complete(output: str, tasks: int) -> bool:
 def sync(manifest: Manifest, index_url: str | None = None, data_url: str | None = None, progress: bool = True,
          echo=print) -> SyncResult:
     """Process what the ledger does not record as done. The lock comes first (a second sync exits at once,
-    SyncLocked), then the index, then the ledger: an unreachable index leaves the ledger untouched."""
+    curation.lock.Locked), then the index, then the ledger: an unreachable index leaves the ledger untouched."""
     spec = crawl_spec(manifest)
     if manifest.executor.kind == "slurm":  # a Slurm run returns once submitted: the ledger could not wait for it
         raise CurationError(f"{manifest._source}: crawl sync runs each batch to completion with the local or ray "
@@ -123,7 +123,7 @@ def sync(manifest: Manifest, index_url: str | None = None, data_url: str | None 
     path = ledger_path(manifest)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     result = SyncResult()
-    with SyncLock(path + ".lock"):
+    with ExclusiveLock(path + ".lock", "another `curate crawl sync` is running on this ledger"):
         snapshots = select(read_snapshots(location), spec.snapshots, spec.since)
         if not snapshots:
             raise CurationError(f"crawl index {location.collinfo}: no snapshot matches crawl.snapshots "
@@ -177,7 +177,7 @@ def _sync_snapshot(manifest, spec: CrawlSpec, location: Location, ledger: Ledger
         m = batch_manifest(manifest, snapshot, [f.url for f in files], work, spec.kind, index)
         t0 = time.time()
         try:
-            summary = run_manifest(m, progress=progress, replace_changed=True)
+            summary = run_manifest(m, progress=progress, replace_changed=True, lock=False)
             if not run_complete(work, m.executor.tasks):
                 raise CurationError(f"run of {output} ended without completing every task (see {work}/_logs)")
             os.replace(work, output)

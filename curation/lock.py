@@ -1,7 +1,8 @@
-"""One `curate crawl sync` per ledger at a time: an exclusive, non-blocking `flock` on `<ledger>.lock`.
+"""One writer at a time: an exclusive, non-blocking `flock` on a lock file (`curate crawl sync` on
+`<ledger>.lock`, `curate run` on `.<output>.lock` beside its output folder).
 
-The kernel releases the lock when its holder dies (even by SIGKILL), so a crashed sync never blocks the next
-one; the file itself only tells a second sync who holds it (pid, host, start time)."""
+The kernel releases the lock when its holder dies (even by SIGKILL), so a crashed run never blocks the next
+one; the file itself only tells a second one who holds it (pid, host, start time)."""
 
 from __future__ import annotations
 
@@ -16,26 +17,27 @@ from curation.core import CurationError
 EXIT_LOCKED = 75  # EX_TEMPFAIL: try again later (cron and systemd just run it again next time)
 
 
-class SyncLocked(CurationError):
-    """Another sync holds the ledger."""
+class Locked(CurationError):
+    """Another process holds the lock (a second cron trigger, say): this one did nothing."""
 
     exit_code = EXIT_LOCKED
 
 
-class SyncLock:
-    def __init__(self, path: str):
-        self.path = path
+class ExclusiveLock:
+    """`with ExclusiveLock(path, busy):` raises Locked, starting with `busy`, while another process holds it."""
+
+    def __init__(self, path: str | os.PathLike, busy: str):
+        self.path, self.busy = str(path), busy
         self._fd: int | None = None
 
-    def __enter__(self) -> SyncLock:
+    def __enter__(self) -> ExclusiveLock:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             holder = _describe(os.read(fd, 4096))
             os.close(fd)
-            raise SyncLocked(f"another `curate crawl sync` is running on this ledger ({holder}; lock {self.path}); "
-                             "this one exits without doing anything") from None
+            raise Locked(f"{self.busy} ({holder}; lock {self.path}); this one exits without doing anything") from None
         started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": started}).encode(), 0)
@@ -59,7 +61,7 @@ def _describe(raw: bytes) -> str:
 
 
 def holder(path: str) -> str | None:
-    """Who holds the lock now ("pid .. on .., started .."), or None when no sync runs."""
+    """Who holds the lock now ("pid .. on .., started .."), or None when nobody does."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:

@@ -41,10 +41,6 @@ def _splitter(language: str) -> Callable[[str], list[str]]:
     return normalized_word_splitter(language)
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    atomic.write_with(path, write)
-
-
 def _language(doc, fixed: str | None) -> str:
     return fixed or doc.metadata.get("language") or "und"
 
@@ -117,8 +113,8 @@ class MinhashSignatures(PipelineStep):
             for lang, d in dedupers.items():
                 d.add(pending[lang])
                 d.write_buckets()
-                _atomic_write(d.work / "ids.json", lambda p, i=ids[lang]: p.write_text(json.dumps(i)))
-        _atomic_write(mark, lambda p: p.write_text(json.dumps(
+                atomic.write_with(d.work / "ids.json", lambda p, i=ids[lang]: p.write_text(json.dumps(i)))
+        atomic.write_with(mark, lambda p: p.write_text(json.dumps(
             {"rank": rank, "world_size": world_size, "config": self.config.__dict__,
              "documents": {lang: d.n for lang, d in dedupers.items()}})))
         yield from ()
@@ -163,11 +159,11 @@ class MinhashBuckets(PipelineStep):
                     digests = band_digests(records["h"])
                     hit = np.isin(digests, BandIndex(self.index, lang, self.config).digests(band))
                     docs = records["doc"].astype(np.int64)
-                    _atomic_write(out.with_name(f"band_{band:03d}.hits.npy"), lambda p: _save(p, docs[hit]))
+                    atomic.write_with(out.with_name(f"band_{band:03d}.hits.npy"), lambda p: _save(p, docs[hit]))
                     by_doc = np.argsort(docs, kind="stable")
-                    _atomic_write(out.with_name(f"band_{band:03d}.digests.npy"),
+                    atomic.write_with(out.with_name(f"band_{band:03d}.digests.npy"),
                                   lambda p: _save(p, np.stack([docs[by_doc], digests[by_doc].view(np.int64)])))
-                _atomic_write(out, lambda p: _save(p, np.stack([left, right])))
+                atomic.write_with(out, lambda p: _save(p, np.stack([left, right])))
         yield from ()
 
 
@@ -232,8 +228,8 @@ class MinhashClusters(PipelineStep):
             table = pa.table({"id": pa.array(ids[lo:hi], pa.string()), "keep": pa.array(keep[lo:hi]),
                               "minhash_cluster_size": pa.array(sizes[lo:hi].astype(np.int64)),
                               "minhash_cluster_id": pa.array(kept_id[lo:hi].tolist(), pa.string())})
-            _atomic_write(out_dir / f"rank_{t['rank']:05d}.parquet", lambda p: pq.write_table(table, p))
-        _atomic_write(out_dir / "done", lambda p: p.write_text("ok"))
+            atomic.write_with(out_dir / f"rank_{t['rank']:05d}.parquet", lambda p: pq.write_table(table, p))
+        atomic.write_with(out_dir / "done", lambda p: p.write_text("ok"))
 
     def _append_index(self, lang: str, keep: np.ndarray) -> None:
         per_band = []

@@ -208,7 +208,6 @@ def submit_slurm(manifest: Manifest, phases: list, out: Path) -> dict:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_text(path, json.dumps(data, indent=2, ensure_ascii=False))
 
 

@@ -241,15 +241,17 @@ def record_dtype(hashes_per_bucket: int) -> np.dtype:
     return np.dtype([("h", "<u8", (hashes_per_bucket,)), ("doc", "<u4")])
 
 
-def sort_records(records: np.ndarray) -> np.ndarray:
-    """Records ordered by their band hashes (first hash first)."""
+def sort_records(records: np.ndarray, rank: np.ndarray | None = None) -> np.ndarray:
+    """Records ordered by their band hashes (first hash first); within equal hashes by `rank[doc]` (the
+    documents' order, dedup.order) when given, else as they come."""
     h = records["h"]
-    return records[np.lexsort(tuple(h[:, k] for k in range(h.shape[1] - 1, -1, -1)))]
+    tie = () if rank is None else (rank[records["doc"].astype(np.int64)],)
+    return records[np.lexsort(tie + tuple(h[:, k] for k in range(h.shape[1] - 1, -1, -1)))]
 
 
-def write_bucket(path: Path, records: np.ndarray) -> None:
+def write_bucket(path: Path, records: np.ndarray, rank: np.ndarray | None = None) -> None:
     """Sorted fixed-width records with a checksum, written under a temporary name and renamed."""
-    records = np.ascontiguousarray(sort_records(records))
+    records = np.ascontiguousarray(sort_records(records, rank))
     header = _HEADER.pack(BUCKET_MAGIC, BUCKET_VERSION, records["h"].shape[1], len(records))
     payload = memoryview(records).cast("B")  # no copy of the records
     crc = zlib.crc32(payload, zlib.crc32(header))
@@ -293,6 +295,22 @@ def band_pairs(records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------------------------------- the whole dedup
+
+
+def cluster_verified(n: int, left: np.ndarray, right: np.ndarray, sim: np.ndarray, order=None,
+                     chain: bool = False) -> np.ndarray:
+    """Each document's representative from the verified pairs (document numbers 0..n-1): documents are
+    taken in the order (`order` = dedup.order.ranks, or their numbers), and one joins the most similar
+    earlier representative it is paired with (kernels.representative_clusters). With `chain`, union-find
+    instead (the cluster's first document in the order represents it)."""
+    rank, perm = order if order is not None else (None, None)
+    lo, hi = (left, right) if rank is None else (np.minimum(rank[left], rank[right]), np.maximum(rank[left], rank[right]))
+    if chain:
+        rep = kernels.union_find(n, lo, hi)
+    else:
+        by = np.lexsort((lo, -sim, hi))  # later document, then most similar, then earlier partner
+        rep = kernels.representative_clusters(n, lo[by], hi[by])
+    return rep if rank is None else perm[rep[rank]]
 
 
 def containment(jaccard: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> np.ndarray:
@@ -345,35 +363,52 @@ class Deduper:
         self.set_file = open(self.work / "shingles.u32", "wb") if exact else None
         self.set_count_file = open(self.work / "shingles.count", "wb") if exact else None
         self.exact_pairs = 0
+        self.keys: list[np.ndarray] = []  # dedup.order keys per batch, when the order is not the adding order
         self.n = 0
         self.without_ngrams = 0
         self.seen_before = 0
         self.candidate_pairs = 0
         self.verified_pairs = 0
 
-    def add(self, texts: list[str], hosts: list[str | None] | None = None) -> None:
+    def add(self, texts: list[str], hosts: list[str | None] | None = None, keys: np.ndarray | None = None) -> None:
+        """A batch of documents; `keys` (dedup.order.order_keys, one per text) decide the order in which
+        the documents are considered instead of the adding order: give them for every batch or none."""
         if texts:
+            if (keys is not None) != bool(self.keys) and self.n:
+                raise CurationError("Deduper.add: order keys for some batches but not others")
+            if keys is not None:
+                self.keys.append(np.asarray(keys, dtype=np.uint64).reshape(len(texts), 2))
             self.n = _spill(texts, self.n, self, hosts)
+
+    def order(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rank, perm) of the documents (dedup.order.ranks), or None when the adding order is the order."""
+        if not self.keys:
+            return None
+        from dedup.order import ranks
+
+        return ranks(np.concatenate(self.keys))
 
     def bucket_path(self, band: int) -> Path:
         return self.work / f"band_{band:03d}.bucket"
 
-    def write_buckets(self) -> None:
-        """Each band's spill file -> its sorted, checksummed bucket file (one band in memory at a time)."""
+    def write_buckets(self, rank: np.ndarray | None = None) -> None:
+        """Each band's spill file -> its sorted, checksummed bucket file (one band in memory at a time);
+        equal band hashes in the order of `rank` when given."""
         for f in self.spills:
             f.close()
         for band in range(self.config.num_buckets):
             spill = self.work / f"band_{band:03d}.spill"
             if spill.exists():
-                write_bucket(self.bucket_path(band), np.fromfile(spill, dtype=self.dtype))
+                write_bucket(self.bucket_path(band), np.fromfile(spill, dtype=self.dtype), rank)
                 spill.unlink()
 
     def finish(self, index_label: str = "") -> DedupResult:
         """Clusters; with an index, clusters that match a document of an earlier run are removed whole, and
         the band digests of the documents kept now are appended to the index."""
-        self.write_buckets()
+        order = self.order()
+        self.write_buckets(order[0] if order else None)
         if self.config.robust:
-            return self._finish_verified(index_label)
+            return self._finish_verified(index_label, order)
         lefts, rights = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
         in_index = np.zeros(self.n, dtype=bool)
         for band in range(self.config.num_buckets):
@@ -384,6 +419,10 @@ class Deduper:
             self._index_hits(band, records, in_index)
         root = kernels.union_find(self.n, np.concatenate(lefts), np.concatenate(rights))
         sizes = np.bincount(root, minlength=self.n)[root]
+        if order is not None:  # the cluster's first document in the order, not the first added
+            from dedup.order import first_in_order
+
+            root = first_in_order(root, *order)
         keep = root == np.arange(self.n)
         if self.index is not None:
             old_clusters = np.zeros(self.n, dtype=bool)
@@ -401,7 +440,7 @@ class Deduper:
             hit = np.isin(band_digests(records["h"]), self.index.digests(band))
             in_index[records["doc"][hit].astype(np.int64)] = True
 
-    def _finish_verified(self, index_label: str) -> DedupResult:
+    def _finish_verified(self, index_label: str, order=None) -> DedupResult:
         """Candidate pairs of every band (all earlier records of a run, up to PAIR_CAP), once each ->
         estimated Jaccard from the whole signatures -> pairs at `threshold` or above -> clusters around
         representatives. Against the index, a representative whose band matches a document kept by an
@@ -434,12 +473,11 @@ class Deduper:
             sim = kernels.pair_similarity(sigs, left, right)
             ok = self._verify(left, right, sim)
             left, right, sim = left[ok], right[ok], sim[ok]
-            order = np.lexsort((-sim, right))
-            left, right = left[order], right[order]
             del sigs
+        else:
+            sim = np.empty(0, np.float32)
         self.verified_pairs = len(left)
-        rep = (kernels.union_find(n, left, right) if self.CHAIN
-               else kernels.representative_clusters(n, left, right))
+        rep = cluster_verified(n, left, right, sim, order, chain=self.CHAIN)
         keep = rep == np.arange(n)
         if self.index is not None:
             before = keep.sum()

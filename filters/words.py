@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 import logging
 import re
+import sys
+from contextlib import contextmanager
 from functools import lru_cache
 
 from datatrove.utils.word_tokenizers import SpaCyTokenizer, load_tokenizer_assignments
@@ -41,9 +43,13 @@ class _SpacyWords:
         self._load()
 
     def _load(self):
+        from filters.affixes import speed_up
+
         self.tok._tokenizer = None
-        self.nlp = self.tok.tokenizer
+        with without_torch():
+            self.nlp = self.tok.tokenizer
         self.tokenizer = self.nlp.tokenizer
+        speed_up(self.tokenizer)  # the same tokens, without the slow path on long tokens
 
     def __call__(self, text: str) -> list[str]:
         self._calls += 1
@@ -54,9 +60,28 @@ class _SpacyWords:
         return _strip(t.text for t in self.tokenizer(text))
 
 
+@contextmanager
+def without_torch():
+    """Import spaCy without torch: thinc (spaCy's ML library) imports torch when it is installed (2-4 s, and
+    hundreds of MB), which no tokenizer uses. While spaCy loads, `import torch` fails as if it were not
+    installed; afterwards it imports normally. Nothing changes if torch is already loaded."""
+    if "torch" in sys.modules or "thinc.compat" in sys.modules:
+        yield
+        return
+    sys.modules["torch"] = None  # an ImportError for thinc.compat's `import torch`
+    try:
+        import thinc.compat  # noqa: F401
+        yield
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+
+
 @lru_cache(maxsize=None)
 def word_tokenizer(language: str) -> Callable[[str], list[str]]:
     """A function text -> words for an `iso639-3_Script` code (or a bare ISO code); never downloads."""
+    with without_torch():
+        import spacy  # noqa: F401
     factories = load_tokenizer_assignments()
     factory = factories.get(language) or factories.get(language.split("_")[0])
     try:
@@ -156,7 +181,7 @@ class _ChunkCachedSpacy:
         for rule in (self.prefix, self.suffix, self.infix):
             if rule is None:
                 continue
-            chars = _required_chars(rule.__self__)
+            chars = _required_chars(getattr(rule, "pattern", None) or rule.__self__)
             if chars is None:
                 return None
             found |= chars
@@ -203,9 +228,9 @@ class _ChunkCachedSpacy:
 @lru_cache(maxsize=None)
 def normalized_word_splitter(language: str) -> Callable[[str], list[str]]:
     """Like `word_tokenizer(language)`, for text already normalised to single spaces; much faster for spaCy."""
+    words = word_tokenizer(language)
     from spacy.tokenizer import Tokenizer
 
-    words = word_tokenizer(language)
     if isinstance(words, _SpacyWords) and type(words.tokenizer) is Tokenizer:  # not jieba's or other custom ones
         return _ChunkCachedSpacy(words.tok)
     return words

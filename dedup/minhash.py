@@ -313,6 +313,34 @@ def cluster_verified(n: int, left: np.ndarray, right: np.ndarray, sim: np.ndarra
     return rep if rank is None else perm[rep[rank]]
 
 
+def verify_pairs(c: MinhashConfig, left: np.ndarray, right: np.ndarray, sim: np.ndarray, size_left: np.ndarray,
+                 size_right: np.ndarray, exact: Callable) -> tuple[np.ndarray, int]:
+    """(bool per pair, pairs checked exactly): estimated Jaccard >= threshold, or >= threshold / 2 with the
+    smaller document contained in the larger at `containment`. With `exact_margin`, pairs whose estimate lies
+    within the margin of those bounds are decided on their exact shingle sets instead: `exact(a, b)` gives
+    (|A & B|, |A|, |B|) for the documents a, b of those pairs."""
+    t, t_low = np.float32(c.threshold - 1e-6), np.float32(c.threshold / 2 - 1e-6)
+    ok = sim >= t
+    if c.containment < 1.0:
+        ok |= (sim >= t_low) & (containment(sim, size_left, size_right) >= c.containment)
+    n_exact = 0
+    if c.exact_margin > 0:
+        low = (t_low if c.containment < 1.0 else t) - c.exact_margin
+        near = np.flatnonzero((sim >= low) & (sim < t + c.exact_margin))
+        n_exact = len(near)
+        if len(near):
+            inter, ca, cb = exact(left[near], right[near])
+            inter = np.asarray(inter, dtype=np.float64)
+            union = ca + cb - inter
+            j = inter / np.maximum(union, 1)
+            contained = inter / np.maximum(np.minimum(ca, cb), 1)
+            exact_ok = j >= c.threshold
+            if c.containment < 1.0:
+                exact_ok |= (j >= c.threshold / 2) & (contained >= c.containment)
+            ok[near] = exact_ok
+    return ok, n_exact
+
+
 def containment(jaccard: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> np.ndarray:
     """Estimated share of the smaller document's n-grams found in the larger one: |A & B| from the
     Jaccard and the two sizes (|A & B| = J (|A| + |B|) / (1 + J)), over min(|A|, |B|). A truncated copy
@@ -379,6 +407,16 @@ class Deduper:
             if keys is not None:
                 self.keys.append(np.asarray(keys, dtype=np.uint64).reshape(len(texts), 2))
             self.n = _spill(texts, self.n, self, hosts)
+
+    def order_keys(self) -> np.ndarray | None:
+        """uint64[n, 2]: the order keys given with the batches, or None."""
+        return np.concatenate(self.keys) if self.keys else None
+
+    def close(self) -> None:
+        """Close the signature, n-gram and shingle files (they are complete once every batch is added)."""
+        for f in (self.sig_file, self.size_file, self.set_file, self.set_count_file):
+            if f is not None:
+                f.close()
 
     def order(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(rank, perm) of the documents (dedup.order.ranks), or None when the adding order is the order."""
@@ -490,34 +528,17 @@ class Deduper:
         return DedupResult(keep=keep, cluster_id=rep, cluster_size=sizes.astype(np.int64), stats=stats)
 
     def _verify(self, left: np.ndarray, right: np.ndarray, sim: np.ndarray) -> np.ndarray:
-        """bool per pair: estimated Jaccard >= threshold, or >= threshold / 2 with the smaller document
-        contained in the larger at `containment`. With `exact_margin`, pairs whose estimate lies within the
-        margin of those bounds are decided on their exact shingle sets instead."""
-        c = self.config
-        t, t_low = np.float32(c.threshold - 1e-6), np.float32(c.threshold / 2 - 1e-6)
+        """bool per pair (see `verify_pairs`), from this deduper's files."""
         sizes = np.fromfile(self.work / "ngrams.u32", dtype=np.uint32).astype(np.float64)
-        ok = sim >= t
-        if c.containment < 1.0:
-            ok |= (sim >= t_low) & (containment(sim, sizes[left], sizes[right]) >= c.containment)
-        if c.exact_margin > 0:
-            low = (t_low if c.containment < 1.0 else t) - c.exact_margin
-            near = np.flatnonzero((sim >= low) & (sim < t + c.exact_margin))
-            self.exact_pairs = len(near)
-            if len(near):
-                counts = np.fromfile(self.work / "shingles.count", dtype=np.int64)
-                offsets = np.concatenate(([0], np.cumsum(counts)))
-                hashes = np.memmap(self.work / "shingles.u32", dtype=np.uint32, mode="r") if offsets[-1] else \
-                    np.empty(0, np.uint32)
-                a, b = left[near], right[near]
-                inter = kernels.set_overlaps(hashes, offsets, a, b).astype(np.float64)
-                union = counts[a] + counts[b] - inter
-                j = inter / np.maximum(union, 1)
-                contained = inter / np.maximum(np.minimum(counts[a], counts[b]), 1)
-                exact_ok = j >= c.threshold
-                if c.containment < 1.0:
-                    exact_ok |= (j >= c.threshold / 2) & (contained >= c.containment)
-                ok[near] = exact_ok
-                del hashes
+
+        def exact(a, b):
+            counts = np.fromfile(self.work / "shingles.count", dtype=np.int64)
+            offsets = np.concatenate(([0], np.cumsum(counts)))
+            hashes = np.memmap(self.work / "shingles.u32", dtype=np.uint32, mode="r") if offsets[-1] else \
+                np.empty(0, np.uint32)
+            return kernels.set_overlaps(hashes, offsets, a, b), counts[a], counts[b]
+
+        ok, self.exact_pairs = verify_pairs(self.config, left, right, sim, sizes[left], sizes[right], exact)
         return ok
 
     def _signatures(self) -> np.ndarray:

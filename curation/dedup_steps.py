@@ -243,6 +243,7 @@ class MinhashSignatures(PipelineStep):
         dedupers: dict[str, Deduper] = {}
         ids: dict[str, list[str]] = {}
         pending: dict[str, list] = {}
+        no_text = 0
 
         def flush(lang):
             texts, hosts, doc_ids = zip(*pending[lang])
@@ -255,6 +256,7 @@ class MinhashSignatures(PipelineStep):
             text = _texts(doc)
             if not text.strip():  # as `curate dedup`: no text, nothing to compare (and kept by the filter)
                 self.stat_update("no_text")
+                no_text += 1
                 continue
             self.stat_update("documents", f"documents_{lang}")
             if lang not in dedupers:
@@ -279,7 +281,7 @@ class MinhashSignatures(PipelineStep):
                     atomic.write_with(d.work / "index_hits.npy", lambda p, h=hits: _save(p, h))
                 atomic.write_with(d.work / "ids.json", lambda p, i=ids[lang]: p.write_text(json.dumps(i)))
         atomic.write_with(mark, lambda p: p.write_text(json.dumps(
-            {"rank": rank, "world_size": world_size, "config": self.config.__dict__,
+            {"rank": rank, "world_size": world_size, "config": self.config.__dict__, "no_text": no_text,
              "documents": {lang: d.n for lang, d in dedupers.items()}})))
         yield from ()
 
@@ -686,8 +688,10 @@ class MinhashFilter(PipelineStep):
         decisions: dict[str, dict] = {}
         seen: dict[str, int] = {}
         writer = self.exclusion_writer
-        if writer is not None:
+        ctx = writer is not None and hasattr(writer, "__enter__")  # a datatrove writer, or write/close/abort
+        if ctx:
             writer = writer.__enter__()
+        finished = False
         try:
             for doc in data or ():
                 if not _texts(doc).strip():  # never signed: kept, as `curate dedup` keeps it
@@ -714,10 +718,14 @@ class MinhashFilter(PipelineStep):
                     self.stat_update("removed", f"removed_{lang}")
                     if writer is not None:
                         doc.metadata["duplicate_of"] = d["minhash_cluster_id"][i]
+                        doc.metadata["filter_reason"] = "near_duplicate"
                         writer.write(doc, rank)
+            finished = True
         finally:
-            if writer is not None:
+            if ctx:
                 writer.__exit__(None, None, None)
+            elif writer is not None:
+                writer.close() if finished else writer.abort()
 
 
 def step_plan(reader: Callable[[], PipelineStep], work_folder: str, config: MinhashConfig, tasks: int,

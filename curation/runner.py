@@ -316,6 +316,7 @@ def output_lock(output: str):
 
 def _run_phases(manifest: Manifest, phases: list, out: Path, progress: bool) -> dict:
     """Run every pass and barrier in order (skipping what finished), then write stats.json and the report."""
+    from curation.dedup_run import run_dedup_steps, uses_steps
     from curation.executors import pass_executor, pass_logs
     from curation.report import write_report
     from curation.summary import collect_summary, merged_stats
@@ -324,7 +325,10 @@ def _run_phases(manifest: Manifest, phases: list, out: Path, progress: bool) -> 
     already, step_stats, n_pass = True, [], 0
     for phase in phases:
         if isinstance(phase, Barrier):
-            stats, done = run_barrier(phase, progress)
+            if uses_steps(manifest, phase):  # MinHash over the run's tasks (curation.dedup_run)
+                stats, done = run_dedup_steps(manifest, phase, lambda p, tasks, logs: pass_executor(manifest, p, logs))
+            else:
+                stats, done = run_barrier(phase, progress)
             already &= done
             step_stats.append((phase.stage, stats))
             continue

@@ -29,7 +29,7 @@ def make_docs(seed=0, n=120, prefix="d"):
         lang = "eng_Latn" if i % 4 else "fra_Latn"
         host = f"site{rnd.randrange(6)}.example"
         chrome = CHROME[: rnd.randint(1, 4)]
-        same_lang = [d for d in docs if d["metadata"]["language"] == lang]
+        same_lang = [d for d in docs if d["metadata"]["language"] == lang and d["body"]]
         if same_lang and rnd.random() < 0.4:  # a near copy, maybe truncated, maybe on another site
             body = rnd.choice(same_lang)["body"].split()
             for _ in range(rnd.randint(0, 6)):

@@ -12,6 +12,7 @@ import pytest
 from curation.manifest import parse_manifest
 from curation.runner import run_manifest
 from tests.test_dedup_steps_robust import make_docs
+from tests.test_executors import fake_slurm  # noqa: F401 (a fixture)
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +72,24 @@ def test_same_kept_documents_with_1_and_3_tasks(inputs, tmp_path, mode):
     assert not (tmp_path / "t3/_stages/00_dedup/work").exists()  # and their work files are gone
     excluded = list((tmp_path / "t3/_exclusions/00_dedup").rglob("*.parquet"))
     assert sum(pl.read_parquet(f).height for f in excluded) == d3["removed"]
+
+
+SLURM = "{kind: slurm, tasks: 2, workers: 2, partition: cpu, time: '00:30:00', job_name: dd}"
+
+
+def test_slurm_runs_the_dedup_steps_as_dependent_job_arrays(inputs, fake_slurm, tmp_path):
+    from tests.test_executors import outputs, run_like_slurm, submitted
+
+    text = manifest(inputs, tmp_path / "slurm", 2, "robust").replace("{tasks: 2, workers: 2}", SLURM)
+    run_manifest(parse_manifest(text, "s.yml"), progress=False)
+    jobs = submitted(fake_slurm)
+    chain = [j for j in jobs if "launch_pickled_pipeline" in j["script"]]
+    steps = ["lines", "lines_merge", "signatures", "buckets", "verify", "clusters", "filter", "done"]
+    assert [j["sbatch"]["job-name"] for j in chain] == (
+        ["dd_pass0"] + [f"dd_00_dedup_{s}" for s in steps] + ["dd_pass1", "dd_summary"])
+    assert [j["after"] for j in chain[1:]] == [[j["id"]] for j in chain[:-1]]  # each after the one before
+    assert [j["sbatch"]["array"] for j in chain] == ["0-1%2"] * 8 + ["0-0", "0-1%2", "0-0"]
+    run_like_slurm(fake_slurm, jobs)
+    local = tmp_path / "local"
+    run_manifest(parse_manifest(manifest(inputs, local, 2, "robust"), "l.yml"), progress=False)
+    assert outputs(tmp_path / "slurm") == outputs(local) and len(outputs(local)) >= 2

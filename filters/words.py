@@ -165,8 +165,8 @@ class _ChunkCachedSpacy:
     spaCy splits on spaces first and tokenizes each space-separated chunk on its own, so caching the
     tokens of each chunk gives exactly its words at the cost of a dictionary look-up per chunk."""
 
-    def __init__(self, tok: SpaCyTokenizer, max_entries: int = 1_000_000):
-        self.words = _SpacyWords(tok)
+    def __init__(self, tok: "SpaCyTokenizer | _SpacyWords", max_entries: int = 1_000_000):
+        self.words = tok if isinstance(tok, _SpacyWords) else _SpacyWords(tok)  # a loaded one is reused
         self.cache: dict[str, list[str]] = {}
         self.max_entries = max_entries
         t = self.words.tokenizer
@@ -232,5 +232,5 @@ def normalized_word_splitter(language: str) -> Callable[[str], list[str]]:
     from spacy.tokenizer import Tokenizer
 
     if isinstance(words, _SpacyWords) and type(words.tokenizer) is Tokenizer:  # not jieba's or other custom ones
-        return _ChunkCachedSpacy(words.tok)
+        return _ChunkCachedSpacy(words)
     return words

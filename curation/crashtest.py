@@ -28,29 +28,39 @@ VOLATILE_KEYS = {"elapsed_seconds", "already_complete", "seconds", "output"}  # 
 
 @dataclass
 class RunShape:
-    """Where a run's phases leave their marks: one logs folder per pass, one done.json per barrier."""
+    """Where a run's phases leave their marks: one logs folder per pass, one done.json per barrier, and for a
+    dedup that runs as steps over the tasks (curation.dedup_run), one logs folder per step."""
 
     out: Path
     tasks: int
     barriers: list[Path]  # each barrier's done.json, in order
+    steps: list[list[tuple[str, Path]]] = field(default_factory=list)  # per barrier: (step, its logs folder)
 
     @classmethod
     def of(cls, manifest) -> "RunShape":
+        from curation.dedup_run import STEPS, plan, stage_dir, uses_steps
         from curation.runner import Barrier, compile_phases
 
         phases = compile_phases(manifest, progress=False)
         out = Path(manifest.output.path)
-        return cls(out, manifest.executor.tasks,
-                   [Path(p.output_dir).parent / "done.json" for p in phases if isinstance(p, Barrier)])
+        barriers = [p for p in phases if isinstance(p, Barrier)]
+        steps = [[(name, stage_dir(b) / STEPS / name) for name, _, _ in plan(manifest, b)] if uses_steps(manifest, b)
+                 else [] for b in barriers]
+        return cls(out, manifest.executor.tasks, [Path(b.output_dir).parent / "done.json" for b in barriers], steps)
 
-    @property
-    def names(self) -> list[str]:
+    def _phases(self) -> list[str]:
         names = ["start-up"]
         for i in range(len(self.barriers) + 1):
             names.append("first pass" if i == 0 else f"pass {i + 1}")
             if i < len(self.barriers):
-                names.append("dedup barrier" if len(self.barriers) == 1 else f"barrier {i + 1}")
+                barrier = "dedup barrier" if len(self.barriers) == 1 else f"barrier {i + 1}"
+                steps = self.steps[i] if i < len(self.steps) else []
+                names += [f"{barrier}: {name}" for name, _ in steps] + ([f"{barrier}: done"] if steps else [barrier])
         return names + ["summary"]
+
+    @property
+    def names(self) -> list[str]:
+        return self._phases()
 
     def phase(self, started: float) -> int:
         """The index (into `names`) of the phase the run started at `started` (time.time()) is in now,
@@ -60,14 +70,27 @@ class RunShape:
                 return 0
         except FileNotFoundError:
             return 0
+        k = 1
         for i in range(len(self.barriers) + 1):
             logs = self.out / "_logs" if i == 0 else self.out / "_logs" / f"pass_{i}"
-            done = logs / "completions"
-            if not done.is_dir() or sum(1 for _ in done.iterdir()) < self.tasks:
-                return 2 * i + 1
-            if i < len(self.barriers) and not self.barriers[i].exists():
-                return 2 * i + 2
-        return 2 * len(self.barriers) + 2
+            if not _complete(logs, self.tasks):
+                return k
+            k += 1
+            if i < len(self.barriers):
+                steps = self.steps[i] if i < len(self.steps) else []
+                for _, folder in steps:
+                    if not _complete(folder, self.tasks) and not self.barriers[i].exists():
+                        return k
+                    k += 1
+                if not self.barriers[i].exists():
+                    return k
+                k += 1
+        return k
+
+
+def _complete(logs: Path, tasks: int) -> bool:
+    done = logs / "completions"
+    return done.is_dir() and sum(1 for _ in done.iterdir()) >= tasks
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Scale run: the MinHash dedup steps (curation.dedup_steps) over a generated corpus with a known duplicate
+"""Scale run: the MinHash dedup steps (curation.apply.dedup_steps) over a generated corpus with a known duplicate
 structure, every task a process of its own, `--workers` at a time: peak memory of each task, disk used, time
 per step, documents per second per core, and precision / recall / F1 of the removals.
 
@@ -183,7 +183,7 @@ def main(argv=None) -> int:
     import pickle
     import tempfile
 
-    from curation.dedup_steps import step_plan
+    from curation.apply.dedup_steps import step_plan
     from dedup.minhash import config_for
 
     tasks = max(1, -(-args.docs // args.docs_per_task))

@@ -1,5 +1,5 @@
 """A `curate run` whose MinHash dedup runs as steps over the tasks, killed (SIGKILL) in every step in turn and
-resumed each time, finishes with exactly the output of an uninterrupted run (curation.crashtest)."""
+resumed each time, finishes with exactly the output of an uninterrupted run (curation.testing.kill_resume)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import random
 from pathlib import Path
 
-from curation.crashtest import RunShape, curate_command, differences, run_and_kill, snapshot, timed_run
+from curation.testing.kill_resume import RunShape, curate_command, differences, run_and_kill, snapshot, timed_run
 from curation.manifest import load_manifest
 from tests.test_dedup_steps_robust import make_docs
 

@@ -11,8 +11,8 @@ from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 
-from curation.dedup_files import dedup_files
-from curation.dedup_steps import step_plan
+from curation.apply.dedup import dedup_files
+from curation.apply.dedup_steps import step_plan
 from dedup.minhash import config_for
 
 WORDS = ("the right to life liberty and security of person no one shall be held in slavery everyone has "

@@ -1,5 +1,5 @@
 """`curate run` keeps the same documents whatever the number of tasks (dedup.order), in both MinHash modes:
-with one task the dedup runs in one process, with more as datatrove steps over the tasks (curation.dedup_run)."""
+with one task the dedup runs in one process, with more as datatrove steps over the tasks (curation.run.dedup_pass)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from curation.manifest import parse_manifest
-from curation.runner import run_manifest
+from curation.run.runner import run_manifest
 from tests.test_dedup_steps_robust import make_docs
 from tests.test_executors import fake_slurm  # noqa: F401 (a fixture)
 
@@ -77,7 +77,7 @@ def test_same_kept_documents_with_1_and_3_tasks(inputs, tmp_path, mode):
 SLURM = "{kind: slurm, tasks: 2, workers: 2, partition: cpu, time: '00:30:00', job_name: dd}"
 
 
-def test_slurm_runs_the_dedup_steps_as_dependent_job_arrays(inputs, fake_slurm, tmp_path):
+def test_slurm_runs_the_dedup_steps_as_dependent_job_arrays(inputs, fake_slurm, tmp_path):  # noqa: F811
     from tests.test_executors import outputs, run_like_slurm, submitted
 
     text = manifest(inputs, tmp_path / "slurm", 2, "robust").replace("{tasks: 2, workers: 2}", SLURM)

@@ -57,7 +57,7 @@ def test_curate_dedup_imports_no_torch():
     import subprocess
     import sys
 
-    code = ("import sys, curation.cli, curation.dedup_files, dedup.stage; from filters.words import "
+    code = ("import sys, curation.cli, curation.apply.dedup, dedup.stage; from filters.words import "
             "normalized_word_splitter as s; s('eng_Latn')('a b'); s('fra_Latn')('a b'); "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -78,7 +78,7 @@ def _safe(lang: str) -> str:
 
 
 def _host(doc) -> str | None:
-    from curation.dedup_files import _host as host
+    from curation.apply.dedup import _host as host
 
     return host(doc.metadata.get("url"))
 
@@ -202,7 +202,7 @@ class MinhashLinesMerge(PipelineStep):
                 paths = [self.work / "lines" / f"rank_{r:05d}" / f"lines_{part:02d}.u64" for r in range(world)]
                 keys = count_partition(paths, self.config.boilerplate_host_docs, self.config.boilerplate_docs)
                 self.stat_update("boilerplate_lines", value=len(keys))
-                atomic.write_with(out, lambda p: keys.tofile(p))
+                atomic.write_with(out, lambda p, k=keys: k.tofile(p))
         yield from ()
 
 

@@ -25,8 +25,8 @@ from datatrove.pipeline.base import PipelineStep
 from curation import atomic
 from curation.core import CurationError
 from curation.manifest import ExecutorSpec, Manifest
-from curation.dedup_run import uses_steps
-from curation.runner import LOGS, Barrier, _workers, run_barrier
+from curation.run.dedup_pass import uses_steps
+from curation.run.runner import LOGS, Barrier, _workers, run_barrier
 
 SLURM_LOGS = "slurm"  # under <output>/_logs: the barrier and summary jobs' datatrove logs, the job list
 
@@ -81,7 +81,7 @@ def connect_ray(address: str | None, num_cpus: int | None = None) -> None:
         return
     options: dict = {"include_dashboard": False, "configure_logging": False}
     if address in (None, "local"):
-        code = str(Path(__file__).resolve().parents[1])
+        code = str(Path(__file__).resolve().parents[2])
         path = os.pathsep.join(p for p in (code, os.environ.get("PYTHONPATH")) if p)
         options["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
     if address == "local":
@@ -132,7 +132,7 @@ class RunSummary(PipelineStep):
         self.manifest = manifest
 
     def run(self, data, rank: int = 0, world_size: int = 1):
-        from curation.runner import run_manifest
+        from curation.run.runner import run_manifest
 
         m = self.manifest.model_copy(deep=True)
         m.executor = ExecutorSpec(kind="local", tasks=m.executor.tasks, workers=1)
@@ -236,7 +236,7 @@ class PassComplete(PipelineStep):
 
 
 class DedupDone(PipelineStep):
-    """The last job of a dedup pass run as steps on Slurm: its counts to done.json (curation.dedup_run.finish)."""
+    """The last job of a dedup pass run as steps on Slurm: its counts to done.json (curation.run.dedup_pass.finish)."""
 
     name = "🫂 MinHash done"
     type = "🫂 - DEDUP"
@@ -246,7 +246,7 @@ class DedupDone(PipelineStep):
         self.barrier = barrier
 
     def run(self, data, rank: int = 0, world_size: int = 1):
-        from curation.dedup_run import finish, stage_dir
+        from curation.run.dedup_pass import finish, stage_dir
 
         if not (stage_dir(self.barrier) / "done.json").exists():
             finish(self.barrier)
@@ -255,8 +255,8 @@ class DedupDone(PipelineStep):
 
 def _dedup_step_jobs(manifest: Manifest, barrier: Barrier, out: Path, n_pass: int, prefix: str, stage: str,
                      previous):
-    """The dedup steps of `barrier` as dependent job arrays (curation.dedup_run.plan), then DedupDone."""
-    from curation.dedup_run import STEPS, plan, stage_dir, start
+    """The dedup steps of `barrier` as dependent job arrays (curation.run.dedup_pass.plan), then DedupDone."""
+    from curation.run.dedup_pass import STEPS, plan, stage_dir, start
 
     start(barrier)  # here, before any job runs: an unfinished attempt's index segments go
     guard = PassComplete(str(pass_logs(out, n_pass - 1)), manifest.executor.tasks)

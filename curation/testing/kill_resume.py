@@ -29,7 +29,7 @@ VOLATILE_KEYS = {"elapsed_seconds", "already_complete", "seconds", "output"}  # 
 @dataclass
 class RunShape:
     """Where a run's phases leave their marks: one logs folder per pass, one done.json per barrier, and for a
-    dedup that runs as steps over the tasks (curation.dedup_run), one logs folder per step."""
+    dedup that runs as steps over the tasks (curation.run.dedup_pass), one logs folder per step."""
 
     out: Path
     tasks: int
@@ -38,8 +38,8 @@ class RunShape:
 
     @classmethod
     def of(cls, manifest) -> "RunShape":
-        from curation.dedup_run import STEPS, plan, stage_dir, uses_steps
-        from curation.runner import Barrier, compile_phases
+        from curation.run.dedup_pass import STEPS, plan, stage_dir, uses_steps
+        from curation.run.runner import Barrier, compile_phases
 
         phases = compile_phases(manifest, progress=False)
         out = Path(manifest.output.path)

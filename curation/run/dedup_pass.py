@@ -1,6 +1,6 @@
-"""A manifest's MinHash dedup pass as datatrove steps over the run's tasks (curation.dedup_steps), instead of
+"""A manifest's MinHash dedup pass as datatrove steps over the run's tasks (curation.apply.dedup_steps), instead of
 one process: used by `curate run` when `executor.tasks` > 1 (`uses_steps`: the switch). With one task the
-one-process path (curation.dedup_files) is faster: it has no step start-up and no files between steps.
+one-process path (curation.apply.dedup) is faster: it has no step start-up and no files between steps.
 
 The steps read the pass's hand-off files (`_stages/NN_dedup/input`) with N tasks, keep their work under
 `_stages/NN_dedup/work` and their datatrove logs under `_stages/NN_dedup/steps/<step>`, and the filter
@@ -38,10 +38,10 @@ def index_label(barrier) -> str:
 
 def plan(manifest, barrier) -> list[tuple[str, list, int]]:
     """The dedup steps of `barrier` as (name, pipeline, tasks), each after the one before."""
-    from curation.dedup_steps import step_plan
-    from curation.readers import make_reader
-    from curation.runner import _ExclusionWriter
-    from curation.writer import ParquetOutput
+    from curation.apply.dedup_steps import step_plan
+    from curation.io.readers import make_reader
+    from curation.run.runner import _ExclusionWriter
+    from curation.io.writer import ParquetOutput
 
     def reader():
         r = make_reader("parquet", paths=[barrier.input_dir])
@@ -72,8 +72,8 @@ def start(barrier) -> None:
 
 def run_dedup_steps(manifest, barrier, executor: Callable, progress: bool = True):
     """Run every step with `executor(pipeline, tasks, logs)` (a datatrove executor: Local or Ray), then write
-    `done.json`; returns the barrier's (Stats, already_done) as curation.runner.run_barrier does."""
-    from curation.summary import counts_stats
+    `done.json`; returns the barrier's (Stats, already_done) as curation.run.runner.run_barrier does."""
+    from curation.run.summary import counts_stats
 
     done = stage_dir(barrier) / "done.json"
     was_done = done.exists()

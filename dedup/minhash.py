@@ -159,11 +159,14 @@ def config_for(mode: str = "robust", **settings) -> "MinhashConfig":
 
 def _pack(texts: Iterable[str], tokenize: Callable[[str], list[str]], lines=None, hosts=None,
           min_words: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    # a splitter with `joined` (filters.words' chunk-cached spaCy) gives the words joined by spaces at once:
+    # the normalised text itself when no chunk splits, so most pages are never cut into a list of words
+    words = getattr(tokenize, "joined", None) or (lambda text: " ".join(tokenize(text)))
     if lines is None:
-        parts = [" ".join(tokenize(normalize(t))).encode("utf-8") for t in texts]
+        parts = [words(normalize(t)).encode("utf-8") for t in texts]
     else:  # a dedup.boilerplate.LineCounts: the page without its boilerplate lines
         hosts = hosts if hosts is not None else [None] * len(texts)
-        parts = [" ".join(tokenize(lines.content(t, h, min_words))).encode("utf-8") for t, h in zip(texts, hosts)]
+        parts = [words(lines.content(t, h, min_words)).encode("utf-8") for t, h in zip(texts, hosts)]
     offsets = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in parts], out=offsets[1:])
     return np.frombuffer(b"".join(parts), dtype=np.uint8), offsets

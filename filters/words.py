@@ -200,19 +200,33 @@ class _ChunkCachedSpacy:
             toks = self.cache[chunk] = [chunk] if self._single(chunk) else self.words(chunk)
         return toks
 
-    def __call__(self, text: str) -> list[str]:
-        chunks = text.split()
+    def _patterns(self):
+        """Regexes that find, in C, the chunks that may be more than one token: those holding a trigger
+        character, and the special cases made of other characters only (e.g. "cannot")."""
+        if self.triggers is None:
+            return None, None
+        cls = "".join(re.escape(c) for c in sorted(self.triggers))
+        suspect = re.compile(rf"\S*[{cls}]\S*") if cls else None
+        plain = sorted((s for s in self.specials if s and self.triggers.isdisjoint(s) and not any(c.isspace() for c in s)),
+                       key=len, reverse=True)
+        special = re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, plain)) + r")(?!\S)") if plain else None
+        return suspect, special
+
+    def _multi(self, text: str) -> dict[str, list[str]]:
+        """The chunks of `text` that are more than one token (or another one), with their tokens."""
+        if not hasattr(self, "_suspect"):
+            self._suspect, self._special = self._patterns()
         if self.triggers is None:  # rules we cannot read: every chunk is checked
-            suspects = set(chunks)
+            suspects = set(text.split())
         else:  # only chunks with a trigger character or a special case can be more than one token
-            suspects = self.specials.intersection(chunks)
-            present = self.triggers.intersection(text)
-            if len(present) == 1:
-                (ch,) = present
-                suspects.update(c for c in chunks if ch in c)
-            elif present:
-                suspects.update(c for c in chunks if not present.isdisjoint(c))
-        multi = {c: t for c in suspects if len(t := self._tokens(c)) != 1 or t[0] != c}
+            suspects = set(self._suspect.findall(text)) if self._suspect is not None else set()
+            if self._special is not None:
+                suspects.update(self._special.findall(text))
+        return {c: t for c in suspects if len(t := self._tokens(c)) != 1 or t[0] != c}
+
+    def __call__(self, text: str) -> list[str]:
+        multi = self._multi(text)
+        chunks = text.split()
         if not multi:
             return chunks
         out: list[str] = []
@@ -223,6 +237,14 @@ class _ChunkCachedSpacy:
             else:
                 out += t
         return out
+
+    def joined(self, text: str) -> str:
+        """`" ".join(self(text))` for text of single spaces without leading or trailing space (normalised
+        text): the text itself when no chunk splits, as for most pages."""
+        multi = self._multi(text)
+        if not multi:
+            return text
+        return " ".join(" ".join(multi[c]) if c in multi else c for c in text.split(" "))
 
 
 @lru_cache(maxsize=None)

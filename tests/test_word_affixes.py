@@ -61,3 +61,23 @@ def test_curate_dedup_imports_no_torch():
             "normalized_word_splitter as s; s('eng_Latn')('a b'); s('fra_Latn')('a b'); "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_chunk_splitter_finds_every_chunk_that_splits():
+    """The regex pre-selection (trigger characters, special cases such as "cannot") misses no chunk that
+    spaCy splits: the words equal each chunk tokenized on its own, and `joined` equals joining them."""
+    from dedup.normalize import normalize
+    from filters.words import normalized_word_splitter
+
+    rnd = random.Random(5)
+    pieces = ["cannot", "gonna", "wanna", "don't", "0km", "a", "l'homme", "aujourd'hui", "0", "x_y", "0.0", "(x)",
+              "gotta", "e-mail", "usr/lib/x", "über", "naïve", "c'est", "n'est-ce", "0h00", "$0", "#tag"] + ADVERSARIAL[:6]
+    texts = [normalize(" ".join(rnd.choice(pieces) for _ in range(40))) for _ in range(150)]
+    texts += [" ".join(rnd.choice(pieces) for _ in range(40)) for _ in range(50)]  # not normalised: still exact
+    for lang in ("eng_Latn", "fra_Latn"):
+        split = normalized_word_splitter(lang)
+        for text in texts:
+            want = [w for chunk in text.split() for w in split._tokens(chunk)]
+            assert split(text) == want, text
+            if text == " ".join(text.split()):
+                assert split.joined(text) == " ".join(want), text

@@ -286,9 +286,39 @@ class MinhashSignatures(PipelineStep):
         yield from ()
 
 
-def _band_records(work: Path, tasks: list[dict], lang: str, band: int, config: MinhashConfig):
-    """Every task's records of a band with global document numbers, sorted by band hashes, then by the
-    documents' order keys (so runs of equal hashes list documents in dedup.order's order)."""
+def _bk(band: int, part: int, band_parts: int) -> str:
+    """The file stem of one band part's outputs."""
+    return f"band_{band:03d}" if band_parts == 1 else f"band_{band:03d}_{part:03d}"
+
+
+def _band_keys(config: MinhashConfig, band_parts: int) -> list[tuple[int, str]]:
+    return [(b, _bk(b, p, band_parts)) for b in range(config.num_buckets) for p in range(band_parts)]
+
+
+def _slice(path: Path, part: int, band_parts: int, config: MinhashConfig) -> np.ndarray:
+    """The records of a sorted bucket file whose first band hash falls in part `part` of `band_parts` equal
+    ranges of [0, 2^61): a contiguous slice, read without the rest of the file (equal band hashes share their
+    first hash, so no run of equal hashes is cut)."""
+    if band_parts == 1:
+        return read_bucket(path).copy()
+    from dedup.minhash import _HEADER
+
+    dtype = record_dtype(config.hashes_per_bucket)
+    with open(path, "rb") as f:
+        count = _HEADER.unpack_from(f.read(_HEADER.size))[3]
+    rec = np.memmap(path, dtype=dtype, mode="r", offset=_HEADER.size, shape=(count,))
+    h0 = rec["h"][:, 0]
+    bounds = [np.uint64((int(kernels.MERSENNE) * k) // band_parts) for k in (part, part + 1)]
+    lo = int(np.searchsorted(h0, bounds[0]))
+    hi = int(np.searchsorted(h0, bounds[1])) if part + 1 < band_parts else count
+    return np.array(rec[lo:hi])
+
+
+def _band_records(work: Path, tasks: list[dict], lang: str, band: int, config: MinhashConfig, part: int = 0,
+                  band_parts: int = 1):
+    """Every task's records of a band (of one part of its hash range) with global document numbers, sorted by
+    band hashes, then by the documents' order keys (so runs of equal hashes list documents in dedup.order's
+    order). Memory: the part's records, 8 x hashes per band + 4 bytes each, and 16 bytes of order key."""
     offsets = _offsets(tasks, lang)
     if offsets[-1] >= 2**32:
         raise CurationError(f"{lang}: {offsets[-1]} documents in one language exceed the 2^32 "
@@ -298,8 +328,8 @@ def _band_records(work: Path, tasks: list[dict], lang: str, band: int, config: M
         folder = _task_dir(work, lang, t["rank"])
         path = folder / f"band_{band:03d}.bucket"
         if path.exists():
-            rec = read_bucket(path).copy()
-            task_keys = np.fromfile(folder / "keys.u64", dtype=np.uint64).reshape(-1, 2)
+            rec = _slice(path, part, band_parts, config)
+            task_keys = np.memmap(folder / "keys.u64", dtype=np.uint64, mode="r").reshape(-1, 2)
             keys.append(task_keys[rec["doc"].astype(np.int64)])
             rec["doc"] += np.uint32(offsets[t["rank"]])  # global numbers (checked above)
             parts.append(rec)
@@ -320,42 +350,45 @@ class MinhashBuckets(PipelineStep):
     name = "🫂 MinHash buckets"
     type = "🫂 - DEDUP"
 
-    def __init__(self, work_folder: str, index: str | None = None, partitions: int = PARTITIONS):
+    def __init__(self, work_folder: str, index: str | None = None, partitions: int = PARTITIONS,
+                 band_parts: int = 1):
         super().__init__()
-        self.work, self.index, self.partitions = Path(work_folder), index, partitions
+        self.work, self.index, self.partitions, self.band_parts = Path(work_folder), index, partitions, band_parts
 
     def run(self, data, rank: int = 0, world_size: int = 1):
         tasks = _signature_tasks(self.work)
         self.config = _config(tasks)
-        jobs = [(lang, band) for lang in _languages(tasks) for band in range(self.config.num_buckets)]
-        for lang, band in jobs[rank::world_size]:
+        jobs = [(lang, band, part) for lang in _languages(tasks) for band in range(self.config.num_buckets)
+                for part in range(self.band_parts)]
+        for lang, band, part in jobs[rank::world_size]:
             folder = self.work / "pairs" / _safe(lang)
-            done = folder / f"band_{band:03d}.done"
+            stem = _bk(band, part, self.band_parts)
+            done = folder / f"{stem}.done"
             if done.exists():
                 continue
             with self.track_time():
-                records = _band_records(self.work, tasks, lang, band, self.config)
+                records = _band_records(self.work, tasks, lang, band, self.config, part, self.band_parts)
                 if self.config.robust:
-                    self._candidates(records, folder, band)
+                    self._candidates(records, folder, stem)
                 else:
-                    self._pairs(records, folder, band, lang)
+                    self._pairs(records, folder, band, lang, stem)
                 atomic.write_with(done, lambda p: p.write_text("ok"))
         yield from ()
 
-    def _pairs(self, records, folder: Path, band: int, lang: str) -> None:
+    def _pairs(self, records, folder: Path, band: int, lang: str, stem: str) -> None:
         left, right = band_pairs(records)
         self.stat_update("pairs", value=len(left))
         if self.index:
             digests = band_digests(records["h"])
             hit = np.isin(digests, BandIndex(self.index, _safe(lang), self.config).digests(band))
             docs = records["doc"].astype(np.int64)
-            atomic.write_with(folder / f"band_{band:03d}.hits.npy", lambda p: _save(p, docs[hit]))
+            atomic.write_with(folder / f"{stem}.hits.npy", lambda p: _save(p, docs[hit]))
             by_doc = np.argsort(docs, kind="stable")
-            atomic.write_with(folder / f"band_{band:03d}.digests.npy",
+            atomic.write_with(folder / f"{stem}.digests.npy",
                               lambda p: _save(p, np.stack([docs[by_doc], digests[by_doc].view(np.int64)])))
-        atomic.write_with(folder / f"band_{band:03d}.npy", lambda p: _save(p, np.stack([left, right])))
+        atomic.write_with(folder / f"{stem}.npy", lambda p: _save(p, np.stack([left, right])))
 
-    def _candidates(self, records, folder: Path, band: int) -> None:
+    def _candidates(self, records, folder: Path, stem: str) -> None:
         h = records["h"]
         left = right = np.empty(0, np.int64)
         if len(h) > 1:
@@ -366,7 +399,7 @@ class MinhashBuckets(PipelineStep):
         part = _part(left, self.partitions)
         for k in range(self.partitions):
             sel = part == k
-            atomic.write_with(folder / f"band_{band:03d}.part_{k:03d}.npy",
+            atomic.write_with(folder / f"{stem}.part_{k:03d}.npy",
                               lambda p, s=sel: _save(p, np.stack([left[s], right[s]])))
 
 
@@ -429,9 +462,9 @@ class MinhashVerify(PipelineStep):
     name = "🫂 MinHash verify"
     type = "🫂 - DEDUP"
 
-    def __init__(self, work_folder: str, partitions: int = PARTITIONS):
+    def __init__(self, work_folder: str, partitions: int = PARTITIONS, band_parts: int = 1):
         super().__init__()
-        self.work, self.partitions = Path(work_folder), partitions
+        self.work, self.partitions, self.band_parts = Path(work_folder), partitions, band_parts
 
     def run(self, data, rank: int = 0, world_size: int = 1):
         tasks = _signature_tasks(self.work)
@@ -449,10 +482,10 @@ class MinhashVerify(PipelineStep):
         c = self.config
         folder = self.work / "pairs" / _safe(lang)
         lefts, rights = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
-        for band in range(c.num_buckets):
-            if not (folder / f"band_{band:03d}.done").exists():
+        for band, stem in _band_keys(c, self.band_parts):
+            if not (folder / f"{stem}.done").exists():
                 raise CurationError(f"{folder}: band {band} has no candidate pairs yet; run MinhashBuckets first")
-            pairs = np.load(folder / f"band_{band:03d}.part_{k:03d}.npy")
+            pairs = np.load(folder / f"{stem}.part_{k:03d}.npy")
             lefts.append(pairs[0])
             rights.append(pairs[1])
         left, right = np.concatenate(lefts), np.concatenate(rights)
@@ -496,10 +529,10 @@ class MinhashClusters(PipelineStep):
     type = "🫂 - DEDUP"
 
     def __init__(self, work_folder: str, index: str | None = None, index_label: str = "",
-                 partitions: int = PARTITIONS):
+                 partitions: int = PARTITIONS, band_parts: int = 1):
         super().__init__()
         self.work, self.index, self.index_label = Path(work_folder), index, index_label
-        self.partitions = partitions
+        self.partitions, self.band_parts = partitions, band_parts
 
     def run(self, data, rank: int = 0, world_size: int = 1):
         tasks = _signature_tasks(self.work)
@@ -529,15 +562,15 @@ class MinhashClusters(PipelineStep):
         pairs_dir = self.work / "pairs" / _safe(lang)
         lefts, rights = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
         in_index = np.zeros(n, dtype=bool)
-        for band in range(self.config.num_buckets):
-            path = pairs_dir / f"band_{band:03d}.npy"
+        for _, stem in _band_keys(self.config, self.band_parts):
+            path = pairs_dir / f"{stem}.npy"
             if not path.exists():
                 raise CurationError(f"{path} is missing: run MinhashBuckets over every band first")
             pairs = np.load(path)
             lefts.append(pairs[0])
             rights.append(pairs[1])
             if self.index:
-                in_index[np.load(pairs_dir / f"band_{band:03d}.hits.npy")] = True
+                in_index[np.load(pairs_dir / f"{stem}.hits.npy")] = True
         root = kernels.union_find(n, np.concatenate(lefts), np.concatenate(rights))
         sizes = np.bincount(root, minlength=n)[root]
         rep = first_in_order(root, *ranks(self._keys(lang, tasks)))
@@ -631,8 +664,11 @@ class MinhashClusters(PipelineStep):
     def _append_index(self, lang: str, keep: np.ndarray) -> None:
         per_band = []
         for band in range(self.config.num_buckets):
-            docs, digests = np.load(self.work / "pairs" / _safe(lang) / f"band_{band:03d}.digests.npy")
-            per_band.append(digests.view(np.uint64)[keep[docs]])
+            kept = []
+            for part in range(self.band_parts):
+                docs, digests = np.load(self.work / "pairs" / _safe(lang) / f"{_bk(band, part, self.band_parts)}.digests.npy")
+                kept.append(digests.view(np.uint64)[keep[docs]])
+            per_band.append(np.concatenate(kept))
         BandIndex(self.index, _safe(lang), self.config).append(per_band, int(keep.sum()), self.index_label)
 
     def _append_index_signatures(self, lang, tasks, offsets, docs, keep, removed_old) -> None:
@@ -730,19 +766,22 @@ class MinhashFilter(PipelineStep):
 
 def step_plan(reader: Callable[[], PipelineStep], work_folder: str, config: MinhashConfig, tasks: int,
               index: str | None = None, index_label: str = "", exclusion_writer=None,
-              after: list[PipelineStep] | None = None) -> list[tuple[str, list[PipelineStep], int]]:
+              after: list[PipelineStep] | None = None, band_parts: int = 1) -> list[tuple[str, list[PipelineStep], int]]:
     """The whole dedup as (name, pipeline, tasks) runs, each after the one before: `reader()` makes the
     reader of the documents (called for each step that reads them: it must read them in the same order);
-    `after` are the steps that take the kept documents (e.g. a writer)."""
+    `after` are the steps that take the kept documents (e.g. a writer). `band_parts` splits each band's
+    records into that many hash ranges, each a job of the buckets step (its memory: 1/band_parts of a band)."""
     plan = []
     if config.strips_boilerplate:
         plan += [("lines", [reader(), MinhashLines(work_folder, config)], tasks),
                  ("lines_merge", [MinhashLinesMerge(work_folder, config)], tasks)]
     plan += [("signatures", [reader(), MinhashSignatures(work_folder, config, index=index)], tasks),
-             ("buckets", [MinhashBuckets(work_folder, index=None if config.robust else index)], tasks)]
+             ("buckets", [MinhashBuckets(work_folder, index=None if config.robust else index, band_parts=band_parts)],
+              tasks)]
     if config.robust:
-        plan.append(("verify", [MinhashVerify(work_folder)], tasks))
-    plan += [("clusters", [MinhashClusters(work_folder, index=index, index_label=index_label)], tasks),
+        plan.append(("verify", [MinhashVerify(work_folder, band_parts=band_parts)], tasks))
+    plan += [("clusters", [MinhashClusters(work_folder, index=index, index_label=index_label, band_parts=band_parts)],
+              tasks),
              ("filter", [reader(), MinhashFilter(work_folder, exclusion_writer=exclusion_writer)] + list(after or []),
               tasks)]
     return plan

@@ -766,22 +766,24 @@ class MinhashFilter(PipelineStep):
 
 def step_plan(reader: Callable[[], PipelineStep], work_folder: str, config: MinhashConfig, tasks: int,
               index: str | None = None, index_label: str = "", exclusion_writer=None,
-              after: list[PipelineStep] | None = None, band_parts: int = 1) -> list[tuple[str, list[PipelineStep], int]]:
+              after: list[PipelineStep] | None = None, band_parts: int = 1,
+              verify_parts: int = PARTITIONS) -> list[tuple[str, list[PipelineStep], int]]:
     """The whole dedup as (name, pipeline, tasks) runs, each after the one before: `reader()` makes the
     reader of the documents (called for each step that reads them: it must read them in the same order);
     `after` are the steps that take the kept documents (e.g. a writer). `band_parts` splits each band's
-    records into that many hash ranges, each a job of the buckets step (its memory: 1/band_parts of a band)."""
+    records into that many hash ranges, each a job of the buckets step (its memory: 1/band_parts of a band);
+    `verify_parts` splits the candidate pairs by their earlier document, one verify job each."""
     plan = []
     if config.strips_boilerplate:
         plan += [("lines", [reader(), MinhashLines(work_folder, config)], tasks),
                  ("lines_merge", [MinhashLinesMerge(work_folder, config)], tasks)]
     plan += [("signatures", [reader(), MinhashSignatures(work_folder, config, index=index)], tasks),
-             ("buckets", [MinhashBuckets(work_folder, index=None if config.robust else index, band_parts=band_parts)],
-              tasks)]
+             ("buckets", [MinhashBuckets(work_folder, index=None if config.robust else index, band_parts=band_parts,
+                                         partitions=verify_parts)], tasks)]
     if config.robust:
-        plan.append(("verify", [MinhashVerify(work_folder, band_parts=band_parts)], tasks))
-    plan += [("clusters", [MinhashClusters(work_folder, index=index, index_label=index_label, band_parts=band_parts)],
-              tasks),
+        plan.append(("verify", [MinhashVerify(work_folder, band_parts=band_parts, partitions=verify_parts)], tasks))
+    plan += [("clusters", [MinhashClusters(work_folder, index=index, index_label=index_label, band_parts=band_parts,
+                                           partitions=verify_parts)], tasks),
              ("filter", [reader(), MinhashFilter(work_folder, exclusion_writer=exclusion_writer)] + list(after or []),
               tasks)]
     return plan

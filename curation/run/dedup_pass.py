@@ -54,7 +54,8 @@ def plan(manifest, barrier) -> list[tuple[str, list, int]]:
             if barrier.exclusions else None)
     return step_plan(reader, str(stage_dir(barrier) / WORK), barrier.stage.config, manifest.executor.tasks,
                      index=barrier.stage.index, index_label=index_label(barrier), exclusion_writer=excl,
-                     after=[writer])
+                     after=[writer], band_parts=getattr(barrier.stage, "band_parts", 1),
+                     verify_parts=getattr(barrier.stage, "verify_parts", 16))
 
 
 def has_input(barrier) -> bool:

@@ -264,8 +264,9 @@ def _dedup_step_jobs(manifest: Manifest, barrier: Barrier, out: Path, n_pass: in
         if k == 0:
             pipeline = [guard] + pipeline
         label = f"{prefix}_{stage}_{name}"
+        mem = manifest.executor.barrier_mem_gb if name == "clusters" else None  # one task per language holds it
         previous = slurm_executor(manifest, pipeline, stage_dir(barrier) / STEPS / name, label, tasks=tasks,
-                                  depends=previous)
+                                  depends=previous, mem_gb=mem)
         yield label, previous
     label = f"{prefix}_{stage}_done"
     yield label, slurm_executor(manifest, [DedupDone(barrier)], stage_dir(barrier) / STEPS / "done", label,

@@ -159,6 +159,9 @@ def _required_chars(pattern: re.Pattern) -> frozenset[str] | None:
     return None if found is None else frozenset(map(chr, found))
 
 
+_IRREGULAR_SPACE = re.compile(r"[^\S ]|  |^ | $")  # any whitespace but single inner spaces
+
+
 class _ChunkCachedSpacy:
     """Words of text whose only whitespace is single spaces (normalised text, as dedup shingles it).
 
@@ -200,33 +203,23 @@ class _ChunkCachedSpacy:
             toks = self.cache[chunk] = [chunk] if self._single(chunk) else self.words(chunk)
         return toks
 
-    def _patterns(self):
-        """Regexes that find, in C, the chunks that may be more than one token: those holding a trigger
-        character, and the special cases made of other characters only (e.g. "cannot")."""
-        if self.triggers is None:
-            return None, None
-        cls = "".join(re.escape(c) for c in sorted(self.triggers))
-        suspect = re.compile(rf"\S*[{cls}]\S*") if cls else None
-        plain = sorted((s for s in self.specials if s and self.triggers.isdisjoint(s) and not any(c.isspace() for c in s)),
-                       key=len, reverse=True)
-        special = re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, plain)) + r")(?!\S)") if plain else None
-        return suspect, special
-
-    def _multi(self, text: str) -> dict[str, list[str]]:
+    def _multi(self, text: str, chunks: list[str]) -> dict[str, list[str]]:
         """The chunks of `text` that are more than one token (or another one), with their tokens."""
-        if not hasattr(self, "_suspect"):
-            self._suspect, self._special = self._patterns()
         if self.triggers is None:  # rules we cannot read: every chunk is checked
-            suspects = set(text.split())
+            suspects = set(chunks)
         else:  # only chunks with a trigger character or a special case can be more than one token
-            suspects = set(self._suspect.findall(text)) if self._suspect is not None else set()
-            if self._special is not None:
-                suspects.update(self._special.findall(text))
+            suspects = self.specials.intersection(chunks)
+            present = self.triggers.intersection(text)
+            if len(present) == 1:
+                (ch,) = present
+                suspects.update(c for c in chunks if ch in c)
+            elif present:
+                suspects.update(c for c in chunks if not present.isdisjoint(c))
         return {c: t for c in suspects if len(t := self._tokens(c)) != 1 or t[0] != c}
 
     def __call__(self, text: str) -> list[str]:
-        multi = self._multi(text)
         chunks = text.split()
+        multi = self._multi(text, chunks)
         if not multi:
             return chunks
         out: list[str] = []
@@ -239,12 +232,13 @@ class _ChunkCachedSpacy:
         return out
 
     def joined(self, text: str) -> str:
-        """`" ".join(self(text))` for text of single spaces without leading or trailing space (normalised
-        text): the text itself when no chunk splits, as for most pages."""
-        multi = self._multi(text)
-        if not multi:
+        """`" ".join(self(text))`: for normalised text (single spaces, except where a lone combining mark was
+        removed), the text itself when no chunk splits and the spaces are single, as for most pages."""
+        chunks = text.split()
+        multi = self._multi(text, chunks)
+        if not multi and not _IRREGULAR_SPACE.search(text):
             return text
-        return " ".join(" ".join(multi[c]) if c in multi else c for c in text.split(" "))
+        return " ".join(" ".join(multi[c]) if c in multi else c for c in chunks)
 
 
 @lru_cache(maxsize=None)

@@ -81,13 +81,29 @@ def _import_path(path: str):
         raise CurationError(f"stage '{path}': module '{module_name}' has no attribute '{attr}'") from None
 
 
+def _checked_import(path: str):
+    """`module:attr` from a manifest: only a stage class (a datatrove PipelineStep, curation.Filter included) or a
+    function registered as a stage (@register_stage, or an entry point of the `curation.stages` group) may run as
+    one, so `os:system` or `builtins:eval` is refused rather than called on every document."""
+    obj = _import_path(path)  # importing the module runs its @register_stage decorators
+    if inspect.isclass(obj) and issubclass(obj, PipelineStep):
+        return obj
+    if callable(obj) and (any(obj is v for v in _REGISTRY.values())
+                          or any(ep.value.replace(" ", "") == path for ep in entry_points(group=ENTRY_POINT_GROUP))):
+        return obj
+    kind = "class" if inspect.isclass(obj) else "function" if callable(obj) else type(obj).__name__
+    raise CurationError(f"stage '{path}': {kind} '{getattr(obj, '__name__', path)}' is not a stage (a stage is a "
+                        "PipelineStep/curation.Filter subclass, or a function registered with @register_stage "
+                        "or a 'curation.stages' entry point)")
+
+
 def get_stage(name: str):
     """Return the class (or filter function) registered as `name`, or importable as `module:attr`."""
     if name not in _REGISTRY:
         _load_entry_points()
     obj = _REGISTRY.get(name)
     if obj is None and ":" in name:
-        obj = _import_path(name)
+        obj = _checked_import(name)
     if obj is None:
         known = ", ".join(sorted(registered_stages()))
         raise CurationError(f"unknown stage '{name}' (known stages: {known}; or give 'module:function')")

@@ -78,6 +78,9 @@ def rephrase_files(inputs: list[str], output: str, stage, text_column: str = "te
     fp = _fingerprint(files, {**(options_for_fingerprint or {}), "batch_size": stage.batch_size,
                               "text_column": text_column, "id_column": id_column})
     if overwrite and out.exists():
+        from curation.safe_output import check_replaceable
+
+        check_replaceable(out, RUN_FILE, [*inputs, *files], what="curate rephrase")
         shutil.rmtree(out)
     if run_file.exists() and json.loads(run_file.read_text()).get("fingerprint") != fp:
         raise CurationError(f"output '{out}' holds a rephrasing of other input or options; choose another "

@@ -200,6 +200,17 @@ def fingerprint(manifest: Manifest) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def check_overwrite(manifest: Manifest, flag: str = "--overwrite") -> None:
+    """Refuse (one line naming the folder, nothing touched) to replace an output that is not an empty folder or
+    a run folder, or that holds an input or the manifest (curation.safe_output)."""
+    from curation.safe_output import check_replaceable
+
+    inputs = [*manifest.input.paths, *resolve_paths(manifest.input.paths, manifest.input.format)]
+    if manifest._source and Path(str(manifest._source)).exists():
+        inputs.append(str(manifest._source))
+    check_replaceable(manifest.output.path, f"{LOGS}/run.json", inputs, flag=flag)
+
+
 def prepare_output(manifest: Manifest, overwrite: bool = False, replace_changed: bool = False) -> Path:
     """Create the output folder; refuse to mix a different manifest's results into an existing run
     (or, with `replace_changed`, replace such a run)."""
@@ -208,10 +219,12 @@ def prepare_output(manifest: Manifest, overwrite: bool = False, replace_changed:
     stamp = logs / "run.json"
     fp = fingerprint(manifest)
     if overwrite:
+        check_overwrite(manifest)
         atomic.remove_tree(out)
     if stamp.exists():
         previous = json.loads(stamp.read_text()).get("fingerprint")
         if previous != fp and replace_changed:
+            check_overwrite(manifest, "--replace-changed")
             atomic.remove_tree(out)
         elif previous != fp:
             raise CurationError(
@@ -296,6 +309,8 @@ def run_manifest(manifest: Manifest, overwrite: bool = False, verbose: bool = Fa
     from curation.executors import submit_slurm
 
     phases = compile_phases(manifest, progress=progress)
+    if overwrite:  # before the lock file beside the output is made: a refused folder is not touched at all
+        check_overwrite(manifest)
     with output_lock(manifest.output.path) if lock else contextlib.nullcontext():
         out = prepare_output(manifest, overwrite, replace_changed)
         quiet_datatrove(verbose)

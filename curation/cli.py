@@ -214,6 +214,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume (finished tasks are kept)", file=sys.stderr)
         return 130
+    except Exception as e:  # never a traceback: one line naming the input, and how to see the traceback
+        from curation.errors import debug, unexpected
+
+        if debug():
+            raise
+        print(unexpected(e, args), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -178,7 +178,11 @@ def _parse_yaml(text: str, source: str):
     """The composed node tree (for line numbers) and the plain data of a manifest."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_shape(root, source)  # before anything walks or copies the data
         data = yaml.load(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise ManifestError([f"{source}: nested too deeply (a manifest needs a few levels, at most "
+                             f"{MAX_DEPTH})"]) from None
     except yaml.constructor.ConstructorError as e:
         line = e.problem_mark.line + 1 if e.problem_mark else "?"
         raise ManifestError([f"{source} line {line}: YAML tag {_tag(e)} is not allowed (manifests are plain data)"])
@@ -189,6 +193,43 @@ def _parse_yaml(text: str, source: str):
     if not isinstance(data, dict):
         raise ManifestError([f"{source}: a manifest is a mapping of keys (input, output, stages, ...)"])
     return root, data
+
+
+MAX_DEPTH = 64  # levels of nesting a manifest may use
+MAX_NODES = 100_000  # values a manifest may hold, aliases expanded (a "billion laughs" expands to 10^9)
+
+
+def _check_shape(root, source: str) -> None:
+    """Refuse, in one line, what would make validation blow up: nesting deeper than MAX_DEPTH, aliases that
+    expand to more than MAX_NODES values, or an alias that contains itself. Walks the node graph once, without
+    recursion, each shared node counted once per use."""
+    if root is None:
+        return
+    sizes: dict[int, int] = {}
+    stack = [(root, 1, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, depth, done = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ManifestError([f"{source} line {node.start_mark.line + 1}: nested more than {MAX_DEPTH} levels "
+                                 "deep (a manifest needs a few)"])
+        children = ([c for kv in node.value for c in kv] if isinstance(node, yaml.MappingNode)
+                    else list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        if done:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[id(node)] > MAX_NODES:
+                raise ManifestError([f"{source}: expands to more than {MAX_NODES:,} values (anchors and aliases "
+                                     "repeated inside each other); write the values out"])
+            continue
+        if id(node) in sizes:
+            continue
+        if id(node) in open_nodes:
+            raise ManifestError([f"{source} line {node.start_mark.line + 1}: an alias refers to the value that "
+                                 "contains it"])
+        open_nodes.add(id(node))
+        stack.append((node, depth, True))
+        stack += [(c, depth + 1, False) for c in children if id(c) not in sizes]
 
 
 def parse_manifest(text: str, source: str = "<manifest>") -> Manifest:
@@ -229,7 +270,7 @@ def mixture_only(path: str | Path) -> bool:
     """Whether a manifest holds only a `mixture` section (no pipeline to run)."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
         return False
     return isinstance(data, dict) and "mixture" in data and not ({"input", "stages"} & set(data))
 

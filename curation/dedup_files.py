@@ -181,7 +181,13 @@ def exact_dedup_files(inputs: list[str], output: str, by: str = "text", text_col
 
 
 def _safe(lang: str) -> str:
-    return "".join(c if c.isalnum() or c in "_-" else "_" for c in lang) or "und"
+    """A language value as a folder name: short, and distinct for distinct values (a column may hold anything)."""
+    clean = "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_" for c in lang)[:40] or "und"
+    if clean == lang:
+        return clean
+    import hashlib
+
+    return f"{clean}-{hashlib.sha1(lang.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
 
 
 def _close_all(writers: dict, targets: dict, complete: bool) -> None:

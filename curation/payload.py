@@ -169,15 +169,17 @@ def decode(body: bytes, charset: str | None, sniff_meta: bool = False) -> tuple[
         if body.startswith(bom):
             try:
                 return body.decode(enc), "bom"
-            except UnicodeDecodeError:
+            except UnicodeError:
                 break
     declared = charset or (meta_charset(body) if sniff_meta else None)
+    if declared and not _web_charset(declared):
+        declared = None
     for enc, how in ((declared, "declared"), ("utf-8", "utf-8")):
         if not enc:
             continue
         try:
             return body.decode(enc), how
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeError, LookupError, ValueError, TypeError):  # any codec name a page may give
             continue
     # UTF-8 with a few broken bytes (its valid multi-byte characters outnumber the broken sequences): keep it
     # UTF-8 and replace the broken bytes, rather than let a detector read the whole page as, say, IBM866
@@ -192,9 +194,23 @@ def decode(body: bytes, charset: str | None, sniff_meta: bool = False) -> tuple[
     if detected:
         try:
             return body.decode(detected), "detected"
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeError, LookupError, ValueError, TypeError):
             pass
     return None, "undecodable"
+
+
+def _web_charset(name: str) -> bool:
+    """A charset a web page can mean: a text codec Python knows that is not one of its own (unicode_escape,
+    idna, punycode, undefined...), which would read backslashes as escapes or refuse everything."""
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, TypeError, ValueError):
+        return False
+    return getattr(info, "_is_text_encoding", True) and info.name not in _PYTHON_CODECS
+
+
+_PYTHON_CODECS = {"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined", "unicode_escape",
+                  "raw_unicode_escape", "utf-7", "charmap"}
 
 
 def remove_controls(text: str) -> tuple[str, int]:

@@ -420,6 +420,9 @@ class WarcReader(Reader):
         elif how not in ("declared", "bom") and charset:
             self.stat_update("charset_wrong")
         text = self.clean_text(text, is_html)
+        if not text.strip():  # nothing but NUL bytes or control characters
+            self.skip("empty")
+            return None
         rid = headers.get("warc-record-id", "").strip("<>") or f"{path}/{headers.get('warc-target-uri')}"
         return Document(
             text=text,
@@ -464,10 +467,10 @@ class _RecordReader(Reader):
         if not isinstance(text, str):
             self.skip("text_not_string")
             return None
+        text = self.clean_text(text, html=False)
         if not text.strip():
             self.skip("empty")
             return None
-        text = self.clean_text(text, html=False)
         meta = {k: v for k, v in row.items() if k not in (self.text_key, self.id_key) and v is not None}
         nested = meta.pop("metadata", None)
         if isinstance(nested, dict):
@@ -584,8 +587,12 @@ class HtmlReader(Reader):
         if text is None:
             self.skip("undecodable")
             return
+        text = self.clean_text(text, html=True)
+        if not text.strip():
+            self.skip("empty")
+            return
         url = path if "://" in path else "file://" + str(PurePosixPath(path))
-        yield Document(text=self.clean_text(text, html=True), id=path,
+        yield Document(text=text, id=path,
                        metadata={"url": url, "content_type": "text/html"})
 
 

@@ -104,7 +104,7 @@ def _removals(d: dict) -> str:
     parts = ["<h2>Removal per stage and reason</h2>"]
     filt = [s for s in stages if "in" in s]
     if not filt:
-        return "".join(parts) + _note("No stage has reported yet.")
+        return "".join(parts) + _note("No stage has reported yet.") + _reader_notes(stages)
     parts.append(hbars("stages", "Documents kept and removed per stage", [_stage(s["stage"]) for s in filt],
                        {"kept": [s["kept"] for s in filt], "removed": [s["removed"] for s in filt]},
                        xlabel="documents"))
@@ -119,15 +119,21 @@ def _removals(d: dict) -> str:
     rows = [[_stage(s["stage"]), s["in"], s["kept"], s["removed"],
              ", ".join(f"{r} {number(n)}" for r, n in s.get("reasons", {}).items())] for s in filt]
     parts.append(_table(["stage", "in", "kept", "removed", "reasons"], rows))
+    return "".join(parts) + _reader_notes(stages) + _per_language(d)
+
+
+def _reader_notes(stages: list) -> str:
+    """One line per reader: documents read, records skipped and repaired by reason, other record types."""
+    notes = []
     readers = [s for s in stages if "documents" in s]
     for r in readers:
         skipped = ", ".join(f"{k} {number(v)}" for k, v in r.get("skipped", {}).items()) or "none"
         repaired = ", ".join(f"{k} {number(v)}" for k, v in r.get("repaired", {}).items()) or "none"
         other = ", ".join(f"{k} {number(v)}" for k, v in r.get("not_response", {}).items())
-        parts.append(_note(f"{_stage(r['stage'])}: {number(r.get('files', 0))} files, {number(r['documents'])} documents "
+        notes.append(_note(f"{_stage(r['stage'])}: {number(r.get('files', 0))} files, {number(r['documents'])} documents "
                            f"read; records skipped: {skipped}; repaired and kept: {repaired}"
                            + (f"; other record types (no document): {other}." if other else ".")))
-    return "".join(parts) + _per_language(d)
+    return "".join(notes)
 
 
 def _per_language(d: dict) -> str:

@@ -176,6 +176,9 @@ def load_manifest(path: str | Path) -> Manifest:
 
 def _parse_yaml(text: str, source: str):
     """The composed node tree (for line numbers) and the plain data of a manifest."""
+    indent = max((len(line) - len(line.lstrip(" ")) for line in text.splitlines()), default=0)
+    if _flow_depth(text) > MAX_DEPTH or indent > 4 * MAX_DEPTH:  # before YAML's recursive parser meets it
+        raise ManifestError([f"{source}: nested too deeply (a manifest needs a few levels, at most {MAX_DEPTH})"])
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         _check_shape(root, source)  # before anything walks or copies the data
@@ -197,6 +200,22 @@ def _parse_yaml(text: str, source: str):
 
 MAX_DEPTH = 64  # levels of nesting a manifest may use
 MAX_NODES = 100_000  # values a manifest may hold, aliases expanded (a "billion laughs" expands to 10^9)
+
+
+_FLOW = re.compile(r"[\[\]{}]|#[^\n]*|'(?:[^']|'')*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+def _flow_depth(text: str) -> int:
+    """The deepest nesting of flow collections (`[...]`, `{...}`), outside quotes and comments."""
+    depth = deepest = 0
+    for m in _FLOW.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
 
 
 def _check_shape(root, source: str) -> None:

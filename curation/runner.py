@@ -233,7 +233,10 @@ def prepare_output(manifest: Manifest, overwrite: bool = False, replace_changed:
             )
     logs.mkdir(parents=True, exist_ok=True)
     atomic.write_text(stamp, json.dumps({"fingerprint": fp, "manifest": manifest._source}, indent=2))
-    atomic.remove_temp_files(out)  # what a killed run left half-written; its tasks are redone
+    from curation.safe_output import run_folder
+
+    if run_folder(out):  # what a killed run left half-written; its tasks are redone (never a sweep of ~ or /)
+        atomic.remove_temp_files(out)
     return out
 
 

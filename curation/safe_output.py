@@ -28,6 +28,23 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def protected(path: str | os.PathLike) -> str | None:
+    """What `path` is when a command must never delete anything in it wholesale (the root, the home folder, the
+    working directory or a folder above one of them), else None."""
+    out = _resolved(path)
+    for folder, name in ((Path("/"), "the root folder"), (_resolved("~"), "your home folder"),
+                         (Path.cwd().resolve(), "the working directory")):
+        if _inside(folder, out):
+            return name if folder == out else f"a folder above {name}"
+    return None
+
+
+def run_folder(path: str | os.PathLike, marker: str = "_logs/run.json") -> bool:
+    """Whether `path` holds a run (its marker) and is not a protected folder: only then may a command sweep
+    it for the temporary files a killed run left."""
+    return protected(path) is None and (Path(path) / marker).is_file()
+
+
 def check_replaceable(output: str | os.PathLike, marker: str, inputs: list[str] = (), what: str = "curate run",
                       flag: str = "--overwrite") -> None:
     """Raise a one-line CurationError naming `output` unless it may be deleted and replaced. `marker` is the
@@ -37,12 +54,9 @@ def check_replaceable(output: str | os.PathLike, marker: str, inputs: list[str] 
     if not out.exists():
         return
     shown = str(output)
-    protected = {Path("/"): "the root folder", _resolved("~"): "your home folder",
-                 Path.cwd().resolve(): "the working directory"}
-    for folder, name in protected.items():
-        if _inside(folder, out):
-            where = name if folder == out else f"a folder above {name}"
-            raise CurationError(f"{flag} refuses to delete '{shown}': it is {where}; choose another --output")
+    where = protected(out)
+    if where:
+        raise CurationError(f"{flag} refuses to delete '{shown}': it is {where}; choose another --output")
     if not out.is_dir():
         raise CurationError(f"{flag} refuses to delete '{shown}': it is a file, not an output folder; "
                             "choose another --output")

@@ -74,8 +74,14 @@ def _alarm(signum, frame):
 
 
 def trafilatura_text(html: str, favour_precision: bool = True) -> str | None:
+    """trafilatura with FineWeb2's settings. Its `deduplicate` remembers paragraphs across calls in the process,
+    so a page's text would depend on the pages extracted before it (records of several sites interleaved in a
+    WARC lost paragraphs they share): the memory is cleared for each page, which keeps repeats within a page
+    deduplicated and makes every page's text its own."""
     from trafilatura import extract
+    from trafilatura.deduplication import LRU_TEST
 
+    LRU_TEST.clear()
     return extract(html, favor_precision=favour_precision, include_comments=False, deduplicate=True)
 
 

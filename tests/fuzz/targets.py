@@ -22,10 +22,9 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import zlib
-
-import sys
 
 import fsspec
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from collections import Counter
 
 import orjson
@@ -63,17 +64,21 @@ def read_jsonl_table(path: str, columns: list[str] | None = None):
     from curation.streams import iter_lines, open_text_source
 
     rows, problems = [], Counter()
-    with open_text_source(path) as f:
-        for i, line in enumerate(iter_lines(f, MAX_LINE_BYTES, lambda: problems.update(["too_large"]))):
-            if i == 0 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            if not line.strip():
-                continue
-            row = parse_json_line(line)
-            if not isinstance(row, dict):
-                problems["bad_json" if row is None else "not_an_object"] += 1
-                continue
-            rows.append(row)
+    try:
+        with open_text_source(path) as f:
+            for i, line in enumerate(iter_lines(f, MAX_LINE_BYTES, lambda: problems.update(["too_large"]))):
+                if i == 0 and line.startswith(b"\xef\xbb\xbf"):
+                    line = line[3:]
+                if not line.strip():
+                    continue
+                row = parse_json_line(line)
+                if not isinstance(row, dict):
+                    problems["bad_json" if row is None else "not_an_object"] += 1
+                    continue
+                rows.append(row)
+    except (OSError, EOFError, zlib.error) as e:  # a compressed file cut short: the lines before it are kept
+        logger.warning(f"{path}: cannot read past line {len(rows) + sum(problems.values())} "
+                       f"({' '.join(str(e).split()) or type(e).__name__}); keeping the rows before it")
     if problems:
         logger.warning(f"{path}: skipped " + ", ".join(f"{n} {why}" for why, n in problems.items()) + " lines")
     names = list(dict.fromkeys(k for row in rows for k in row))

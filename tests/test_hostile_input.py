@@ -684,3 +684,15 @@ def test_dedup_and_filter_take_any_language_value_and_bad_lines(tmp_path, capsys
                                                   (tmp_path / "dd").rglob("*"))
     assert main(["filter", str(path), "-o", str(tmp_path / "ff"), "--language", "eng_Latn", "--no-progress"]) == 0
     os.sync()
+
+
+def test_a_truncated_gzip_jsonl_keeps_the_lines_before_the_damage(tmp_path):
+    data = gzip.compress(b"".join(json.dumps(r).encode() + b"\n" for r in _rows(200)))
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(data[:-40])
+    docs, stats = read(JsonlReader([str(path)]))
+    assert len(docs) > 150 and [d.id for d in docs] == [f"r{i}" for i in range(len(docs))]
+    assert stats["skipped/unreadable_file"] == 1
+    from curation.records import read_jsonl_table
+
+    assert read_jsonl_table(str(path)).num_rows == len(docs)

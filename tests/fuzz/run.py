@@ -24,7 +24,7 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 
 
 INSTRUMENTED = ("curation.readers", "curation.payload", "curation.streams", "curation.records", "curation.manifest",
-                "curation.writer", "curation.dedup_files", "curation.filter_files", "yaml")
+                "curation.writer", "curation.dedup_files", "curation.filter_files")
 
 
 def main() -> None:
@@ -53,7 +53,7 @@ def main() -> None:
     import atheris
 
     # Numba compiles its kernels from their bytecode: instrumented, they no longer compile
-    with atheris.instrument_imports(include=["curation", "yaml", "dedup", "filters", "atheris_fdp", "targets"],
+    with atheris.instrument_imports(include=["curation", "dedup", "filters", "atheris_fdp", "targets"],
                                     exclude=["dedup.kernels", "filters.quality"]):
         import targets
 
@@ -71,6 +71,8 @@ def main() -> None:
     libfuzzer = [sys.argv[0], str(corpus), f"-max_total_time={args.seconds}", f"-timeout={args.timeout}",
                  f"-rss_limit_mb={args.rss_limit_mb}", f"-artifact_prefix={crashes}/", "-print_final_stats=1",
                  "-max_len=65536"]
+    if args.target in targets.WARM_UP:
+        targets.WARM_UP[args.target]()
     for seed in sorted(corpus.iterdir())[:3]:  # warm up (Numba compiles the dedup kernels on first use)
         with contextlib.suppress(Exception):
             target(seed.read_bytes())

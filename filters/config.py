@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -44,12 +45,15 @@ class LanguageConfig(BaseModel):
         return value is not None and value != -1
 
 
+_LANGUAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
 @lru_cache(maxsize=None)
 def load_config(language: str, config_dir: str | None = None) -> tuple[LanguageConfig, str]:
     """The config for `language` and the file it came from (`default.yml` when the language has none)."""
     folder = Path(config_dir) if config_dir else CONFIG_DIR
     path = folder / f"{language}.yml"
-    if not path.exists():
+    if not _LANGUAGE_NAME.fullmatch(str(language)) or not path.exists():  # a language value is data, not a path
         path = folder / "default.yml"
         if not path.exists():
             path = CONFIG_DIR / "default.yml"

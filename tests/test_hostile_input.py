@@ -696,3 +696,15 @@ def test_a_truncated_gzip_jsonl_keeps_the_lines_before_the_damage(tmp_path):
     from curation.records import read_jsonl_table
 
     assert read_jsonl_table(str(path)).num_rows == len(docs)
+
+
+def test_a_language_value_is_never_a_path_to_a_config(tmp_path):
+    """Found by the fuzzer: `curate filter` read `filters/configs/<language>.yml` with the row's language, so a
+    300-character value crashed it and `../../x` pointed outside the configs."""
+    from curation.filter_files import quality_reason
+    from filters.config import load_config
+
+    (tmp_path / "evil.yml").write_text("min_stop_words: 999\n")
+    for lang in ("x" * 300, f"../../../../../..{tmp_path}/evil", "eng/Latn", ""):
+        assert load_config(lang)[1] == "default.yml"
+        assert quality_reason(TEXT * 5, lang) is None

@@ -22,10 +22,10 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import DATE, good_marker
 
-from curation import warcgen
+from curation.demo import warc as warcgen
 from curation.cli import main
-from curation.extract import Extract
-from curation.readers import HtmlReader, JsonlReader, ParquetReader, WarcReader, WetReader
+from curation.io.extract import Extract
+from curation.io.readers import HtmlReader, JsonlReader, ParquetReader, WarcReader, WetReader
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = "All human beings are born free and equal in dignity and rights. They are endowed with reason and conscience."
@@ -152,7 +152,7 @@ def test_a_callable_that_is_not_a_stage_is_refused(stage, command, tmp_path, sma
 def test_registered_functions_and_stage_classes_by_path_are_accepted(tmp_path, small_warc, capsys, monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT))
     stages = ("  - stage: extract\n    engine: resiliparse\n  - stage: examples.my_filters:no_lorem_ipsum\n"
-              "  - stage: curation.extract:Extract\n")
+              "  - stage: curation.io.extract:Extract\n")
     assert main(["validate", str(manifest(tmp_path, str(small_warc), tmp_path / "out", stages))]) == 0
     assert "valid" in capsys.readouterr().out
 
@@ -202,12 +202,12 @@ def test_hostile_manifests_are_refused_in_lines_never_a_traceback(kind, tmp_path
 
 
 def test_an_unexpected_exception_is_one_line_with_the_debug_hint(tmp_path, small_warc, capsys, monkeypatch):
-    import curation.runner
+    import curation.run.runner
 
     def broken(*a, **k):
         raise ValueError("something nobody expected")
 
-    monkeypatch.setattr(curation.runner, "run_manifest", broken)
+    monkeypatch.setattr(curation.run.runner, "run_manifest", broken)
     m = manifest(tmp_path, str(small_warc), tmp_path / "out")
     assert main(["run", str(m), "--no-progress"]) == 1
     err = capsys.readouterr().err.strip()
@@ -284,7 +284,7 @@ def test_compressed_jsonl_every_member_and_frame(kind, tmp_path):
     path.write_bytes(data)
     docs, _ = read(JsonlReader([str(path)]))
     assert [d.id for d in docs] == [f"r{i}" for i in range(6)]
-    from curation.records import read_jsonl_table
+    from curation.io.records import read_jsonl_table
 
     assert read_jsonl_table(str(path)).column("id").to_pylist() == [f"r{i}" for i in range(6)]
 
@@ -305,7 +305,7 @@ def test_jsonl_lone_surrogates_long_lines_and_bad_lines_cost_only_themselves(tmp
     assert list(by_id) == ["r0", "sur", "big", "last"]
     assert by_id["sur"].text == "lone \ufffd high and \ufffd low, a pair \U0001F600 stays"
     assert stats["skipped/too_large"] == 1 and stats["skipped/bad_json"] == 1
-    from curation.writer import language_writer
+    from curation.io.writer import language_writer
 
     writer = language_writer(str(tmp_path / "out"))  # every document must be writable as UTF-8 Parquet
     for d in docs:
@@ -350,7 +350,7 @@ def test_parquet_large_strings_structs_and_every_compression(compression, tmp_pa
     docs, stats = read(ParquetReader([str(path)]))
     assert [d.id for d in docs] == ["a", "b"] and stats["skipped/empty"] == 1
     assert docs[0].metadata["source"] == "s1" and docs[0].metadata["url"] == "https://a.example/"
-    from curation.writer import language_writer
+    from curation.io.writer import language_writer
 
     writer = language_writer(str(tmp_path / "out"))
     for d in docs:
@@ -523,7 +523,7 @@ def test_charset_named_only_in_the_http_header(make_warc):
 
 
 def test_an_uncompressed_warc_is_streamed_with_damage_in_the_middle(tmp_path, monkeypatch):
-    import curation.readers as readers
+    import curation.io.readers as readers
 
     monkeypatch.setattr(readers, "READ_CHUNK", 4096)  # many windows over a small file
     buf = io.BytesIO()
@@ -648,7 +648,7 @@ stages:
 
 
 def test_a_reader_over_http_without_range_reads_every_format(http_mirror, tmp_path):
-    from curation.readers import make_reader
+    from curation.io.readers import make_reader
 
     url = f"{http_mirror}/crawl-data/CC-MAIN-2024-10/segments/1.0/warc/CC-MAIN-00000.warc.gz"
     docs, stats = read(make_reader("warc", paths=[url]))
@@ -693,7 +693,7 @@ def test_a_truncated_gzip_jsonl_keeps_the_lines_before_the_damage(tmp_path):
     docs, stats = read(JsonlReader([str(path)]))
     assert len(docs) > 150 and [d.id for d in docs] == [f"r{i}" for i in range(len(docs))]
     assert stats["skipped/unreadable_file"] == 1
-    from curation.records import read_jsonl_table
+    from curation.io.records import read_jsonl_table
 
     assert read_jsonl_table(str(path)).num_rows == len(docs)
 
@@ -701,7 +701,7 @@ def test_a_truncated_gzip_jsonl_keeps_the_lines_before_the_damage(tmp_path):
 def test_a_language_value_is_never_a_path_to_a_config(tmp_path):
     """Found by the fuzzer: `curate filter` read `filters/configs/<language>.yml` with the row's language, so a
     300-character value crashed it and `../../x` pointed outside the configs."""
-    from curation.filter_files import quality_reason
+    from curation.apply.filter import quality_reason
     from filters.config import load_config
 
     (tmp_path / "evil.yml").write_text("min_stop_words: 999\n")

@@ -23,8 +23,8 @@ ROOT = HERE.parents[1]
 sys.path[:0] = [str(ROOT), str(HERE)]
 
 
-INSTRUMENTED = ("curation.readers", "curation.payload", "curation.streams", "curation.records", "curation.manifest",
-                "curation.writer", "curation.dedup_files", "curation.filter_files")
+INSTRUMENTED = ("curation.io.readers", "curation.io.payload", "curation.io.streams", "curation.io.records", "curation.manifest",
+                "curation.io.writer", "curation.apply.dedup", "curation.apply.filter")
 
 
 def main() -> None:

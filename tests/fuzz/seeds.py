@@ -1,4 +1,4 @@
-"""Seed corpora for the fuzz targets, generated from the test data builders (curation.warcgen, the project's
+"""Seed corpora for the fuzz targets, generated from the test data builders (curation.demo.warc, the project's
 manifests) instead of committed binaries: `python tests/fuzz/seeds.py OUT` writes OUT/<target>/seed-*."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ DATE = "2024-03-01T12:00:00Z"
 
 
 def _warc_seeds() -> list[bytes]:
-    from curation import warcgen
+    from curation.demo import warc as warcgen
 
     seeds = []
 
@@ -50,7 +50,7 @@ def _payload_seeds() -> list[bytes]:
 
 
 def _html_seeds() -> list[bytes]:
-    from curation import warcgen
+    from curation.demo import warc as warcgen
 
     pages = [warcgen.simple_html("A page", ["All human beings are born free."] * 3).encode(),
              b"<html><body><p>VT\x0b FF\x0c ESC\x1b[0m text</p></body></html>",

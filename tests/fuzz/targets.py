@@ -93,7 +93,7 @@ def warc_bytes(data: bytes) -> tuple[bytes, str]:
 
 
 def warc(data: bytes) -> None:
-    from curation.readers import WarcReader, WetReader
+    from curation.io.readers import WarcReader, WetReader
 
     raw, fmt = warc_bytes(data)
     path = _memory_file("f.warc" if fmt == "warc" else "f.wet", raw)
@@ -131,7 +131,7 @@ def http_payload(data: bytes) -> None:
     if chunked:
         head += "Transfer-Encoding: chunked\r\n"
     block = head.encode("utf-8", "surrogatepass") + b"\r\n" + body
-    from curation.readers import WarcReader
+    from curation.io.readers import WarcReader
 
     reader = WarcReader(["memory://unused"], max_record_mb=1)
     reader._seen = {}
@@ -169,7 +169,7 @@ def _chunk(body: bytes, seed: int) -> bytes:
 
 
 def html(data: bytes) -> None:
-    from curation.readers import HtmlReader
+    from curation.io.readers import HtmlReader
 
     raw = gzip.compress(data[1:], mtime=0) if data[:1] == b"\x01" else data
     path = _memory_file("page.html", raw)
@@ -219,8 +219,8 @@ def expected_jsonl_docs(body: bytes, max_bytes: int) -> int:
 
 
 def jsonl(data: bytes) -> None:
-    from curation.readers import JsonlReader
-    from curation.records import read_jsonl_table
+    from curation.io.readers import JsonlReader
+    from curation.io.records import read_jsonl_table
 
     mode, body = (data[0] % 4, data[1:]) if data else (0, b"")
     path = _memory_file("rows.jsonl", compress_lines(body, mode))
@@ -241,7 +241,7 @@ def jsonl(data: bytes) -> None:
 
 def write_docs(docs) -> None:
     """The documents through the run's Parquet writer (their metadata comes from the input's own columns)."""
-    from curation.writer import language_writer
+    from curation.io.writer import language_writer
 
     folder = tempfile.mkdtemp(prefix="curate-fuzz-", dir=SCRATCH)
     try:
@@ -299,7 +299,7 @@ def parquet(data: bytes) -> None:
     the bytes as a Parquet file (mutations of real files)."""
     import pyarrow.parquet as pq
 
-    from curation.readers import ParquetReader, record_batches, text_values
+    from curation.io.readers import ParquetReader, record_batches, text_values
 
     if data[:1] and data[0] % 2 == 0:
         fdp = provider(data[1:])
@@ -396,8 +396,8 @@ def dedup_filter(data: bytes) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from curation.dedup_files import dedup_files
-    from curation.filter_files import filter_files
+    from curation.apply.dedup import dedup_files
+    from curation.apply.filter import filter_files
 
     fdp = provider(data)
     rows = []
@@ -420,7 +420,7 @@ def dedup_filter(data: bytes) -> None:
                                    for r in rows))
         else:
             path = os.path.join(folder, "in.parquet")
-            from curation.records import _column
+            from curation.io.records import _column
 
             rows = [{k: v.encode("utf-8", "replace").decode() if isinstance(v, str) else v for k, v in r.items()}
                     for r in rows]  # Parquet strings are valid UTF-8

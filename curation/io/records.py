@@ -61,7 +61,7 @@ def read_jsonl_table(path: str, columns: list[str] | None = None):
     """The JSON objects of a JSONL file (plain, gzip, zstd or bzip2, local or remote) as one Arrow table."""
     import pyarrow as pa
 
-    from curation.streams import iter_lines, open_text_source
+    from curation.io.streams import iter_lines, open_text_source
 
     rows, problems = [], Counter()
     try:

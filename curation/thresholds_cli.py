@@ -196,6 +196,19 @@ def reference_command(args) -> int:
     return 0
 
 
+def import_fineweb2_command(args) -> int:
+    from filters.fineweb2 import import_configs, import_precision
+
+    counts = import_configs(args.source, args.output, replace_derived=not args.keep_derived)
+    print(f"{counts['written']} FineWeb2 configs written to {args.output} ({counts['replaced']} derived configs "
+          f"replaced, {counts['kept']} kept), with LICENSE-fineweb2")
+    if args.precision:
+        p = import_precision(args.source, args.precision)
+        print(f"precision data: {p['contaminated']} languages above FineWeb2's contamination cut, {p['wordlists']} "
+              f"of their wordlists present, written to {args.precision}")
+    return 0
+
+
 def filter_command(args) -> int:
     from curation.filter_files import filter_files
 
@@ -256,6 +269,18 @@ def add_parsers(sub) -> None:
     r.add_argument("--docs", type=int, default=300, help="documents per language and split")
     r.add_argument("--seed", type=int, default=0)
     r.set_defaults(func=reference_command)
+    im = ts.add_parser("import-fineweb2", help="copy FineWeb2's released configs (and precision data) in, values "
+                                               "unchanged, each under a header naming its source",
+                       description="SOURCE is a checkout of github.com/huggingface/fineweb-2 (configs/, "
+                                   "misc/precision_filtering/ or precision/, LICENSE). English and default.yml are "
+                                   "left alone; FineWeb2's configs name GlotLID as their language_score model.")
+    im.add_argument("source")
+    im.add_argument("-o", "--output", required=True, help="config folder, e.g. filters/configs")
+    im.add_argument("--precision", help="also copy the precision data (wordlists of the languages FineWeb2 "
+                                        "precision-filtered, URL whitelist, contamination scores) here, e.g. "
+                                        "filters/fineweb2_precision")
+    im.add_argument("--keep-derived", action="store_true", help="keep configs of yours for languages FineWeb2 covers")
+    im.set_defaults(func=import_fineweb2_command)
     f = sub.add_parser("filter", help="run a language's quality filters over Parquet/JSONL files",
                        description="Kept rows to OUT/<file>.parquet, removed rows to OUT/removed/ with "
                                    "filter_reason; prints the pass rate and removals by reason.")

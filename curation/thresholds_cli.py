@@ -26,7 +26,7 @@ ENGLISH = "eng_Latn"
 DERIVED_REASONS = ("dup_line_frac", "top_", "duplicated_", "line_punct_ratio", "char_dup_ratio", "list_ratio",
                    "gopher_below_avg_threshold", "gopher_above_avg_threshold", "gopher_below_alpha_threshold",
                    "gopher_enough_stop_words", "gopher_short_doc")
-KEY_ORDER = ("language_score", "dup_line_frac", "top_n_grams", "dup_n_grams", "line_punct_thr", "min_avg_word_length",
+KEY_ORDER = ("language_score", "language_score_model", "dup_line_frac", "top_n_grams", "dup_n_grams", "line_punct_thr", "min_avg_word_length",
              "max_avg_word_length", "max_non_alpha_words_ratio", "new_line_ratio", "char_duplicates_ratio", "min_doc_words",
              "min_stop_words", "stopwords")
 
@@ -66,14 +66,15 @@ def _yaml(config: dict, header: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _existing_language_score(path: Path) -> float | None:
+def _existing_language_score(path: Path) -> dict | None:
+    """The language-ID cut of a config about to be rewritten, with the model it belongs to (kept as they are)."""
     if path.exists():
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as e:
             raise CurationError(f"{path}: the existing config is not valid YAML ({str(e).splitlines()[0]}); "
                                 "fix or delete it") from None
-        return data.get("language_score") if isinstance(data, dict) else None
+        return {k: data.get(k) for k in ("language_score", "language_score_model")} if isinstance(data, dict) else None
     return None
 
 
@@ -160,8 +161,8 @@ def derive_command(args) -> int:
             continue
         path = out / f"{lang}.yml"
         score = _existing_language_score(path)
-        if score is not None:
-            result.config["language_score"] = score
+        if score and score["language_score"] is not None:
+            result.config.update(score)
         header = [f"{lang}: derived by `{command}`",
                   f"reference: {', '.join(args.reference)} ({len(ref)} documents of {lang}); English reference: "
                   f"{', '.join(args.english_reference or args.reference)} ({len(english)} documents)",

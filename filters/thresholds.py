@@ -255,13 +255,13 @@ def derive(language: str, ref: Reference, english: Reference, english_cfg: Langu
             table.append({"rule": rule.label, "english": t_en, "method": used, "position": pos, "value": value,
                           "language_mean": float(l_vals.mean()) if len(l_vals) else None,
                           "english_mean": float(e_vals.mean()) if len(e_vals) else None})
-        for key in lists:  # a repeated (n+1)-gram contains a repeated n-gram: thresholds must not rise with n
-            lists[key].sort()
-            for i in range(1, len(lists[key])):
-                if lists[key][i][1] > lists[key][i - 1][1]:
-                    notes.append(f"{key}[{lists[key][i][0]}]: {lists[key][i][1]} above the {lists[key][i - 1][0]}-gram "
-                                 f"threshold; lowered to {lists[key][i - 1][1]} (thresholds fall with n)")
-                    lists[key][i][1] = lists[key][i - 1][1]
+        for key, pairs in lists.items():  # a repeated (n+1)-gram holds a repeated n-gram: thresholds fall with n
+            pairs.sort()
+            for prev, cur in zip(pairs, pairs[1:]):
+                if cur[1] > prev[1]:
+                    notes.append(f"{key}[{cur[0]}]: {cur[1]} above the {prev[0]}-gram threshold; lowered to "
+                                 f"{prev[1]} (thresholds fall with n)")
+                    cur[1] = prev[1]
         config.update(lists)
         if config.get("min_avg_word_length", 0) > config.get("max_avg_word_length", np.inf):
             raise ValueError(f"{language}: derived min_avg_word_length above max_avg_word_length")

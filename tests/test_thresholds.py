@@ -145,7 +145,7 @@ def test_stopwords_must_occur_in_most_documents():
 def test_small_reference_tail_leaves_documents_beyond_it():
     """On 60 documents the 99th percentile is the largest value: the tail moves in to leave 5 beyond it."""
     eng, lang = np.linspace(4.5, 5.5, 60), np.linspace(8.5, 9.5, 60)
-    value, used, pos = transfer(UPPER, 10.0, eng, lang, "quantile")
+    value, used, _ = transfer(UPPER, 10.0, eng, lang, "quantile")
     q = 1 - 5 / 60
     assert used == "tail" and value == pytest.approx(10.0 * np.quantile(lang, q) / np.quantile(eng, q))
 

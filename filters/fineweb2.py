@@ -79,7 +79,7 @@ def import_precision(source: str | Path, output: str | Path = PRECISION_DIR) -> 
     """Copy the precision data FineWeb2 applied: the wordlists of the languages whose contamination score
     is above 0.1, the URL whitelist and the contamination scores (which say which languages those are)."""
     src, out = Path(source), Path(output)
-    folder = src / "precision" if (src / "precision").is_dir() else src
+    folder = next((f for f in (src / "precision", src / "misc" / "precision_filtering") if f.is_dir()), src)
     scores_file, whitelist_file = folder / "cont_scores.json", folder / "url_whitelist.json"
     for f in (scores_file, whitelist_file):
         if not f.exists():
@@ -96,6 +96,8 @@ def import_precision(source: str | Path, output: str | Path = PRECISION_DIR) -> 
             n += 1
     shutil.copyfile(scores_file, out / "cont_scores.json")
     shutil.copyfile(whitelist_file, out / "url_whitelist.json")
-    licence = folder / "LICENSE" if (folder / "LICENSE").exists() else folder.parent / "LICENSE"
+    licence = next((f for f in (folder / "LICENSE", src / "LICENSE") if f.exists()), None)
+    if licence is None:
+        raise CurationError(f"{source}: FineWeb2's LICENSE not found; it must ship with the data")
     shutil.copyfile(licence, out / LICENSE_NAME)
     return {"contaminated": len(applied), "wordlists": n}

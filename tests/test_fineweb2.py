@@ -126,3 +126,24 @@ def test_run_summary_lists_languages_that_fell_back_to_default():
     summary = collect_summary(Path("out"), [(stage, stage.stats)], 1.0)
     assert summary["default_config_languages"] == {"xyz_Latn": 2}
     assert "xyz_Latn (2 docs)" in format_summary(summary)
+
+
+def test_import_replaces_derived_configs_and_ships_the_licence(tmp_path, capsys):
+    from curation.cli import main
+
+    src = tmp_path / "fineweb-2"
+    (src / "configs").mkdir(parents=True)
+    (src / "LICENSE").write_text("Apache License\n")
+    (src / "configs" / "fra_Latn.yml").write_text("language_score: 0.8\nstopwords:\n- de\n")
+    (src / "configs" / "eng_Latn.yml").write_text("language_score: 0.1\n")
+    out = tmp_path / "configs"
+    out.mkdir()
+    (out / "fra_Latn.yml").write_text("# derived from the UDHR\nstopwords: [droit]\n")
+    (out / "eng_Latn.yml").write_text("language_score: 0.65\n")
+    assert main(["thresholds", "import-fineweb2", str(src), "-o", str(out)]) == 0
+    assert "1 FineWeb2 configs written" in capsys.readouterr().out
+    fra = (out / "fra_Latn.yml").read_text()
+    assert fra.endswith("language_score: 0.8\nstopwords:\n- de\n") and is_fineweb2_config(out / "fra_Latn.yml")
+    assert yaml.safe_load(fra)["language_score_model"] == "glotlid"
+    assert (out / "eng_Latn.yml").read_text() == "language_score: 0.65\n"  # English is never FineWeb2's
+    assert (out / LICENSE_NAME).read_text() == "Apache License\n"

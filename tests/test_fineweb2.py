@@ -147,3 +147,11 @@ def test_import_replaces_derived_configs_and_ships_the_licence(tmp_path, capsys)
     assert yaml.safe_load(fra)["language_score_model"] == "glotlid"
     assert (out / "eng_Latn.yml").read_text() == "language_score: 0.65\n"  # English is never FineWeb2's
     assert (out / LICENSE_NAME).read_text() == "Apache License\n"
+
+
+def test_report_lists_languages_that_fell_back_to_default():
+    from curation.report import _fallback
+
+    html = _fallback({"summary": {"default_config_languages": {"xyz_Latn": 2, "abc_Cyrl": 1}}})
+    assert "Languages filtered with default.yml (2)" in html and '<td class="l">xyz_Latn</td>' in html
+    assert _fallback({"summary": {}}) == ""

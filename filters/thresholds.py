@@ -146,23 +146,35 @@ def transfer(rule: Rule, threshold: float, english: np.ndarray, language: np.nda
     """The language's threshold, the method actually used, and the English position it matched.
 
     With the quantile method, a threshold outside the English reference (q = 0 or 1: the reference never
-    reaches it, so ranks say nothing) keeps its factor beyond the tail instead; extrapolating by standard
-    deviations from a narrow reference would put it anywhere."""
+    reaches it, so ranks say nothing), or with fewer than MIN_TAIL_DOCS English documents beyond it, keeps
+    its factor beyond the tail instead; extrapolating by standard deviations from a narrow reference would
+    put it anywhere."""
     if method == "quantile":
+        e_nonzero, l_nonzero = float((english > 0).mean()), float((language > 0).mean())
+        if threshold > 0 and min((english > 0).sum(), (language > 0).sum()) >= 2 * MIN_TAIL_DOCS:
+            # documents at 0 (no line ending in punctuation, no repeated n-gram, a one-line page) are on the
+            # same side of any positive threshold in every language: they say nothing about where it sits, and
+            # a different share of them in the two references would shift every rank; ranks are taken among
+            # the other documents
+            english, language = english[english > 0], language[language > 0]
         kept = english <= threshold if rule.side == "upper" else english < threshold
         q = float(kept.mean())
-        if 0.0 < q < 1.0:
+        n_kept = int(kept.sum())
+        # a rank needs documents on both sides: with fewer than MIN_TAIL_DOCS English documents beyond the
+        # threshold, q is set by a few odd documents (a one-line page with no final full stop puts
+        # line_punct_ratio's q at 3%, and the language's 3% quantile is then 0.85): treat it as outside
+        if min(n_kept, len(english) - n_kept) >= MIN_TAIL_DOCS:
             return float(np.quantile(language, q)), "quantile", f"q={q:.3f}"
-        if rule.side == "lower" and (language > 0).mean() < MIN_NONZERO:
+        if rule.side == "lower" and l_nonzero < MIN_NONZERO:
             return -1.0, "off", "0 in most of the language's documents"
         # beyond the English reference: keep the same factor beyond the tail of each reference (its 99th
         # percentile above, 1st below), so each language keeps the margin English has over its own tail
         # the tail quantile leaves at least MIN_TAIL_DOCS documents beyond it in the smaller reference: on 60
         # documents the 99th percentile is the single largest value, which one odd document decides
         top = min(TAIL, 1.0 - MIN_TAIL_DOCS / max(min(len(english), len(language)), 1))
-        tail = top if q == 1.0 else 1.0 - top
+        tail = top if q > 0.5 else 1.0 - top
         e_tail, l_tail = float(np.quantile(english, tail)), float(np.quantile(language, tail))
-        if min((english > 0).mean(), (language > 0).mean()) >= MIN_NONZERO and e_tail > 0:
+        if min(e_nonzero, l_nonzero) >= MIN_NONZERO and e_tail > 0:
             return threshold * l_tail / e_tail, "tail", f"q{tail:.2f}: {e_tail:.4g} -> {l_tail:.4g}"
         return threshold, "english", "mostly 0"
     e_std, l_std = float(english.std()), float(language.std())
@@ -244,7 +256,7 @@ def derive(language: str, ref: Reference, english: Reference, english_cfg: Langu
             else:
                 value, used, pos = transfer(rule, t_en, e_vals, l_vals, method)
                 if used != method:
-                    notes.append(f"{rule.label}: English threshold outside the English reference; " + {
+                    notes.append(f"{rule.label}: English threshold outside (or at the edge of) the English reference; " + {
                         "tail": "scaled by the ratio of the two references' tails",
                         "off": f"check turned off ({pos})"}.get(used, f"English value kept ({pos})"))
             value = value if used == "off" else _bounded(rule, value)

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from datatrove.data import Document
 
-from curation.filter_files import quality_reason
-from curation.summary import collect_summary, format_summary
+from curation.apply.filter import quality_reason
+from curation.run.summary import collect_summary, format_summary
 from filters.config import CONFIG_DIR, LanguageConfig, language_scores, load_config, model_id
 from filters.datatrove_fineweb2 import fineweb2_filters, fineweb2_reason
 from filters.fineweb2 import COMMIT, LICENSE_NAME, PRECISION_DIR, is_fineweb2_config
@@ -150,7 +150,7 @@ def test_import_replaces_derived_configs_and_ships_the_licence(tmp_path, capsys)
 
 
 def test_report_lists_languages_that_fell_back_to_default():
-    from curation.report import _fallback
+    from curation.report.html import _fallback
 
     html = _fallback({"summary": {"default_config_languages": {"xyz_Latn": 2, "abc_Cyrl": 1}}})
     assert "Languages filtered with default.yml (2)" in html and '<td class="l">xyz_Latn</td>' in html

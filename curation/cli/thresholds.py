@@ -20,7 +20,7 @@ import yaml
 from tqdm import tqdm
 
 from curation.core import CurationError
-from curation.readers import infer_format, record_batches, resolve_paths, text_values
+from curation.io.readers import infer_format, record_batches, resolve_paths, text_values
 
 ENGLISH = "eng_Latn"
 # reasons of the rules a derived config sets (others, such as too-short documents, are not derived)
@@ -182,14 +182,14 @@ def derive_command(args) -> int:
 
 def reference_command(args) -> int:
     if args.ntrex or args.masakhanews or args.xquad:
-        from curation.reference_corpora import build as build_real
+        from curation.io.reference_corpora import build as build_real
 
         counts = build_real(args.output, args.ntrex, args.ntrex_document_ids, args.masakhanews, args.xquad, args.seed,
                             args.languages.split(",") if args.languages else None)
         for part, langs in counts.items():
             print(f"{part}: {sum(langs.values())} documents in {len(langs)} languages -> {args.output}/{part}.parquet")
         return 0
-    from curation.reference import build
+    from curation.demo.reference import build
 
     counts = build(args.udhr, args.output, args.languages.split(",") if args.languages else None,
                    args.docs, args.seed)
@@ -212,7 +212,7 @@ def import_fineweb2_command(args) -> int:
 
 
 def filter_command(args) -> int:
-    from curation.filter_files import filter_files
+    from curation.apply.filter import filter_files
 
     counts = filter_files(args.inputs, args.output, args.language, args.config_dir, args.text_column,
                           progress=args.progress)

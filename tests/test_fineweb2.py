@@ -155,3 +155,21 @@ def test_report_lists_languages_that_fell_back_to_default():
     html = _fallback({"summary": {"default_config_languages": {"xyz_Latn": 2, "abc_Cyrl": 1}}})
     assert "Languages filtered with default.yml (2)" in html and '<td class="l">xyz_Latn</td>' in html
     assert _fallback({"summary": {}}) == ""
+
+
+def test_a_lid176_run_never_takes_glotlid_cuts(tmp_path):
+    from curation.manifest import parse_manifest
+    from curation.run.runner import compile_phases
+
+    text = f"""
+input: {{paths: ["{tmp_path}/in.jsonl"]}}
+output: {tmp_path / "out"}
+stages:
+  - stage: langid
+  - stage: quality
+"""
+    (tmp_path / "in.jsonl").write_text('{"text": "bonjour"}\n')
+    phases = compile_phases(parse_manifest(text, source="t.yml"), progress=False)
+    lid = next(s for s in phases[-1] if getattr(s, "stage_key", "") == "langid")
+    assert "fra_Latn" not in lid.min_scores and lid.min_scores.get("fra_Latn", lid.min_score) == lid.min_score
+    assert lid.min_scores["eng_Latn"] == 0.65  # FineWeb's English cut is lid.176's

@@ -83,7 +83,7 @@ def bench_tokenize(work: Path, raw: Path, tokenizer: Path, copies: int, repeat: 
     from datatrove.pipeline.tokens import DocumentTokenizer
 
     from curation.io.readers import record_batches
-    from curation.io.readers import resolve_paths
+    from curation.io.paths import resolve_paths
     from curation.tokenize import list_shards, load_tokenizer, tokenize_dataset
 
     src = work / "tok-input"

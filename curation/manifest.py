@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from curation.core import CurationError, get_stage, option_docs, registered_stages, stage_parameters
 from curation.crawl.spec import CrawlSpec
+from curation.io.paths import FORMATS
 from curation.mixture.spec import MixtureSpec
 
-FORMATS = ("warc", "wet", "jsonl", "parquet", "html")
 # options every stage accepts, handled by the compiler rather than the stage's constructor
 COMMON_STAGE_KEYS = {"stage", "exclusions"}
 
@@ -45,7 +45,7 @@ class InputSpec(_Strict):
     """What to read. `paths` are files, folders or globs, local or any fsspec URL (s3://, hf://, ...)."""
 
     paths: list[str] = Field(min_length=1)
-    format: Literal["warc", "wet", "jsonl", "parquet", "html"] | None = Field(
+    format: Literal[FORMATS] | None = Field(
         None, description="input format; inferred from the file names when left out"
     )
     snapshot: str | None = Field(None, description="crawl snapshot name carried on every document")
@@ -463,8 +463,6 @@ def _duplicate_keys(node, source: str, path: str = "") -> list[str]:
 
 def json_schema() -> dict:
     """JSON Schema for editors: the manifest with each registered stage's options as one branch of `stages`."""
-    import curation.stages  # noqa: F401  (registers the built-in stages)
-
     branches = []
     for name in registered_stages():
         try:

@@ -16,7 +16,6 @@ from curation.core import CurationError
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 DEFAULT_CONFIG = "default.yml"  # the config of a language that has none of its own
-FALLBACK_STAT = "config_fallback"  # quality-stage counter per language that fell back to it
 _MODEL_LINE = re.compile(r"^language_score_model:[ \t]*['\"]?([\w.-]+)", re.M)
 
 

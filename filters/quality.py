@@ -16,8 +16,8 @@ import numba
 import numpy as np
 from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION
 
-from curation.core import Document, Filter, doc_language, register_stage
-from filters.config import DEFAULT_CONFIG, FALLBACK_STAT, LanguageConfig, load_config
+from curation.core import Document, Filter, Stats, doc_language, register_stage
+from filters.config import DEFAULT_CONFIG, LanguageConfig, load_config
 from filters.words import word_tokenizer
 
 TOP_NS = (2, 3, 4)
@@ -260,7 +260,7 @@ class QualityFilter(Filter):
             doc.metadata.update({k: v for k, v in sig.items() if not k.startswith("_")})
         doc.metadata["quality_config"] = source
         if source == DEFAULT_CONFIG:  # the run summary lists the languages that had no config of their own
-            self.stat_update(f"{FALLBACK_STAT}/{lang}")
+            self.stat_update(Stats.config_fallback(lang))
         return reason or True
 
 

@@ -81,6 +81,7 @@ class LanguageId(Filter):
     """
 
     name = "🌍 Language ID"
+    labels_language = True
 
     def __init__(self, model: str | None = None, min_score: float = 0.5, min_scores: dict[str, float] | None = None,
                  languages: list[str] | None = None, label_only: bool = False):

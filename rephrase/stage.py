@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from curation.core import CurationError, Document, Stage, register_stage
+from curation.core import CurationError, Document, Stage, StageKind, register_stage
 from rephrase.checks import OutputChecker
 from rephrase.chunking import load_tokenizer
 from rephrase.prompts import HIGH_QUALITY_STYLES, LOW_QUALITY_STYLES, Routing, language_name
@@ -58,7 +58,7 @@ class Rephrase(Stage):
     """
 
     name = "🪄 Rephrase"
-    type = "🪄 - REPHRASE"
+    type = StageKind.REPHRASE
 
     def __init__(self, style: str | list[str] | None = None, language: str | None = None,
                  backend: Literal["openai", "transformers"] = "openai", model: str | None = None,

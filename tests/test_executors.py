@@ -326,7 +326,8 @@ def test_slurm_dedup_job_waits_for_every_task_of_the_pass_before(crawl, tmp_path
     """With more tasks than one job array holds, Slurm's afterok covers only the last array: the dedup job
     checks the pass's completion markers itself instead of deduplicating part of the run."""
     from curation.run.executors import BarrierStep
-    from curation.run.runner import Barrier, compile_phases
+    from curation.run.barrier import Barrier
+    from curation.run.compile import compile_phases
 
     m = parse_manifest(LIGHT.format(warc=crawl, out=tmp_path / "out", executor=SLURM), "light.yml")
     barrier = next(p for p in compile_phases(m, progress=False) if isinstance(p, Barrier))

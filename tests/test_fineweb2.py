@@ -159,7 +159,7 @@ def test_report_lists_languages_that_fell_back_to_default():
 
 def test_a_lid176_run_never_takes_glotlid_cuts(tmp_path):
     from curation.manifest import parse_manifest
-    from curation.run.runner import compile_phases
+    from curation.run.compile import compile_phases
 
     text = f"""
 input: {{paths: ["{tmp_path}/in.jsonl"]}}

@@ -226,7 +226,7 @@ def test_a_task_that_fails_upstream_leaves_no_shard_and_no_exclusion(tmp_path):
     """An error before the writer (a stage, the reader, a full disk in an exclusion writer) ends the task:
     the writer and the exclusion writers must not complete their shards with what they had so far."""
     from curation.core import FunctionFilter
-    from curation.run.runner import _ExclusionWriter
+    from curation.run.compile import ExclusionWriter
     from curation.io.writer import ParquetOutput
 
     def docs():
@@ -237,7 +237,7 @@ def test_a_task_that_fails_upstream_leaves_no_shard_and_no_exclusion(tmp_path):
 
     keep_even = FunctionFilter(lambda d: int(d.id[1:]) % 4 < 2)
     keep_even.batch_size = 4  # documents reach the writers before the error
-    keep_even.exclusion_writer = _ExclusionWriter(str(tmp_path / "_exclusions"), "f", 64)
+    keep_even.exclusion_writer = ExclusionWriter(str(tmp_path / "_exclusions"), "f", 64)
     write = ParquetOutput(output_dir=str(tmp_path))
     with pytest.raises(RuntimeError, match="reader broke"):
         for _ in write.run(keep_even.run(docs(), rank=0), rank=0):

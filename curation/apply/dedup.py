@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from curation.atomic import TMP_SUFFIX, commit, temp_path, write_error
-from curation.io.readers import infer_format, language_values, record_batches, resolve_paths, text_values
+from curation.io.readers import language_values, record_batches, text_values
+from curation.io.paths import infer_format, resolve_paths
 from dedup.minhash import Deduper, MinhashConfig
 from filters.words import normalized_word_splitter
 

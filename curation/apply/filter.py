@@ -16,7 +16,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from curation.io.readers import infer_format, language_values, record_batches, resolve_paths, text_values
+from curation.io.readers import language_values, record_batches, text_values
+from curation.io.paths import infer_format, resolve_paths
 from filters.config import load_config
 from filters.quality import compute_signals, decide
 from filters.words import word_tokenizer

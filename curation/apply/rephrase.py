@@ -38,7 +38,7 @@ def read_documents(files: list[str], text_column: str = "text", id_column: str =
     from curation.core import Document
     from curation.io.readers import record_batches as arrow_batches
     from curation.io.readers import text_values
-    from curation.io.readers import infer_format
+    from curation.io.paths import infer_format
 
     for i, path in enumerate(files):
         fmt = infer_format(path)
@@ -69,7 +69,7 @@ def rephrase_files(inputs: list[str], output: str, stage, text_column: str = "te
     returns the counts of the whole run (finished batches of earlier runs included)."""
     from tqdm import tqdm
 
-    from curation.io.readers import resolve_paths
+    from curation.io.paths import resolve_paths
     from rephrase.checkpoint import BatchCheckpoint
 
     files = resolve_paths(inputs)

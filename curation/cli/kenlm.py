@@ -42,7 +42,7 @@ def corpus_rows(inputs: list[str], text_column: str, counts: Counter,
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from curation.io.readers import infer_format, resolve_paths
+    from curation.io.paths import infer_format, resolve_paths
 
     for path in resolve_paths(inputs):
         fmt = infer_format(path)

@@ -20,7 +20,8 @@ import yaml
 from tqdm import tqdm
 
 from curation.core import CurationError
-from curation.io.readers import infer_format, record_batches, resolve_paths, text_values
+from curation.io.readers import record_batches, text_values
+from curation.io.paths import infer_format, resolve_paths
 
 ENGLISH = "eng_Latn"
 # reasons of the rules a derived config sets (others, such as too-short documents, are not derived)

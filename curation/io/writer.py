@@ -17,7 +17,7 @@ from datatrove.pipeline.writers import ParquetWriter
 from fsspec.implementations.local import LocalFileSystem
 
 from curation.atomic import commit, temp_path, write_error
-from curation.core import Document, Stage
+from curation.core import Document, Stage, StageKind, Stats
 
 BASE_COLUMNS = [
     ("id", pa.string()),
@@ -181,7 +181,7 @@ class ParquetOutput(Stage):
     """
 
     name = "📒 Write Parquet"
-    type = "💽 - WRITER"
+    type = StageKind.WRITER
 
     def __init__(self, subdir: str | None = None, max_file_size_mb: int = 256, row_group_size: int = 10_000,
                  output_dir: str | None = None):
@@ -200,7 +200,7 @@ class ParquetOutput(Stage):
             for doc in data:
                 with self.track_time():
                     writer.write(doc, rank)
-                self.count(doc, "written")
+                self.count(doc, Stats.WRITTEN)
                 yield doc
         except BaseException:  # an error, Ctrl-C or an abandoned pipeline: no shard of this task completes
             writer.abort()

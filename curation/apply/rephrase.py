@@ -15,20 +15,15 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+from curation import atomic
 from curation.core import CurationError
+from curation.io.paths import input_stamps
 
 RUN_FILE = "_progress/run.json"
 
 
 def _fingerprint(files: list[str], options: dict) -> str:
-    import fsspec
-
-    inputs = []
-    for path in files:
-        fs, root = fsspec.core.url_to_fs(path)
-        info = fs.info(root)
-        inputs.append((path, info.get("size"), info.get("mtime") or info.get("ETag")))
-    data = json.dumps({"inputs": inputs, "options": options}, sort_keys=True, default=str)
+    data = json.dumps({"inputs": input_stamps(files), "options": options}, sort_keys=True, default=str)
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
@@ -36,9 +31,9 @@ def read_documents(files: list[str], text_column: str = "text", id_column: str =
     """Documents from Parquet/JSONL rows, in file and row order; every other scalar column goes to metadata
     (`language` is the source language). Rows without an id get `<file number>:<row>`."""
     from curation.core import Document
+    from curation.io.paths import infer_format
     from curation.io.readers import record_batches as arrow_batches
     from curation.io.readers import text_values
-    from curation.io.paths import infer_format
 
     for i, path in enumerate(files):
         fmt = infer_format(path)
@@ -85,7 +80,7 @@ def rephrase_files(inputs: list[str], output: str, stage, text_column: str = "te
     if out.exists() and not run_file.exists() and any(out.iterdir()):
         raise CurationError(f"output '{out}' exists and is not a curate rephrase output; choose another --output")
     run_file.parent.mkdir(parents=True, exist_ok=True)
-    run_file.write_text(json.dumps({"fingerprint": fp, "inputs": files}, indent=2))
+    atomic.write_text(run_file, json.dumps({"fingerprint": fp, "inputs": files}, indent=2))
     checkpoint = BatchCheckpoint(out)
 
     def batches():
@@ -121,9 +116,7 @@ def rephrase_files(inputs: list[str], output: str, stage, text_column: str = "te
         "this_run": {"requests": usage.requests, "retries": usage.retries, "failed": usage.failed,
                      "errors": dict(usage.errors)},
     }
-    tmp = out / "stats.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2))
-    tmp.replace(out / "stats.json")
+    atomic.write_text(out / "stats.json", json.dumps(summary, indent=2))
     return summary
 
 
@@ -140,8 +133,9 @@ def add_parser(sub) -> None:
                     "outputs dropped and counted) and joined per document. Each output row keeps source_id, "
                     "rephrase_style and rephrase_model. Killed and started again, it resumes at the first "
                     "unfinished batch.",
-        epilog="""styles: easy, wiki, hard, qa (WRAP); diverse_qa, distill, extract_knowledge, knowledge_list (Nemotron-CC);
-or the path of your own template (copy one of rephrase/styles/*.yml; {language} and {text} are filled in).
+        epilog="styles: easy, wiki, hard, qa (WRAP); diverse_qa, distill, extract_knowledge, knowledge_list "
+        "(Nemotron-CC);\n"
+        """or the path of your own template (copy one of rephrase/styles/*.yml; {language} and {text} are filled in).
 
 examples:
   curate rephrase out/demo/deu_Latn -o out/rephrased --style wiki \\

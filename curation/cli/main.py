@@ -27,8 +27,8 @@ EPILOG = """examples:
 
 
 def _cmd_run(args) -> int:
-    from curation.run.interrupt import stopped_run_handling
     from curation.manifest import load_manifest
+    from curation.run.interrupt import stopped_run_handling
     from curation.run.runner import apply_overrides, run_manifest
     from curation.run.summary import format_summary
 
@@ -189,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     # command groups with modules of their own
     from curation.cli import thresholds as thresholds_cli
     from curation.cli.langid import add_parser as add_langid
+    from curation.crawl.cli import add_parser as add_crawl
     from curation.mixture.cli import add_parser as add_mixture
     from curation.report.html import add_parser as add_report
     from curation.tokenize.cli import add_parser as add_tokenize
@@ -200,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report(sub)
     add_tokenize(sub)
     add_train(sub)
-    from curation.crawl.cli import add_parser as add_crawl; add_crawl(sub)  # noqa: E702
+    add_crawl(sub)
     return parser
 
 

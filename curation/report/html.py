@@ -122,7 +122,8 @@ def _removals(d: dict) -> str:
     readers = [s for s in stages if "documents" in s]
     for r in readers:
         skipped = ", ".join(f"{k} {number(v)}" for k, v in r.get("skipped", {}).items()) or "none"
-        parts.append(_note(f"{_stage(r['stage'])}: {number(r.get('files', 0))} files, {number(r['documents'])} documents "
+        parts.append(_note(f"{_stage(r['stage'])}: {number(r.get('files', 0))} files, {number(r['documents'])} "
+                           "documents "
                            f"read; records skipped: {skipped}."))
     return "".join(parts) + _per_language(d)
 
@@ -153,7 +154,8 @@ def _scores(d: dict) -> str:
     kept = {k: v["scores"] for k, v in d["output"]["languages"].items() if v["scores"].sum()}
     removed = {e["key"]: e["scores"] for e in d["exclusions"]["stages"].values() if e["scores"]}
     if not kept and not removed:
-        return "".join(parts) + _note("No language_score in the output or the exclusions (not yet, or no language ID stage).")
+        return "".join(parts) + _note("No language_score in the output or the exclusions (not yet, or no language ID "
+                                      "stage).")
     totals = Counter({k: int(v.sum()) for k, v in kept.items()})
     for scores in removed.values():
         totals.update({k: int(v.sum()) for k, v in scores.items()})

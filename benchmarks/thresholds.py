@@ -53,6 +53,7 @@ LANGUAGES = ("arb_Arab", "bul_Cyrl", "cat_Latn", "ces_Latn", "cmn_Hani", "dan_La
              "ita_Latn", "jpn_Jpan", "kor_Hang", "nld_Latn", "pol_Latn", "por_Latn", "ron_Latn", "rus_Cyrl",
              "slk_Latn", "spa_Latn", "swe_Latn", "swh_Latn", "tur_Latn", "ukr_Cyrl", "vie_Latn", "yor_Latn")
 JUNK = ("repeated", "wordlist", "numbers", "menu")
+CONFIGS = ("fineweb2", "shipped", "derived", "english")
 STOPWORD_LANGUAGES = ("fra_Latn", "deu_Latn", "rus_Cyrl", "swh_Latn", "hau_Latn")
 ENGLISH = "eng_Latn"
 
@@ -83,7 +84,8 @@ def junk(text: str, kind: str, rng: random.Random, words: list[str]) -> str:
     if kind == "menu":
         rows = []
         for _ in range(rng.randint(10, 25)):
-            items = [sep.join(rng.sample(content, min(len(content), rng.randint(1, 2)))) for _ in range(rng.randint(2, 5))]
+            items = [sep.join(rng.sample(content, min(len(content), rng.randint(1, 2))))
+                     for _ in range(rng.randint(2, 5))]
             rows.append(" | ".join(items))
         return "\n".join(rows)
     raise ValueError(kind)
@@ -104,7 +106,8 @@ def fineweb2_config(folder: Path, lang: str) -> LanguageConfig | None:
     return LanguageConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
-def derive_configs(derive_df: pl.DataFrame, languages: list[str], min_docs: int) -> dict[str, tuple[LanguageConfig, list[str]]]:
+def derive_configs(derive_df: pl.DataFrame, languages: list[str],
+                   min_docs: int) -> dict[str, tuple[LanguageConfig, list[str]]]:
     """Per language: the config derived from its derive split, with English documents of the same corpora."""
     english_cfg, _ = load_config(ENGLISH)
     default_cfg, _ = load_config("default")
@@ -190,24 +193,25 @@ def main() -> int:
                         removed[name][kind] += why is not None
         n = len(texts)
         row = {"language": lang, "documents": n, "shipped_config": shipped_src, "parity": agree / n_all,
-               "clean_kept": {k: kept[k] / n for k in ("fineweb2", "shipped", "derived", "english")},
-               "junk_removed": {k: sum(removed[k].values()) / (n * len(JUNK)) for k in ("fineweb2", "shipped", "derived", "english")},
-               "junk_by_kind": {k: {j: removed[k][j] / n for j in JUNK} for k in ("fineweb2", "shipped", "derived", "english")},
+               "clean_kept": {k: kept[k] / n for k in CONFIGS},
+               "junk_removed": {k: sum(removed[k].values()) / (n * len(JUNK)) for k in CONFIGS},
+               "junk_by_kind": {k: {j: removed[k][j] / n for j in JUNK} for k in CONFIGS},
                "clean_reasons": {k: dict(sorted(v.items(), key=lambda kv: -kv[1])) for k, v in reasons.items()},
                "derived_notes": derived[lang][1]}
         rows.append(row)
         ck, jr = row["clean_kept"], row["junk_removed"]
         print(f"{lang:9s} n={n:3d} clean kept: fineweb2 {ck['fineweb2']:.2f} shipped {ck['shipped']:.2f} "
               f"derived {ck['derived']:.2f} english {ck['english']:.2f} | junk removed: fineweb2 {jr['fineweb2']:.2f} "
-              f"shipped {jr['shipped']:.2f} derived {jr['derived']:.2f} english {jr['english']:.2f} | parity {row['parity']:.3f}",
+              f"shipped {jr['shipped']:.2f} derived {jr['derived']:.2f} english {jr['english']:.2f} | "
+              f"parity {row['parity']:.3f}",
               flush=True)
 
     # --- acceptance
     ratio_ok = [r["language"] for r in rows if r["clean_kept"]["shipped"] >= 0.9 * r["clean_kept"]["fineweb2"]]
     junk_ok = [r["language"] for r in rows if r["junk_removed"]["shipped"] >= 0.95]
     close = [r["language"] for r in rows if abs(r["clean_kept"]["derived"] - r["clean_kept"]["fineweb2"]) <= 0.10]
-    med = {k: float(np.median([r["clean_kept"][k] for r in rows])) for k in ("fineweb2", "shipped", "derived", "english")}
-    medj = {k: float(np.median([r["junk_removed"][k] for r in rows])) for k in ("fineweb2", "shipped", "derived", "english")}
+    med = {k: float(np.median([r["clean_kept"][k] for r in rows])) for k in CONFIGS}
+    medj = {k: float(np.median([r["junk_removed"][k] for r in rows])) for k in CONFIGS}
     print(f"\n{len(rows)} languages. median clean kept: " + ", ".join(f"{k} {v:.3f}" for k, v in med.items()))
     print("median junk removed: " + ", ".join(f"{k} {v:.3f}" for k, v in medj.items()))
     print(f"shipped keeps >= 90% of what FineWeb2's configs keep: {len(ratio_ok)}/{len(rows)}; "

@@ -1,7 +1,8 @@
 """datatrove's three quality filters configured exactly as FineWeb2's pipeline configures them (its step 5):
 the peer that tests and benchmarks hold the `quality` stage against.
 
-    GopherRepetitionFilter(dup_para_frac=0, dup_line_char_frac=0, dup_para_char_frac=0, dup_line_frac, top_n_grams, dup_n_grams)
+    GopherRepetitionFilter(dup_para_frac=0, dup_line_char_frac=0, dup_para_char_frac=0, dup_line_frac, top_n_grams,
+                           dup_n_grams)
     FineWebQualityFilter(short_line_thr=999, char_duplicates_ratio=0.1, line_punct_thr, new_line_ratio)
     GopherQualityFilter(max/min_avg_word_length, stop_words, max_non_alpha_words_ratio, min_stop_words=2)
 """

@@ -165,7 +165,8 @@ def test_derived_ngram_thresholds_fall_with_n_and_stopwords_skip_topic_words():
     assert "tribunal" not in found and {"le", "de", "et"} <= set(found)
     eng_cfg, default_cfg = load_config("eng_Latn")[0], load_config("default")[0]
     ref = Reference.build(docs, str.split)
-    english = Reference.build([" ".join(rng.choice(["the", "of", "and", "to"], 120)) + "." for _ in range(80)], str.split)
+    english = Reference.build([" ".join(rng.choice(["the", "of", "and", "to"], 120)) + "." for _ in range(80)],
+                              str.split)
     result = derive("fra_Latn", ref, english, eng_cfg, default_cfg, min_docs=50)
     dup = [v for _, v in result.config["dup_n_grams"]]
     top = [v for _, v in result.config["top_n_grams"]]

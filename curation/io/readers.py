@@ -23,7 +23,7 @@ import orjson
 from datatrove.utils.logging import logger
 
 from curation.core import CurationError, Document, Stage, StageKind, Stats
-from curation.io.paths import FORMATS, infer_format, resolve_paths
+from curation.io.paths import FORMATS, resolve_paths
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 HTML_TYPES = ("text/html", "application/xhtml+xml")

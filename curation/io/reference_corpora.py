@@ -74,7 +74,8 @@ def ntrex_documents(folder: str | Path, document_ids: str | Path | None = None) 
         if code in NTREX_SKIP or path.name.startswith("newstest2019-ref-2"):
             continue
         lines = path.read_text(encoding="utf-8").splitlines()
-        label = "eng_Latn" if path.name.startswith("newstest2019-src") else label_for(code, known, "\n".join(lines[:20]))
+        sample = "\n".join(lines[:20])
+        label = "eng_Latn" if path.name.startswith("newstest2019-src") else label_for(code, known, sample)
         if label is None or label in out:
             continue
         if len(lines) != len(ids):

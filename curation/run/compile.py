@@ -10,8 +10,8 @@ from pathlib import Path
 from datatrove.pipeline.base import PipelineStep
 
 from curation.core import CurationError, Filter, build_stage, get_stage, stage_parameters
-from curation.io.readers import make_reader
 from curation.io.paths import FORMATS, infer_format, resolve_paths
+from curation.io.readers import make_reader
 from curation.io.writer import ParquetOutput, language_writer
 from curation.manifest import COMMON_STAGE_KEYS, Manifest
 from curation.run import layout
@@ -77,7 +77,8 @@ def compile_phases(manifest: Manifest, progress: bool = True) -> list[list[Pipel
             continue
         if spec.get("exclusions"):
             if not isinstance(step, Filter):
-                raise CurationError(f"{manifest._source}: stages[{i}] ({name}) removes nothing; 'exclusions' needs a filter stage")
+                raise CurationError(f"{manifest._source}: stages[{i}] ({name}) removes nothing; 'exclusions' needs a "
+                                    "filter stage")
             step.exclusion_writer = ExclusionWriter(layout.exclusions_dir(out, i, name),
                                                      name, manifest.output.max_file_size_mb)
         has_writer |= isinstance(step, ParquetOutput)

@@ -41,7 +41,8 @@ def collect_summary(out: Path, step_stats: list, elapsed: float, resumed_complet
         counters = {label: _value(m) for label, m in st.stats.items()}
         entry = {"stage": str(step.name).strip(), "key": _short(step), "type": step.type}
         if Stats.DOCUMENTS in counters or Stats.INPUT_FILES in counters:  # a reader
-            entry |= {"files": int(counters.get(Stats.INPUT_FILES, 0)), "documents": int(counters.get(Stats.DOCUMENTS, 0)),
+            entry |= {"files": int(counters.get(Stats.INPUT_FILES, 0)),
+                      "documents": int(counters.get(Stats.DOCUMENTS, 0)),
                       "skipped": _by_suffix(counters, Stats.skipped("")),
                       "not_response": _by_suffix(counters, Stats.not_response(""))}
         elif Stats.WRITTEN in counters:
@@ -142,7 +143,8 @@ def summary_from_logs(out: Path) -> dict:
             p = params[i] if len(params) == len(stats) and isinstance(params[i], dict) else {}
             kind, _, name = str(st.name).partition(": ")
             handoff = layout.stages_folder_of(p.get("output_dir"))
-            internal = bool(handoff) or any(layout.stages_folder_of(x) for x in (p.get("paths") or []) if isinstance(x, str))
+            paths = [x for x in (p.get("paths") or []) if isinstance(x, str)]
+            internal = bool(handoff) or any(layout.stages_folder_of(x) for x in paths)
             step = SimpleNamespace(name=name or kind, type=kind if name else "", internal=internal,
                                    stage_key=p.get("stage_key"), labels_language=_labels_language(p.get("stage_key")))
             step_stats.append((step, st))

@@ -13,7 +13,6 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +21,8 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from curation.atomic import TMP_SUFFIX, commit, temp_path, write_error
-from curation.io.readers import language_values, record_batches, text_values
 from curation.io.paths import infer_format, resolve_paths
+from curation.io.readers import language_values, record_batches, text_values
 from dedup.minhash import Deduper, MinhashConfig
 from filters.words import normalized_word_splitter
 

@@ -263,7 +263,8 @@ class MinhashFilter(PipelineStep):
     def _decisions(self, lang: str, rank: int) -> pa.Table | None:
         path = self.work / "clusters" / lang / f"rank_{rank:05d}.parquet"
         if not (self.work / "clusters" / lang / "done").exists():
-            raise CurationError(f"{path.parent}: MinHash clusters of {lang} are not finished; run MinhashClusters first")
+            raise CurationError(f"{path.parent}: MinHash clusters of {lang} are not finished; "
+                                "run MinhashClusters first")
         return pq.read_table(path) if path.exists() else None
 
     def run(self, data, rank: int = 0, world_size: int = 1):

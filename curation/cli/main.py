@@ -27,8 +27,8 @@ EPILOG = """examples:
 
 
 def _cmd_run(args) -> int:
-    from curation.run.interrupt import stopped_run_handling
     from curation.manifest import load_manifest
+    from curation.run.interrupt import stopped_run_handling
     from curation.run.runner import apply_overrides, run_manifest
     from curation.run.summary import format_summary
 
@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     dd.add_argument("--no-progress", action="store_true")
     dd.set_defaults(func=_cmd_dedup)
 
-    from curation.apply.rephrase import add_parser as add_rephrase
+    from curation.cli.rephrase import add_parser as add_rephrase
 
     add_rephrase(sub)
 
@@ -188,11 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     # command groups with modules of their own
     from curation.cli import thresholds as thresholds_cli
+    from curation.cli.crawl import add_parser as add_crawl
     from curation.cli.langid import add_parser as add_langid
-    from curation.mixture.cli import add_parser as add_mixture
-    from curation.report.html import add_parser as add_report
-    from curation.tokenize.cli import add_parser as add_tokenize
-    from curation.train.cli import add_parsers as add_train
+    from curation.cli.mixture import add_parser as add_mixture
+    from curation.cli.report import add_parser as add_report
+    from curation.cli.tokenize import add_parser as add_tokenize
+    from curation.cli.train import add_parsers as add_train
 
     thresholds_cli.add_parsers(sub)
     add_langid(sub)
@@ -200,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report(sub)
     add_tokenize(sub)
     add_train(sub)
-    from curation.crawl.cli import add_parser as add_crawl; add_crawl(sub)  # noqa: E702
+    add_crawl(sub)
     return parser
 
 

@@ -107,7 +107,8 @@ def run_complete(output: str, tasks: int) -> bool:
         done = {p.name for p in (logs / "completions").glob("*")} if (logs / "completions").is_dir() else set()
         if any(f"{rank:05d}" not in done for rank in range(tasks)):
             return False
-    barriers = [d for d in (out / layout.STAGES).glob("*") if (d / layout.HANDOFF).exists() or (d / layout.KEPT).exists()]
+    barriers = [d for d in (out / layout.STAGES).glob("*")
+                if (d / layout.HANDOFF).exists() or (d / layout.KEPT).exists()]
     return all((d / layout.DONE).is_file() for d in barriers)
 
 

@@ -23,7 +23,7 @@ import orjson
 from datatrove.utils.logging import logger
 
 from curation.core import CurationError, Document, Stage, StageKind, Stats
-from curation.io.paths import FORMATS, infer_format, resolve_paths
+from curation.io.paths import FORMATS, resolve_paths
 from curation.io.payload import (HTML_TYPES, BadEncoding, content_type, dechunk, decode, decode_content, looks_binary,
                                  remove_controls, split_http)
 from curation.io.streams import open_stream, sniff

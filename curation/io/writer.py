@@ -146,7 +146,8 @@ class _LanguageParquetWriter(ParquetWriter):
         self._batches.clear()
 
     def _get_output_filename(self, document: Document, rank: int | str = 0, **kwargs) -> str:
-        return self.output_filename.substitute(rank=str(rank).zfill(5), language=safe_language(document.metadata.get("language")))
+        return self.output_filename.substitute(rank=str(rank).zfill(5),
+                                               language=safe_language(document.metadata.get("language")))
 
 
 def _flat_adapter(self, doc: Document) -> dict:
@@ -154,7 +155,8 @@ def _flat_adapter(self, doc: Document) -> dict:
     row = {name: meta.get(name) for name in self._columns}
     row["id"] = str(doc.id)
     row["text"] = doc.text
-    for key in ("url", "snapshot", "date", "language", "filter_reason", "removed_by", "minhash_cluster_id", "source_id"):
+    for key in ("url", "snapshot", "date", "language", "filter_reason", "removed_by", "minhash_cluster_id",
+                "source_id"):
         if key in row and row[key] is not None:
             row[key] = str(row[key])
     for name, value in row.items():  # a value of the wrong type (from the input's own columns) must not break

@@ -25,7 +25,6 @@ from curation.mixture.sources import SIZE, language_folders
 from curation.run import layout
 
 
-
 def _sizes(files: list[Path], where: str) -> tuple[np.ndarray, int]:
     """Cluster sizes of the files' rows, and how many rows had none."""
     parts, missing = [], 0

@@ -18,8 +18,8 @@ from tqdm import tqdm
 
 from curation.core import CurationError, StageKind
 from curation.run import layout
-from curation.run.summary import summary_from_logs
 from curation.run.layout import DONE, EXCLUSIONS, HANDOFF, LOGS, RUN_STAMP, STAGES, STATS
+from curation.run.summary import summary_from_logs
 
 SCORE_BINS = 20  # language_score histograms: 20 bins of 0.05 over [0, 1]
 BYTES_PER_TOKEN = 4  # the estimate without a tokenizer: UTF-8 bytes / 4
@@ -87,7 +87,8 @@ def scan_output(out: Path, tokenizer=None, progress: bool = False) -> dict:
                     entry["bytes"] += n_bytes
                     if tokenizer is not None:
                         texts = [t for t in batch.column("text").to_pylist() if t]
-                        entry["tokens"] += sum(len(e.ids) for e in tokenizer.encode_batch(texts, add_special_tokens=False))
+                        entry["tokens"] += sum(len(e.ids) for e in tokenizer.encode_batch(texts,
+                                                                                          add_special_tokens=False))
                     else:
                         entry["tokens"] += n_bytes / BYTES_PER_TOKEN
                 if "language_score" in names:

@@ -47,7 +47,8 @@ def run_barrier(b: Barrier, progress: bool):
         if not inputs:
             counts = {"documents": 0, "kept": 0, "removed": 0, "languages": {}}
         elif hasattr(b.stage, "config"):  # MinHash
-            counts = dedup_files(inputs, b.output_dir, config=b.stage.config, progress=progress, exclusions=b.exclusions,
+            counts = dedup_files(inputs, b.output_dir, config=b.stage.config, progress=progress,
+                                 exclusions=b.exclusions,
                                  index=b.stage.index, index_label=index_label)
         else:
             counts = exact_dedup_files(inputs, b.output_dir, by=b.stage.by, progress=progress, exclusions=b.exclusions)

@@ -102,7 +102,8 @@ def quiet_datatrove(verbose: bool = False) -> None:
     def add_task_logger(logging_dir, rank, local_rank=0, node_rank=-1):
         console()
         logfile = _LogFile(logging_dir.open(f"logs/task_{rank:05d}.log", "w"))
-        logger.add(logfile, level="DEBUG", format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}")
+        logger.add(logfile, level="DEBUG",
+                   format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}")
         logger.info(f"Launching pipeline for {rank=}")
         return logfile
 

@@ -37,6 +37,7 @@ def _value(metric) -> float:
 def collect_summary(out: Path, step_stats: list, elapsed: float, resumed_complete: bool = False) -> dict:
     """`step_stats`: (step, datatrove Stats) pairs of every pass of the run, in pipeline order."""
     stages, languages = [], defaultdict(lambda: {"in": 0, "kept": 0, "removed": Counter()})
+    fallback: Counter = Counter()  # documents per language judged with default.yml (no config of its own)
     written_total = 0
     for step, st in step_stats:
         if getattr(step, "internal", False):
@@ -44,7 +45,8 @@ def collect_summary(out: Path, step_stats: list, elapsed: float, resumed_complet
         counters = {label: _value(m) for label, m in st.stats.items()}
         entry = {"stage": str(step.name).strip(), "key": _short(step), "type": step.type}
         if Stats.DOCUMENTS in counters or Stats.INPUT_FILES in counters:  # a reader
-            entry |= {"files": int(counters.get(Stats.INPUT_FILES, 0)), "documents": int(counters.get(Stats.DOCUMENTS, 0)),
+            entry |= {"files": int(counters.get(Stats.INPUT_FILES, 0)),
+                      "documents": int(counters.get(Stats.DOCUMENTS, 0)),
                       "skipped": _by_suffix(counters, Stats.skipped("")),
                       "not_response": _by_suffix(counters, Stats.not_response("")),
                       "repaired": _by_suffix(counters, Stats.repaired("")) | {
@@ -60,6 +62,9 @@ def collect_summary(out: Path, step_stats: list, elapsed: float, resumed_complet
                       "removed": int(counters.get(Stats.REMOVED, 0)),
                       "reasons": dict(sorted(_by_suffix(counters, Stats.removed("")).items(), key=lambda kv: -kv[1]))}
             for k, v in counters.items():
+                if k.startswith(Stats.config_fallback("")):
+                    fallback[k.split("/", 1)[1]] += int(v)
+                    continue
                 parts = k.split("/")
                 if parts[0] != Stats.LANG or parts[1] == "unknown":
                     continue
@@ -84,6 +89,7 @@ def collect_summary(out: Path, step_stats: list, elapsed: float, resumed_complet
         "languages_written": sum(1 for v in langs.values() if v["kept"] > 0),
         "stages": stages,
         "languages": langs,
+        "default_config_languages": dict(fallback.most_common()),
     }
 
 
@@ -119,6 +125,10 @@ def format_summary(s: dict, top_languages: int = 15) -> str:
             lines.append(f"{k:<12}{v['in']:>7}{v['kept']:>7}   {why}")
         if len(langs) > top_languages:
             lines.append(f"... and {len(langs) - top_languages} more languages (all in stats.json)")
+    fallback = s.get("default_config_languages") or {}
+    if fallback:
+        lines.append(f"\n{len(fallback)} language(s) have no quality config of their own and were filtered with "
+                     "default.yml: " + ", ".join(f"{k} ({v} docs)" for k, v in fallback.items()))
     note = " (all tasks had already finished: nothing was redone)" if s.get("already_complete") else ""
     lines.append(f"\nwrote {s['documents_written']} documents in {s['languages_written']} languages to "
                  f"{s['output']}/<language>/ in {s['elapsed_seconds']}s{note}; details in {s['output']}/stats.json "
@@ -141,7 +151,8 @@ def summary_from_logs(out: Path) -> dict:
             p = params[i] if len(params) == len(stats) and isinstance(params[i], dict) else {}
             kind, _, name = str(st.name).partition(": ")
             handoff = layout.stages_folder_of(p.get("output_dir"))
-            internal = bool(handoff) or any(layout.stages_folder_of(x) for x in (p.get("paths") or []) if isinstance(x, str))
+            paths = [x for x in (p.get("paths") or []) if isinstance(x, str)]
+            internal = bool(handoff) or any(layout.stages_folder_of(x) for x in paths)
             step = SimpleNamespace(name=name or kind, type=kind if name else "", internal=internal,
                                    stage_key=p.get("stage_key"), labels_language=_labels_language(p.get("stage_key")))
             step_stats.append((step, st))

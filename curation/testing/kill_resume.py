@@ -1,10 +1,10 @@
 """Kill a `curate run` at chosen moments and check that resuming it gives exactly the uninterrupted output.
 
 Used by tests/test_resume.py and benchmarks/resume.py. A run goes through phases that can be seen on disk:
-start-up (until it writes `_logs/run.json`), each pass of datatrove tasks (done when every task's completion marker exists), each barrier (dedup) between
-passes (done when its `done.json` exists), then the summary (stats.json, report). `snapshot` reads a run's
-output into something two runs can be compared by: every Parquet file's rows as a multiset, the run summary
-without its timings and output path, and any temporary file left behind.
+start-up (until it writes `_logs/run.json`), each pass of datatrove tasks (done when every task's completion marker
+exists), each barrier (dedup) between passes (done when its `done.json` exists), then the summary (stats.json,
+report). `snapshot` reads a run's output into something two runs can be compared by: every Parquet file's rows as
+a multiset, the run summary without its timings and output path, and any temporary file left behind.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Layers, each importing only from itself and below:
 
-    0  curation.core, curation.atomic, curation.lock, curation.stages     the core
+    0  curation.core, curation.atomic, curation.lock, curation.stages,    the core
+       curation.safe_output, curation.errors
     1  dedup, filters, langid, rephrase                                     domain packages: none imports another
                                                                             at module level
     2  curation.io, curation.manifest, curation.crawl.spec,                 files <-> documents, the manifest
@@ -30,6 +31,7 @@ DOMAIN = ("dedup", "filters", "langid", "rephrase")
 # longest prefix wins
 LAYERS = {
     "curation.core": 0, "curation.atomic": 0, "curation.lock": 0, "curation.stages": 0,
+    "curation.safe_output": 0, "curation.errors": 0,
     "dedup": 1, "filters": 1, "langid": 1, "rephrase": 1,
     "curation.io": 2, "curation.manifest": 2, "curation.crawl.spec": 2, "curation.mixture.spec": 2,
     "curation.apply": 3, "curation.run": 3, "curation.report": 3, "curation.crawl": 3, "curation.mixture": 3,

@@ -13,6 +13,8 @@ import codecs
 import re
 import zlib
 
+import brotli
+
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"BZh", b"7z\xbc\xaf",
                  b"Rar!", b"\x00\x00\x01\x00", b"RIFF", b"OggS", b"ID3", b"\x7fELF", b"MZ", b"wOFF", b"\x00asm")
@@ -93,8 +95,6 @@ def _inflate(body: bytes) -> bytes:
 
 
 def _brotli(body: bytes) -> bytes:
-    import brotli
-
     return brotli.decompress(body)
 
 

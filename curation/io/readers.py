@@ -18,14 +18,22 @@ import zlib
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
-import fsspec
 import orjson
 from datatrove.utils.logging import logger
 
 from curation.core import CurationError, Document, Stage, StageKind, Stats
 from curation.io.paths import FORMATS, resolve_paths
-from curation.io.payload import (HTML_TYPES, BadEncoding, content_type, dechunk, decode, decode_content, looks_binary,
-                                 remove_controls, split_http)
+from curation.io.payload import (
+    HTML_TYPES,
+    BadEncoding,
+    content_type,
+    dechunk,
+    decode,
+    decode_content,
+    looks_binary,
+    remove_controls,
+    split_http,
+)
 from curation.io.streams import open_stream, sniff
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -232,7 +240,8 @@ def plain_warc_records(raw, max_bytes: int, on_error) -> Iterator[tuple[dict, by
                 pos = len(buf) - 8
             head_end, sep = _head_end(buf, start) if start >= 0 else (-1, 0)
             if head_end >= 0:  # the header is here: a block too large to hold is dropped as it streams past
-                length_line = [ln for ln in buf[start:head_end].lower().split(b"\n") if ln.startswith(b"content-length:")]
+                lines = buf[start:head_end].lower().split(b"\n")
+                length_line = [ln for ln in lines if ln.startswith(b"content-length:")]
                 digits = length_line[0].split(b":", 1)[1].strip() if length_line else b""
                 if digits.isdigit() and int(digits) > max_bytes:
                     on_error("too_large")
@@ -437,7 +446,7 @@ class JsonlReader(_RecordReader):
     format = "jsonl"
 
     def read_file(self, path: str) -> Iterator[Document]:
-        from curation.io.streams import open_text_source, iter_lines
+        from curation.io.streams import iter_lines, open_text_source
 
         with open_text_source(path) as f:
             for i, line in enumerate(iter_lines(f, self.max_record_bytes, lambda: self.skip("too_large"))):

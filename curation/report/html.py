@@ -130,8 +130,8 @@ def _reader_notes(stages: list) -> str:
         skipped = ", ".join(f"{k} {number(v)}" for k, v in r.get("skipped", {}).items()) or "none"
         repaired = ", ".join(f"{k} {number(v)}" for k, v in r.get("repaired", {}).items()) or "none"
         other = ", ".join(f"{k} {number(v)}" for k, v in r.get("not_response", {}).items())
-        notes.append(_note(f"{_stage(r['stage'])}: {number(r.get('files', 0))} files, {number(r['documents'])} documents "
-                           f"read; records skipped: {skipped}; repaired and kept: {repaired}"
+        notes.append(_note(f"{_stage(r['stage'])}: {number(r.get('files', 0))} files, {number(r['documents'])} "
+                           f"documents read; records skipped: {skipped}; repaired and kept: {repaired}"
                            + (f"; other record types (no document): {other}." if other else ".")))
     return "".join(notes)
 

@@ -14,7 +14,6 @@ from datatrove.utils.stats import PipelineStats
 from curation.core import CurationError, StageKind, Stats, get_stage
 from curation.run import layout
 
-
 # reader counters of records kept after a repair (older names, before the `repaired/` prefix)
 REPAIR_COUNTERS = ("nul_bytes_removed", "invalid_utf8_replaced", "charset_wrong")
 

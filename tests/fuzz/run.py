@@ -23,8 +23,8 @@ ROOT = HERE.parents[1]
 sys.path[:0] = [str(ROOT), str(HERE)]
 
 
-INSTRUMENTED = ("curation.io.readers", "curation.io.payload", "curation.io.streams", "curation.io.records", "curation.manifest",
-                "curation.io.writer", "curation.apply.dedup", "curation.apply.filter")
+INSTRUMENTED = ("curation.io.readers", "curation.io.payload", "curation.io.streams", "curation.io.records",
+                "curation.manifest", "curation.io.writer", "curation.apply.dedup", "curation.apply.filter")
 
 
 def main() -> None:

@@ -39,7 +39,7 @@ import platform
 import re
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,8 +107,8 @@ def make_engines(names: list[str], http_charset: str | None = None) -> dict:
     from trafilatura import extract as traf_extract
     from trafilatura.meta import reset_caches
 
-    from curation.extract import Extract
-    from curation.readers import WarcReader
+    from curation.io.extract import Extract
+    from curation.io.readers import WarcReader
 
     reader = WarcReader(paths=[])
     engines = {}

@@ -196,7 +196,7 @@ def warm_up():
     import trafilatura  # noqa: F401
     from datatrove.utils.text import split_into_words
 
-    from curation.extract_hybrid import load_model
+    from curation.io.extract_hybrid import load_model
     from filters.quality import compute_signals
     from filters.words import word_tokenizer
 

@@ -7,20 +7,22 @@ import pytest
 
 from curation.cli import main
 from curation.core import CurationError, Document
-from curation.extract import Extract
-from curation.extract_hybrid import blocks_of, features, hybrid_text, load_model, minimal_html, n_features
+from curation.io.extract import Extract
+from curation.io.extract_hybrid import blocks_of, features, hybrid_text, load_model, minimal_html, n_features
 
 ARTICLE = [
-    "The river had been rising for three days before the town council met to decide whether the old bridge "
-    "should be closed to traffic, and by then most of the farmers had already moved their animals uphill.",
-    "Engineers who inspected the structure on Tuesday found that two of the stone piers had shifted by several "
-    "centimetres, which they said was enough to make the crossing unsafe for heavy vehicles.",
-    "The mayor told residents at a crowded meeting that a temporary footbridge would be built within a month, "
-    "while the regional government considers whether to repair the bridge or replace it entirely.",
-    "Shopkeepers on the eastern bank worry that the closure will cut them off from their customers, since the "
-    "nearest other crossing is a forty-minute drive away along a narrow mountain road.",
+    ("The river had been rising for three days before the town council met to decide whether the old bridge "
+     "should be closed to traffic, and by then most of the farmers had already moved their animals uphill."),
+    ("Engineers who inspected the structure on Tuesday found that two of the stone piers had shifted by several "
+     "centimetres, which they said was enough to make the crossing unsafe for heavy vehicles."),
+    ("The mayor told residents at a crowded meeting that a temporary footbridge would be built within a month, "
+     "while the regional government considers whether to repair the bridge or replace it entirely."),
+    ("Shopkeepers on the eastern bank worry that the closure will cut them off from their customers, since the "
+     "nearest other crossing is a forty-minute drive away along a narrow mountain road."),
 ]
 NAV = ["Home", "News", "Sport", "Weather", "Business", "Contact us"]
+CRUMBS = ["Home", "Regional", "Valley"]
+TAGS = ["flood", "bridges", "river-valley", "council"]
 FOOTER = ["Privacy policy", "Terms of use", "Cookie settings", "Advertise with us"]
 
 
@@ -30,12 +32,15 @@ def page(article=ARTICLE) -> str:
     related = "".join(f'<li><a href="/story/{i}">Another story about the valley number {i}</a></li>'
                       for i in range(6))
     paras = "".join(f"<p>{p}</p>" for p in article)
+    crumbs = "".join(f'<li><a href="/{w.lower()}">{w}</a></li>' for w in CRUMBS)
+    tags = ", ".join(f'<a href="/tag/{w}">{w}</a>' for w in TAGS)
     return f"""<!DOCTYPE html><html><head><title>Bridge closed</title></head><body>
 <header><a href="/">The Valley Times</a><nav><ul>{nav}</ul></nav></header>
-<main><article><h1>Old bridge closed as the river rises</h1>
+<main><article><ul>{crumbs}</ul><h1>Old bridge closed as the river rises</h1>
 <div class="share"><a href="https://x.com/share">Share on X</a> <a href="https://facebook.com/share">Facebook</a>
 <a href="mailto:?">Email</a></div>
 {paras}
+<p>Tags: {tags}</p>
 <h2>Related stories</h2><ul>{related}</ul></article></main>
 <footer><ul>{foot}</ul><p>© 2026 The Valley Times. All rights reserved.</p></footer></body></html>"""
 
@@ -53,17 +58,19 @@ def test_keeps_main_text_and_drops_chrome():
     for p in ARTICLE:
         assert p in text
     lines = set(text.split("\n"))
-    for chrome in NAV + FOOTER + ["Share on X", "Facebook", "Email"]:
+    for chrome in NAV + FOOTER + CRUMBS + ["Share on X", "Facebook", "Email", "The Valley Times"]:
         assert chrome not in lines and f"- {chrome}" not in lines, chrome
-    assert "All rights reserved" not in text
+    assert "All rights reserved" not in text and "river-valley" not in text
 
 
 def test_blocks_carry_link_density_and_tags():
     blocks = blocks_of(minimal_html(page()))
     by_text = {b.text: b for b in blocks}
     assert by_text[ARTICLE[0]].tag == "p" and by_text[ARTICLE[0]].link_chars == 0
-    story = by_text["Another story about the valley number 0"]
-    assert story.tag == "li" and story.link_chars == len(story.text)
+    brand = by_text["The Valley Times"]
+    assert brand.tag == "" and brand.link_chars == len(brand.text)
+    tags = next(b for b in blocks if b.text.startswith("Tags:"))
+    assert 0 < tags.link_chars < len(tags.text)
     x = features(blocks)
     assert x.shape == (len(blocks), n_features())
 

@@ -4,8 +4,8 @@ that lie about UTF-8 pages, UTF-16 pages taken for binary, and a wall-clock time
 import time
 
 from curation.core import Document
-from curation.extract import Extract
-from curation.readers import decode, looks_binary
+from curation.io.extract import Extract
+from curation.io.readers import decode, looks_binary
 
 FRA = "Tous les êtres humains naissent libres et égaux en dignité et en droits."
 RUS = "Все люди рождаются свободными и равными в своем достоинстве и правах."

@@ -100,7 +100,7 @@ def resiliparse_text(html: str) -> str | None:
 
 
 def hybrid_text(html: str) -> str | None:
-    from curation.extract_hybrid import hybrid_text as extract
+    from curation.io.extract_hybrid import hybrid_text as extract
 
     return extract(html, tree=_parse(html))
 
@@ -112,7 +112,7 @@ class Extract(Filter):
     Args:
         engine: "trafilatura" (FineWeb2's choice, favours precision), "resiliparse" (about 15x faster, keeps
             more boilerplate) or "hybrid" (resiliparse's main content cleaned by a small learned block
-            classifier, see curation/extract_hybrid.py)
+            classifier, see curation/io/extract_hybrid.py)
         favour_precision: trafilatura's favor_precision (less boilerplate, sometimes less text)
         timeout: CPU seconds allowed per page; slower pages are skipped and counted
         max_html_mb: pages larger than this are skipped before parsing

@@ -35,7 +35,7 @@ _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 
 
 class Block:
-    __slots__ = ("text", "link_chars", "tag", "list_depth", "in_pre")
+    __slots__ = ("in_pre", "link_chars", "list_depth", "tag", "text")
 
     def __init__(self, text: str, link_chars: int, tag: str, list_depth: int, in_pre: bool):
         self.text, self.link_chars, self.tag, self.list_depth, self.in_pre = text, link_chars, tag, list_depth, in_pre

@@ -24,8 +24,9 @@ Scoring, per corpus and per page type:
   must-include snippets as missed.
 - word F1 (WCXB's evaluate.py `word_f1`: bag of lower-cased `\\w+` words against the reference main text, the
   mean over pages); the only score on AEB, which has no snippets.
-- ms per page: the extraction call alone (perf_counter), the process pinned to one CPU. Engines run page by page
-  in turn, so machine load hits all alike. trafilatura's cross-page paragraph cache (`deduplicate=True`) is
+- ms per page: the extraction call alone, in CPU seconds of the process (`time.process_time`; wall seconds
+  beside them), the process pinned to one CPU. Engines run page by page in turn, so machine load hits all
+  alike; on a shared machine wall seconds also count the waits for a core, CPU seconds do not. trafilatura's cross-page paragraph cache (`deduplicate=True`) is
   emptied before every page for both trafilatura engines (outside the clock): the pages are unrelated and
   each engine must see the same state.
 """
@@ -95,15 +96,28 @@ def summarize(rows: list[dict]) -> dict:
     n = len(rows) or 1
     return {"pages": len(rows), "snippet_p": p, "snippet_r": r, "snippet_f1": f, "tp": tp, "fn": fn, "fp": fp,
             "tn": tn, "word_p": sum(x["word"][0] for x in rows) / n, "word_r": sum(x["word"][1] for x in rows) / n,
-            "word_f1": sum(x["word"][2] for x in rows) / n, "ms": 1000 * sum(x["s"] for x in rows) / n,
+            "word_f1": sum(x["word"][2] for x in rows) / n, "ms": 1000 * sum(x["cpu"] for x in rows) / n,
+            "ms_wall": 1000 * sum(x["s"] for x in rows) / n,
             "no_output": sum(1 for x in rows if not x["ok"])}
 
 
 # ------------------------------------------------------------------------------------------ engines
 
 
+class Clock:
+    """Wall and CPU seconds of one call. On a shared machine the CPU seconds are the figure to compare: wall
+    seconds include the time the process waited for a core."""
+
+    def __enter__(self):
+        self.w, self.c = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall, self.cpu = time.perf_counter() - self.w, time.process_time() - self.c
+
+
 def make_engines(names: list[str], http_charset: str | None = None) -> dict:
-    """name -> callable(page) -> (text or None, reason, seconds). Setup happens here, outside the clock."""
+    """name -> callable(page) -> (text or None, reason, (wall s, CPU s)). Setup happens outside the clock."""
     from trafilatura import extract as traf_extract
     from trafilatura.meta import reset_caches
 
@@ -119,18 +133,18 @@ def make_engines(names: list[str], http_charset: str | None = None) -> dict:
     def direct_trafilatura(page: Page):
         html = as_str(page)
         reset_caches()
-        t = time.perf_counter()
-        text = traf_extract(html, favor_precision=True, include_comments=False, deduplicate=True)
-        return text, None if text else "no_text", time.perf_counter() - t
+        with Clock() as c:
+            text = traf_extract(html, favor_precision=True, include_comments=False, deduplicate=True)
+        return text, None if text else "no_text", (c.wall, c.cpu)
 
     def direct_resiliparse(page: Page):
         from resiliparse.extract.html2text import extract_plain_text
         from resiliparse.parse.html import HTMLTree
 
         html = as_str(page)
-        t = time.perf_counter()
-        text = extract_plain_text(HTMLTree.parse(html), main_content=True)
-        return text, None if text.strip() else "no_text", time.perf_counter() - t
+        with Clock() as c:
+            text = extract_plain_text(HTMLTree.parse(html), main_content=True)
+        return text, None if text.strip() else "no_text", (c.wall, c.cpu)
 
     def ours(engine: str):
         stage = Extract(engine=engine)
@@ -138,13 +152,12 @@ def make_engines(names: list[str], http_charset: str | None = None) -> dict:
         def run(page: Page):
             doc = reader.record_to_doc(warc_headers(page), http_response(page.html, http_charset), "bench.warc.gz")
             if doc is None:
-                return None, "reader_skipped", 0.0
+                return None, "reader_skipped", (0.0, 0.0)
             if engine == "trafilatura":
                 reset_caches()
-            t = time.perf_counter()
-            result = stage.filter(doc)
-            s = time.perf_counter() - t
-            return (doc.text, None, s) if result is True else (None, str(result), s)
+            with Clock() as c:
+                result = stage.filter(doc)
+            return (doc.text, None, (c.wall, c.cpu)) if result is True else (None, str(result), (c.wall, c.cpu))
 
         return run
 
@@ -177,7 +190,7 @@ def run(pages: list[Page], engines: dict, progress: bool = True) -> dict[str, li
         for name, fn in engines.items():
             text, reason, s = fn(page)
             rows[name].append({"id": page.id, "type": page.page_type, "corpus": page.corpus, "ok": bool(text),
-                               "reason": reason, "s": s, "counts": snippet_counts(text, page),
+                               "reason": reason, "s": s[0], "cpu": s[1], "counts": snippet_counts(text, page),
                                "word": word_prf(text, page.main), "text": text})
         if progress and (i + 1) % 50 == 0:
             el = time.perf_counter() - t0
@@ -190,7 +203,7 @@ def fmt_row(name: str, s: dict, base_ms: float | None, snippets: bool) -> str:
     speed = f"{base_ms / s['ms']:.1f}x" if base_ms and s["ms"] else "-"
     snip = (f"{s['snippet_f1']:.3f} | {s['snippet_p']:.3f} / {s['snippet_r']:.3f} | "
             if snippets else "")
-    return (f"| {name} | {s['pages']} | {snip}{s['word_f1']:.3f} | {s['ms']:.2f} | {speed} | "
+    return (f"| {name} | {s['pages']} | {snip}{s['word_f1']:.3f} | {s['ms']:.2f} | {s['ms_wall']:.2f} | {speed} | "
             f"{s['no_output']} |")
 
 
@@ -200,7 +213,7 @@ def report(corpus: str, pages: list[Page], rows: dict[str, list[dict]], out: dic
     summ = {n: summarize(rows[n]) for n in names}
     base = summ.get("trafilatura", {}).get("ms")
     head = "| engine | pages | " + ("snippet F1 | P / R | " if snippets else "") + \
-        "word F1 | ms/page | speed vs trafilatura | no output |"
+        "word F1 | CPU ms/page | wall ms/page | speed vs trafilatura (CPU) | no output |"
     print(f"\n### {corpus}: {len(pages)} pages\n\n{head}\n|" + "---|" * (head.count("|") - 1))
     for n in names:
         print(fmt_row(n, summ[n], base, snippets))

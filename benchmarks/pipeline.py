@@ -55,8 +55,7 @@ import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # first, even when PYTHONPATH has it: benchmarks/langid.py must not shadow langid/
 
 DEMO_WARC = ROOT / "data" / "demo" / "crawl.warc.gz"
 OURS_LANG = "eng_Latn"  # our label for English (lid.176 "en", normalised)
@@ -467,7 +466,7 @@ def main(argv=None):
 
 def real_pages_warc(args, work: Path) -> str:
     """A WARC of the WCXB/AEB pages, written into the work folder (nothing of the corpora is kept)."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
+    sys.path.append(str(ROOT / "benchmarks"))  # after the packages: benchmarks/langid.py is not langid/
     from extract_corpora import build_warc, load_aeb, load_wcxb
 
     pages = (load_wcxb(args.wcxb, args.split) if args.wcxb else []) + (load_aeb(args.aeb) if args.aeb else [])

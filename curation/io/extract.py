@@ -19,7 +19,6 @@ from curation.core import CurationError, Document, Filter, register_stage
 
 ENGINES = ("trafilatura", "resiliparse", "hybrid")
 
-
 # resiliparse's main-content extraction is quadratic in nesting depth and runs in C, out of reach of the
 # SIGPROF timeout: 3,000 levels take 0.15 s, 20,000 take 8 s, 100,000 take minutes. Deeper pages are skipped.
 MAX_DEPTH = 2000

@@ -26,9 +26,9 @@ Scoring, per corpus and per page type:
   mean over pages); the only score on AEB, which has no snippets.
 - ms per page: the extraction call alone, in CPU seconds of the process (`time.process_time`; wall seconds
   beside them), the process pinned to one CPU. Engines run page by page in turn, so machine load hits all
-  alike; on a shared machine wall seconds also count the waits for a core, CPU seconds do not. trafilatura's cross-page paragraph cache (`deduplicate=True`) is
-  emptied before every page for both trafilatura engines (outside the clock): the pages are unrelated and
-  each engine must see the same state.
+  alike; on a shared machine wall seconds also count the waits for a core, CPU seconds do not.
+  trafilatura's cross-page paragraph cache (`deduplicate=True`) is emptied before every page for both
+  trafilatura engines (outside the clock): the pages are unrelated and each engine must see the same state.
 """
 
 from __future__ import annotations
@@ -267,8 +267,8 @@ def machine() -> dict:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--wcxb", help="folder of a WCXB checkout (with dev/ and test/)")
     ap.add_argument("--split", default="test", choices=["dev", "test"], help="WCXB split (default test; dev is "
                     "what the hybrid engine was tuned on)")

@@ -119,8 +119,8 @@ class Extract(Filter):
 
     name = "⛏ Extract"
 
-    def __init__(self, engine: Literal["trafilatura", "resiliparse", "hybrid"] = "trafilatura", favour_precision: bool = True,
-                 timeout: float = 5.0, max_html_mb: float = 10.0):
+    def __init__(self, engine: Literal["trafilatura", "resiliparse", "hybrid"] = "trafilatura",
+                 favour_precision: bool = True, timeout: float = 5.0, max_html_mb: float = 10.0):
         super().__init__()
         if engine not in ENGINES:
             raise CurationError(f"extract: unknown engine '{engine}' (choose one of: {', '.join(ENGINES)})")

@@ -174,6 +174,7 @@ class Model:
         self.scale = np.asarray(spec["scale"], dtype=np.float32)
         self.layers = [(np.asarray(w, dtype=np.float32), np.asarray(b, dtype=np.float32)) for w, b in spec["layers"]]
         self.threshold = float(spec["threshold"])
+        self.cascade = spec.get("cascade")  # {"signal", "side", "threshold"}: pages that go to trafilatura
         self.spec = spec
 
     def scores(self, x: np.ndarray) -> np.ndarray:
@@ -199,19 +200,44 @@ def render(blocks: list[Block], keep) -> str:
     return "\n".join(lines)
 
 
+def page_signals(blocks: list[Block], scores: np.ndarray, threshold: float, html_chars: int) -> dict:
+    """Page-level numbers the cascade rule reads: how much text resiliparse found (R) and kept (K), their
+    ratio, the share of text the classifier is unsure about, text per HTML character, blocks, share of <p>."""
+    lengths = np.array([len(b.text) for b in blocks], dtype=np.float64)
+    keep = scores >= threshold
+    total = float(lengths.sum()) or 1.0
+    kept = float(lengths[keep].sum())
+    return {"R": float(np.log1p(total)), "K": float(np.log1p(kept)), "KR": kept / total,
+            "unc": float(lengths[np.abs(scores - threshold) < 0.2].sum()) / total,
+            "dens": total / max(html_chars, 1), "nb": len(blocks),
+            "p": sum(b.tag == "p" for b in blocks) / len(blocks),
+            "meanp": float(scores[keep].mean()) if keep.any() else 0.0}
+
+
+def _trafilatura(html: str) -> str | None:
+    from trafilatura import extract
+
+    return extract(html, favor_precision=True, include_comments=False, deduplicate=True) or None
+
+
 def hybrid_text(html: str, model: Model | None = None, tree=None, fallback: bool = True) -> str | None:
     """Main text of an HTML page: resiliparse's main content without the blocks the classifier calls chrome.
 
     When that leaves nothing (resiliparse found no main content, or every block scored as chrome: about 2% of
-    real pages), trafilatura with FineWeb2's settings gets the page (`fallback`), so such pages are not lost."""
+    real pages), trafilatura with FineWeb2's settings gets the page (`fallback`), so such pages are not lost.
+    When the model carries a cascade rule, the pages it flags go to trafilatura too."""
     blocks = blocks_of(minimal_html(html, tree))
     text = None
     if blocks:
         model = model or load_model()
-        keep = model.scores(features(blocks)) >= model.threshold
+        scores = model.scores(features(blocks))
+        keep = scores >= model.threshold
         text = render(blocks, keep) or None
+        rule = model.cascade
+        if rule and fallback:
+            value = page_signals(blocks, scores, model.threshold, len(html))[rule["signal"]]
+            if (value < rule["threshold"]) if rule["side"] == "lo" else (value > rule["threshold"]):
+                return _trafilatura(html) or text
     if text is None and fallback:
-        from trafilatura import extract
-
-        text = extract(html, favor_precision=True, include_comments=False, deduplicate=True) or None
+        text = _trafilatura(html)
     return text

@@ -12,7 +12,8 @@ Engines (`--engines`, comma-separated; default all):
 - `trafilatura`: trafilatura called directly with FineWeb2's settings, i.e. datatrove's `Trafilatura` step
   (`extract(html, favor_precision=True, include_comments=False, deduplicate=True)`), on the page as a string.
 - `resiliparse`: resiliparse called directly: `extract_plain_text(HTMLTree.parse(html), main_content=True)`.
-- `ours:trafilatura`, `ours:resiliparse`, `ours:hybrid`: our `extract` stage. Each page goes the way it goes in
+- `ours:trafilatura`, `ours:resiliparse`, `ours:hybrid`, `ours:hybrid+cascade` (`cascade: true`): our `extract`
+  stage. Each page goes the way it goes in
   `curate run`: an HTTP response record through our WARC reader's `record_to_doc` (decoding included, not
   timed), then `Extract.filter` (timed: the stage's per-page timeout, size check and extraction).
 
@@ -50,7 +51,8 @@ for p in (ROOT, ROOT / "benchmarks"):
 
 from extract_corpora import Page, http_response, load_aeb, load_wcxb, warc_headers  # noqa: E402
 
-ENGINES = ("trafilatura", "resiliparse", "ours:trafilatura", "ours:resiliparse", "ours:hybrid")
+ENGINES = ("trafilatura", "resiliparse", "ours:trafilatura", "ours:resiliparse", "ours:hybrid",
+           "ours:hybrid+cascade")
 TYPE_ORDER = ("article", "forum", "product", "collection", "listing", "documentation", "service")
 _WS = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
@@ -147,13 +149,13 @@ def make_engines(names: list[str], http_charset: str | None = None) -> dict:
         return text, None if text.strip() else "no_text", (c.wall, c.cpu)
 
     def ours(engine: str):
-        stage = Extract(engine=engine)
+        stage = Extract(engine="hybrid", cascade=True) if engine == "hybrid+cascade" else Extract(engine=engine)
 
         def run(page: Page):
             doc = reader.record_to_doc(warc_headers(page), http_response(page.html, http_charset), "bench.warc.gz")
             if doc is None:
                 return None, "reader_skipped", (0.0, 0.0)
-            if engine == "trafilatura":
+            if engine != "resiliparse":  # the hybrid engine calls trafilatura for some pages
                 reset_caches()
             with Clock() as c:
                 result = stage.filter(doc)
@@ -166,7 +168,7 @@ def make_engines(names: list[str], http_charset: str | None = None) -> dict:
             engines[name] = direct_trafilatura
         elif name == "resiliparse":
             engines[name] = direct_resiliparse
-        elif name.startswith("ours:") and name[5:] in ("trafilatura", "resiliparse", "hybrid"):
+        elif name.startswith("ours:") and name[5:] in ("trafilatura", "resiliparse", "hybrid", "hybrid+cascade"):
             engines[name] = ours(name[5:])
         else:
             raise SystemExit(f"--engines: unknown engine '{name}' (known: {', '.join(ENGINES)})")

@@ -121,3 +121,21 @@ stages:
     assert "Privacy policy" not in texts["a.html"]
     stats = json.loads((out / "stats.json").read_text())
     assert "no_text" in json.dumps(stats)
+
+
+def test_cascade_sends_pages_with_little_main_text_to_trafilatura():
+    from trafilatura.meta import reset_caches
+
+    from curation.io.extract import trafilatura_text
+
+    model = load_model()
+    assert model.cascade["signal"] == "R"
+    short, long = page(), page(ARTICLE * 3)
+    reset_caches()
+    expected = trafilatura_text(short)
+    reset_caches()
+    assert hybrid_text(short, cascade=True) == expected != hybrid_text(short)
+    assert hybrid_text(long, cascade=True) == hybrid_text(long)  # enough main text: the classifier's output
+    stage = Extract(engine="hybrid", cascade=True)
+    doc = Document(text=long, id="c", metadata={"content_type": "text/html"})
+    assert stage.filter(doc) is True and ARTICLE[2] in doc.text

@@ -98,10 +98,10 @@ def resiliparse_text(html: str) -> str | None:
                               noscript=False)
 
 
-def hybrid_text(html: str) -> str | None:
+def hybrid_text(html: str, cascade: bool = False) -> str | None:
     from curation.io.extract_hybrid import hybrid_text as extract
 
-    return extract(html, tree=_parse(html))
+    return extract(html, tree=_parse(html), cascade=cascade)
 
 
 @register_stage("extract")
@@ -115,12 +115,15 @@ class Extract(Filter):
         favour_precision: trafilatura's favor_precision (less boilerplate, sometimes less text)
         timeout: CPU seconds allowed per page; slower pages are skipped and counted
         max_html_mb: pages larger than this are skipped before parsing
+        cascade: hybrid engine only: send the pages where resiliparse finds little main text to trafilatura
+            (WCXB test: snippet F1 0.871 instead of 0.852, 3.9x instead of 8.8x trafilatura's speed)
     """
 
     name = "⛏ Extract"
 
     def __init__(self, engine: Literal["trafilatura", "resiliparse", "hybrid"] = "trafilatura",
-                 favour_precision: bool = True, timeout: float = 5.0, max_html_mb: float = 10.0):
+                 favour_precision: bool = True, timeout: float = 5.0, max_html_mb: float = 10.0,
+                 cascade: bool = False):
         super().__init__()
         if engine not in ENGINES:
             raise CurationError(f"extract: unknown engine '{engine}' (choose one of: {', '.join(ENGINES)})")
@@ -128,12 +131,13 @@ class Extract(Filter):
         self.favour_precision = favour_precision
         self.timeout = timeout
         self.max_html_chars = int(max_html_mb * 2**20)
+        self.cascade = cascade
 
     def _extract(self, html: str) -> str | None:
         if self.engine == "resiliparse":
             return resiliparse_text(html)
         if self.engine == "hybrid":
-            return hybrid_text(html)
+            return hybrid_text(html, self.cascade)
         return trafilatura_text(html, self.favour_precision)
 
     def run(self, data, rank: int = 0, world_size: int = 1):

@@ -220,12 +220,14 @@ def _trafilatura(html: str) -> str | None:
     return extract(html, favor_precision=True, include_comments=False, deduplicate=True) or None
 
 
-def hybrid_text(html: str, model: Model | None = None, tree=None, fallback: bool = True) -> str | None:
+def hybrid_text(html: str, model: Model | None = None, tree=None, fallback: bool = True,
+                cascade: bool = False) -> str | None:
     """Main text of an HTML page: resiliparse's main content without the blocks the classifier calls chrome.
 
     When that leaves nothing (resiliparse found no main content, or every block scored as chrome: about 2% of
     real pages), trafilatura with FineWeb2's settings gets the page (`fallback`), so such pages are not lost.
-    When the model carries a cascade rule, the pages it flags go to trafilatura too."""
+    With `cascade`, the pages the model's cascade rule flags (little main text found: resiliparse probably
+    picked the wrong region) go to trafilatura too: more F1, at about twice the cost (RESULTS.md)."""
     blocks = blocks_of(minimal_html(html, tree))
     text = None
     if blocks:
@@ -233,7 +235,7 @@ def hybrid_text(html: str, model: Model | None = None, tree=None, fallback: bool
         scores = model.scores(features(blocks))
         keep = scores >= model.threshold
         text = render(blocks, keep) or None
-        rule = model.cascade
+        rule = model.cascade if cascade else None
         if rule and fallback:
             value = page_signals(blocks, scores, model.threshold, len(html))[rule["signal"]]
             if (value < rule["threshold"]) if rule["side"] == "lo" else (value > rule["threshold"]):

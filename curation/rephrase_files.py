@@ -2,7 +2,9 @@
 
 The output folder holds `part-NNNNNN.parquet` (one per finished batch of documents, columns: id, text,
 source_id, url, language, source_language, rephrase_style, rephrase_model, passage and token counts),
-`_progress/` (a done marker per batch, see rephrase.checkpoint) and `stats.json`. Started again on the
+`_progress/` (a done marker per batch, see rephrase.checkpoint), `stats.json` and `rejected.jsonl` (a sample
+of the outputs the checks rejected, with their reason and passage). A run that keeps nothing, or loses
+more than --fail-above of its passages, exits with code 3 and one line that says why. Started again on the
 same output with the same input and options, it skips finished batches; with different ones it refuses
 (or starts over with --overwrite).
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 from curation.core import CurationError
 
 RUN_FILE = "_progress/run.json"
+REJECTED_FILE = "rejected.jsonl"  # a sample of the rejected outputs per reason and batch, with their passages
 
 
 def _fingerprint(files: list[str], options: dict) -> str:
@@ -64,13 +67,18 @@ def _nested(t) -> bool:
 
 
 def rephrase_files(inputs: list[str], output: str, stage, text_column: str = "text", id_column: str = "id",
-                   overwrite: bool = False, progress: bool = True, options_for_fingerprint: dict | None = None) -> dict:
+                   overwrite: bool = False, progress: bool = True, options_for_fingerprint: dict | None = None,
+                   fail_above: float = 0.5) -> dict:
     """Rephrase every document of `inputs` with the configured `rephrase.stage.Rephrase` into `output`;
-    returns the counts of the whole run (finished batches of earlier runs included)."""
+    returns the counts of the whole run (finished batches of earlier runs included); its `verdict` is None,
+    or the one line that says why the run failed (nothing kept, or more than `fail_above` of the passages
+    lost)."""
     from tqdm import tqdm
 
+    from curation.atomic import write_text
     from curation.readers import resolve_paths
     from rephrase.checkpoint import BatchCheckpoint
+    from rephrase.verdict import shortfall
 
     files = resolve_paths(inputs)
     out = Path(output)
@@ -100,10 +108,12 @@ def rephrase_files(inputs: list[str], output: str, stage, text_column: str = "te
 
     totals = Counter()
     rephraser = stage.rephraser()
+    rejected: list[dict] = []
     bar = tqdm(desc=f"rephrase ({stage.backend_kind}: {stage.model})", unit=" docs", disable=not progress)
     resumed = 0
     for _, docs, result in rephraser.run_batches(batches(), checkpoint, stage.batches_in_flight):
         totals.update(result.counts)
+        rejected.extend(result.rejected)
         resumed += len(docs) if result.cached else 0
         bar.update(len(docs))
         bar.set_postfix(rephrased=totals["rephrased"], rejected=sum(v for k, v in totals.items()
@@ -119,12 +129,24 @@ def rephrase_files(inputs: list[str], output: str, stage, text_column: str = "te
                     ("skipped", "rejected", "failed", "dropped")},
         "styles": {k.split("/", 1)[1]: v for k, v in sorted(totals.items()) if k.startswith("style/")},
         "this_run": {"requests": usage.requests, "retries": usage.retries, "failed": usage.failed,
-                     "errors": dict(usage.errors)},
+                     "abandoned": usage.abandoned, "probes": usage.probes, "errors": dict(usage.errors),
+                     **rephraser.backend.stats(), "notes": list(rephraser.backend.notes)},
+        "rejected_samples": len(rejected),
+        "verdict": shortfall(totals, fail_above, output_limits(stage)),
     }
-    tmp = out / "stats.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2))
-    tmp.replace(out / "stats.json")
+    write_text(out / REJECTED_FILE, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rejected))
+    write_text(out / "stats.json", json.dumps(summary, indent=2))
     return summary
+
+
+def output_limits(stage) -> tuple[int, ...]:
+    """The output-token limits of the run's styles (what a truncated output ran into)."""
+    from rephrase.prompts import load_style
+
+    limits = {load_style(s).max_output_tokens for s in stage.routing.all_styles()}
+    if stage.max_output_tokens:
+        limits = {min(t, stage.max_output_tokens) for t in limits}
+    return tuple(sorted(limits))
 
 
 def add_parser(sub) -> None:
@@ -160,7 +182,15 @@ examples:
     p.add_argument("--model", required=True, help="served model name (openai) or local model folder (transformers)")
     p.add_argument("--base-url", help="OpenAI-compatible API root, e.g. http://localhost:8000/v1")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
-    p.add_argument("--concurrency", type=int, default=32, help="requests in flight at once (default 32)")
+    p.add_argument("--concurrency", type=_concurrency, default="auto",
+                   help="requests in flight at once: auto (default) learns what the server sustains, starting "
+                        "at 1, growing while its latency holds, halving on timeouts, 429s and latency blow-ups "
+                        "(one llama.cpp slot: 1-3; vLLM: up to --max-concurrency); a number fixes it")
+    p.add_argument("--max-concurrency", type=int, default=256, help="ceiling of --concurrency auto (default 256)")
+    p.add_argument("--system-prompt", choices=["auto", "fold", "keep"], default="auto",
+                   help="auto (default): one probe request finds out whether the server passes the system "
+                        "message to the model (llama.cpp's gemma chat format drops it) and, if not, folds it "
+                        "into the user turn and says so; fold: always fold; keep: send it as it is")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per request before a retry")
     p.add_argument("--max-retries", type=int, default=6)
     p.add_argument("--max-consecutive-failures", type=int, default=10,
@@ -169,6 +199,11 @@ examples:
                                        "(default: the model's own for transformers, a UTF-8-bytes/3 estimate "
                                        "for openai)")
     p.add_argument("--max-tokens", type=int, help="passage size in tokens (default: the style's, else 350)")
+    p.add_argument("--max-output-tokens", type=int, help="cap on the tokens generated per passage (default: the "
+                                                          "style's max_output_tokens)")
+    p.add_argument("--fail-above", type=float, default=0.5, metavar="SHARE",
+                   help="exit with code 3 when more than this share of the passages was lost (rejected or "
+                        "failed; default 0.5); a run that keeps nothing always does")
     p.add_argument("--route-on", metavar="FIELD", help="route on this quality-score column (Nemotron-CC): below "
                    "--quality-threshold the wiki paraphrase, at or above it the QA/knowledge styles")
     p.add_argument("--quality-threshold", type=float, default=0.5)
@@ -182,31 +217,64 @@ examples:
     p.set_defaults(func=_cmd_rephrase)
 
 
+def _concurrency(value: str):
+    import argparse
+
+    if value == "auto":
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"'{value}' is not auto or a whole number of at least 1")
+    return n
+
+
 def _cmd_rephrase(args) -> int:
     from rephrase.stage import Rephrase
+    from rephrase.verdict import RephraseShortfall
 
     if not args.style and not args.route_on:
         raise CurationError("give --style (e.g. --style wiki) or --route-on FIELD")
+    if not 0 <= args.fail_above <= 1:
+        raise CurationError(f"--fail-above must be a share between 0 and 1, got {args.fail_above}")
     options = dict(style=args.style, language=args.language, backend=args.backend, model=args.model,
                    base_url=args.base_url, api_key_env=args.api_key_env, concurrency=args.concurrency,
+                   max_concurrency=args.max_concurrency, system_prompt=args.system_prompt,
                    timeout=args.timeout, max_retries=args.max_retries,
                    max_consecutive_failures=args.max_consecutive_failures, tokenizer=args.tokenizer,
-                   max_tokens=args.max_tokens, quality_field=args.route_on, quality_threshold=args.quality_threshold,
+                   max_tokens=args.max_tokens, max_output_tokens=args.max_output_tokens,
+                   quality_field=args.route_on, quality_threshold=args.quality_threshold,
                    check_language=not args.no_language_check, langid_model=args.langid_model,
                    batch_size=args.batch_size)
     try:
         stage = Rephrase(**options)
     except (TypeError, ValueError) as e:
         raise CurationError(f"curate rephrase: {e}") from None
-    fingerprinted = {k: v for k, v in options.items() if k not in ("base_url", "concurrency", "timeout",
-                                                                    "max_retries", "max_consecutive_failures",
-                                                                    "api_key_env")}  # how, not what
+    how = ("base_url", "concurrency", "max_concurrency", "system_prompt", "timeout", "max_retries",
+           "max_consecutive_failures", "api_key_env")
+    fingerprinted = {k: v for k, v in options.items() if k not in how and (k != "max_output_tokens" or v)}
     s = rephrase_files(args.inputs, args.output, stage, args.text_column, args.id_column, args.overwrite,
-                       progress=not args.no_progress, options_for_fingerprint=fingerprinted)
+                       progress=not args.no_progress, options_for_fingerprint=fingerprinted,
+                       fail_above=args.fail_above)
     earlier = f" ({s['from_earlier_runs']} documents from an earlier run)" if s["from_earlier_runs"] else ""
     print(f"{s['documents']} documents in, {s['rephrased']} rephrased documents out{earlier}; passages "
           f"{s['passages_kept']}/{s['passages']} kept; tokens {s['prompt_tokens']} in, {s['completion_tokens']} out"
           f" -> {args.output}")
     for reason, n in s["reasons"].items():
         print(f"  {reason:<36}{n:>8}")
+    run = s["this_run"]
+    conc = run.get("concurrency")
+    if conc:
+        print(f"server: {run['requests']} answers, {run['retries']} retries, {run['abandoned']} requests abandoned "
+              f"by timeout (the server may still have generated them); concurrency {conc['mode']}"
+              + (f" ended at {conc['final']} (peak {conc['peak']}, {conc['decreases']} cuts)"
+                 if conc["mode"] == "auto" else f" {conc['final']}"))
+    for note in run.get("notes", []):
+        print(f"note: {note}")
+    if s["rejected_samples"]:
+        print(f"rejected outputs, a sample with their reasons: {Path(args.output) / REJECTED_FILE}")
+    if s["verdict"]:
+        raise RephraseShortfall(s["verdict"])
     return 0

@@ -214,7 +214,8 @@ def main() -> int:
           f"{'x ' + str(rows[0]['concurrency']):>7} {'peak in flight':>15} {'slots busy':>11} {'generations':>12} "
           f"{'wasted':>7} {'abandoned':>10}")
     for r in rows:
-        name = r["concurrency"] + (f" ({r['limit']['final']}-{r['limit']['peak']})" if r["concurrency"] == "auto" else "")
+        limit = r["limit"]
+        name = r["concurrency"] + (f" ({limit['final']}-{limit['peak']})" if r["concurrency"] == "auto" else "")
         print(f"{name:>11} {r['passages']:>9} {r['documents']:>9} {r['seconds']:>8} {r['passages_per_s']:>7} "
               f"{r['passages_per_s'] / base:>7.1f} {r['peak_in_flight']:>15} {r['slots_busy']:>11.0%} "
               f"{str(r['generations']):>12} {str(r['wasted']):>7} {r['abandoned']:>10}"

@@ -158,10 +158,14 @@ def add_parser(sub) -> None:
         description="Rephrase each document in one or more styles with an OpenAI-compatible server (vLLM, SGLang, "
                     "llama.cpp's server, TGI) or a local transformers model: documents are cut into passages of at "
                     "most --max-tokens tokens on line and sentence boundaries, each passage is rephrased, the "
-                    "outputs are checked (preambles stripped; empty, truncated, repetitive and wrong-language "
-                    "outputs dropped and counted) and joined per document. Each output row keeps source_id, "
-                    "rephrase_style and rephrase_model. Killed and started again, it resumes at the first "
-                    "unfinished batch.",
+                    "outputs are checked (preambles stripped; empty, prompt-echoing, repetitive, wrong-language "
+                    "and truncated outputs dropped and counted under the most specific reason, a sample kept in "
+                    "rejected.jsonl) and joined per document. Each output row keeps source_id, rephrase_style "
+                    "and rephrase_model. The number of requests in flight adapts to the server (--concurrency "
+                    "auto), and a server that drops system messages is found and served folded ones "
+                    "(--system-prompt auto). Killed and started again, it resumes at the first unfinished "
+                    "batch. Exit codes: 0 done; 3 nothing kept, or more than --fail-above of the passages lost "
+                    "(one line says why); 2 could not run (bad options, server down).",
         epilog="""styles: easy, wiki, hard, qa (WRAP); diverse_qa, distill, extract_knowledge, knowledge_list (Nemotron-CC);
 or the path of your own template (copy one of rephrase/styles/*.yml; {language} and {text} are filled in).
 
@@ -182,7 +186,7 @@ examples:
     p.add_argument("--model", required=True, help="served model name (openai) or local model folder (transformers)")
     p.add_argument("--base-url", help="OpenAI-compatible API root, e.g. http://localhost:8000/v1")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
-    p.add_argument("--concurrency", type=_concurrency, default="auto",
+    p.add_argument("--concurrency", type=_concurrency, default="auto", metavar="auto|N",
                    help="requests in flight at once: auto (default) learns what the server sustains, starting "
                         "at 1, growing while its latency holds, halving on timeouts, 429s and latency blow-ups "
                         "(one llama.cpp slot: 1-3; vLLM: up to --max-concurrency); a number fixes it")

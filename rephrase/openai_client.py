@@ -16,13 +16,14 @@ import random
 import httpx
 import orjson
 
-from rephrase.backend import Backend, BackendUnavailable, Completion, Request, RequestFailed, Usage, fold_system, has_system
+from rephrase.backend import (Backend, BackendUnavailable, Completion, Request, RequestFailed, Usage, fold_system,
+                              has_system)
 from rephrase.concurrency import NEUTRAL, OK, OVERLOAD, ConcurrencyLimit
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 OVERLOAD_STATUS = {408, 429, 503, 504}  # the server has more than it can take: fewer requests at once
 SYSTEM_PROMPT_MODES = ("auto", "fold", "keep")
-# the system-message probe: 60 words (at least 60 tokens in any tokenizer) and a short question
+# the system-message probe: 61 words (at least 61 tokens in any tokenizer) and a short question
 _PROBE_TEXT = ("You are a careful assistant who answers every question with a single word and nothing else. "
                "Read the question below, think about which one word answers it best, and reply with that word "
                "only, without punctuation, quotes, explanations, greetings, lists, code, or any other text, "

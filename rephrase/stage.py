@@ -118,7 +118,8 @@ class Rephrase(Stage):
         self.batch_size, self.batches_in_flight = batch_size, batches_in_flight
         self.local_batch_size, self.device, self.work_dir = local_batch_size, device, work_dir
         self.chat_template = chat_template
-        self.max_concurrency, self.system_prompt, self.rejected_samples = max_concurrency, system_prompt, rejected_samples
+        self.max_concurrency, self.system_prompt = max_concurrency, system_prompt
+        self.rejected_samples = rejected_samples
 
     def make_backend(self):
         if self.backend_kind == "transformers":

@@ -6,7 +6,9 @@ that waits past the client's timeout is abandoned, while the server still genera
 generation). The adaptive limit finds what the server sustains by additive increase / multiplicative
 decrease (AIMD, as TCP does):
 
-- it starts at 1 request and doubles per window of answers (slow start) while latency holds;
+- it starts at 1 request and doubles per window of answers (slow start) while latency holds, and grows
+  only while the latency it would have if the server took the added requests one after another stays
+  under half the timeout (a slow server is not pushed into timeouts to find out);
 - latency "holds" while the median latency of a window of answers stays within `tolerance` (2x) of the
   lowest window median seen (what a request costs when it does not queue) and under half the timeout;
 - a window whose latency blew up, a timeout, a 429, 503 or 504, or a dropped connection halves the limit
@@ -112,8 +114,12 @@ class ConcurrencyLimit:
         if blown:
             self._decrease(None)
             return
-        if self._saturated:  # only a limit that was used is known to hold
-            self.limit = min(self.maximum, self.limit * 2 if self.slow_start else self.limit + 1)
+        grown = min(self.maximum, self.limit * 2 if self.slow_start else self.limit + 1)
+        # were the server to take the new requests one after another (one slot), latency would grow with the
+        # limit: grow only while that still leaves half the timeout
+        room = not self.timeout or median * grown / self.limit <= self.timeout / 2
+        if self._saturated and room:  # only a limit that was used is known to hold
+            self.limit = grown
             self.peak = max(self.peak, self.current)
         self._new_window()
 

@@ -86,19 +86,22 @@ def test_default_settings_on_a_one_slot_server_rephrase_each_document_once(tmp_p
 
 
 def test_fixed_concurrency_wastes_generations_where_auto_does_not():
-    """The issue's failure, scaled down: a timeout of 10 generations; 16 requests at once time out in the
+    """The issue's failure, scaled down: a timeout of 10 generations; 12 requests at once time out in the
     server's queue, are abandoned and still generated. Auto sends what the server takes."""
-    texts = [f"{SENTENCES[i % 5]} Passage {i}." for i in range(30)]
-    with OpenAITestServer(one_slot=True, latency=0.05) as s:
-        fixed = OpenAIBackend(s.base_url, "m", concurrency=16, timeout=0.5, max_retries=2, backoff=0.01,
+    texts = [f"{SENTENCES[i % 5]} Passage {i}." for i in range(20)]
+    with OpenAITestServer(one_slot=True, latency=0.03) as s:
+        fixed = OpenAIBackend(s.base_url, "m", concurrency=12, timeout=0.3, max_retries=2, backoff=0.01,
                               max_consecutive_failures=1000, system_prompt="keep")
         results = asyncio.run(ask_all(fixed, texts))
         wait_idle(s)
+        answered = sum(isinstance(r, Completion) for r in results)
         assert fixed.usage.abandoned > 0 and s.generations > len(texts)
-        assert s.wasted == fixed.usage.abandoned  # the client's count is what the server wasted
-        assert s.generations == sum(isinstance(r, Completion) for r in results) + s.wasted
-    with OpenAITestServer(one_slot=True, latency=0.05) as s:
-        auto = OpenAIBackend(s.base_url, "m", timeout=0.5, max_retries=2, backoff=0.01, system_prompt="keep")
+        # every abandoned request was generated all the same; the server saw most of their clients gone
+        # (one that hung up while its answer was being written looked present)
+        assert s.generations == answered + fixed.usage.abandoned
+        assert 0 < s.wasted <= fixed.usage.abandoned
+    with OpenAITestServer(one_slot=True, latency=0.03) as s:
+        auto = OpenAIBackend(s.base_url, "m", timeout=0.3, max_retries=2, backoff=0.01, system_prompt="keep")
         results = asyncio.run(ask_all(auto, texts))
         wait_idle(s)
         assert [r.text for r in results] == texts

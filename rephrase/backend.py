@@ -81,7 +81,7 @@ class Backend:
     model: str
     usage: Usage
 
-    notes: list[str] = []  # things the user should know about the backend, said once at the end of a run
+    notes: tuple[str, ...] | list[str] = ()  # what the user should know about the backend (said at the end of a run)
 
     async def complete(self, request: Request) -> Completion:
         raise NotImplementedError

@@ -101,7 +101,7 @@ def curate(*args, timeout: float = 1200) -> tuple[int, str, str, float]:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     start = time.time()
     p = subprocess.run([sys.executable, "-m", "curation.cli", "rephrase", *map(str, args)], capture_output=True,
-                       text=True, env=env, timeout=timeout)
+                       check=False, text=True, env=env, timeout=timeout)
     return p.returncode, p.stdout, p.stderr, time.time() - start
 
 
@@ -197,7 +197,7 @@ def main() -> int:
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server on the way out
     try:
-        import llama_cpp  # noqa: F401
+        import llama_cpp
     except ImportError:
         raise SystemExit("needs llama-cpp-python's server: pip install -e '.[real-server]'") from None
     if args.model:

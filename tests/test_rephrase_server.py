@@ -206,7 +206,7 @@ def test_most_specific_reason_wins():
     ])
     assert [r for _, r in verdicts] == ["prompt_echo", "repetitive", "wrong_language", "empty", "truncated",
                                         "prompt_echo"]
-    assert set(r for _, r in verdicts) == set(REASONS)
+    assert {r for _, r in verdicts} == set(REASONS)
 
 
 def test_rejected_outputs_are_kept_beside_the_output(tmp_path, capsys):

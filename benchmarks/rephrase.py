@@ -1,7 +1,7 @@
 """Rephrasing throughput: passages per second through our OpenAI client and rephrase engine against the
 local test server (rephrase.testserver, in its own process) answering each request after a realistic
-latency (200 ms by default), at concurrency 1 and 32 on the same passages in the same run. A server that batches requests
-(vLLM, SGLang) answers many at once in about the time of one, so a client that keeps 32 requests in flight
+latency (200 ms by default), at concurrency 1 and 32 on the same passages in the same run. A server that batches
+requests (vLLM, SGLang) answers many at once in about the time of one, so a client that keeps 32 requests in flight
 should finish close to 32x sooner; `slots busy` says how much of the time the client kept all slots full.
 
 With --one-slot, the server generates one request at a time (llama.cpp's server with one slot) and still
@@ -178,7 +178,8 @@ def real_model(docs, passages: int, language_id, max_output_tokens: int, batch_s
     wall = time.perf_counter() - start
     reasons = {k: v for k, v in counts.items() if k.startswith(("rejected/", "failed/"))}
     return {"model": f"{folder.name}/{gguf}", "load_seconds": round(load, 1), "passages": counts["passages"],
-            "kept": counts["passages_kept"], "pass_share": round(counts["passages_kept"] / max(1, counts["passages"]), 3),
+            "kept": counts["passages_kept"], "pass_share":
+                round(counts["passages_kept"] / max(1, counts["passages"]), 3),
             "reasons": reasons, "seconds": round(wall, 1), "completion_tokens": counts["completion_tokens"],
             "tokens_per_s": round(counts["completion_tokens"] / wall, 1)}
 

@@ -16,8 +16,16 @@ import random
 import httpx
 import orjson
 
-from rephrase.backend import (Backend, BackendUnavailable, Completion, Request, RequestFailed, Usage, fold_system,
-                              has_system)
+from rephrase.backend import (
+    Backend,
+    BackendUnavailable,
+    Completion,
+    Request,
+    RequestFailed,
+    Usage,
+    fold_system,
+    has_system,
+)
 from rephrase.concurrency import NEUTRAL, OK, OVERLOAD, ConcurrencyLimit
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}

@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from curation.demo import build as demo
 from curation.cli import main
 from curation.core import CurationError
+from curation.demo import build as demo
 from curation.demo.langid_sets import build_udhr_sets, udhr_paragraphs
 from filters.config import LanguageConfig
 from langid.data import read_labelled

@@ -120,7 +120,7 @@ def config_for(args, work: Path, label: str, seed: int) -> dict:
                        "model": {"dim": args.dim, "layers": args.layers, "heads": args.heads,
                                  "context": args.context, "norm": norm, "bits": bits, "shift_levels": levels},
                        "eval": {"paths": [str(work / "heldout")], "every": args.steps,
-                                "max_bytes_per_language": 1_000_000},
+                                "max_bytes_per_language": args.eval_bytes},
                        "steps": args.steps, "batch_size": args.batch, "warmup": max(1, args.steps // 10),
                        "lr": args.lr, "min_lr": args.lr / 10, "checkpoint_every": args.steps}}
 
@@ -344,13 +344,14 @@ def main(argv=None) -> int:
     ap.add_argument("--block", type=int, default=16, help="sentences per document")
     ap.add_argument("--heldout", type=float, default=0.15, help="share of documents held out")
     ap.add_argument("--vocab", type=int, default=4096)
-    ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--context", type=int, default=128)
-    ap.add_argument("--dim", type=int, default=128)
+    ap.add_argument("--dim", type=int, default=96)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--eval-bytes", type=int, default=30_000, help="held-out bytes per language")
     ap.add_argument("--draws", type=int, default=64, help="stochastic-rounding draws for the gradient error")
     ap.add_argument("--rounds", type=int, default=10, help="interleaved step-time rounds")
     ap.add_argument("--big", default="384,4,6", help="dim,layers,heads of the larger step-time model ('' to skip)")

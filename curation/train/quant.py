@@ -32,8 +32,11 @@ def qmax(bits: int) -> int:
 
 
 def stochastic_round(x: torch.Tensor) -> torch.Tensor:
-    """floor(x + u), u ~ U[0, 1): rounds up with probability equal to the fraction, so E[SR(x)] = x."""
-    return torch.floor(x + torch.rand_like(x))
+    """floor(x), plus one with probability equal to the fraction (u < x - floor(x), u ~ U[0, 1)): E[SR(x)] = x.
+    Not floor(x + u): in float32, x + u rounds up to the next integer when u is within half a unit of 1 (about
+    4 in a million at |x| = 100), which biases large codes upward and moves integer-valued x."""
+    f = torch.floor(x)
+    return f + (torch.rand_like(x) < x - f).to(x.dtype)
 
 
 def quantize_rtn(x: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:

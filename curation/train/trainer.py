@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from tqdm import tqdm
 
 from curation import atomic
 from curation.core import CurationError
+from curation.tokenize.encode import input_files, read_summary
 from curation.tokenize.tokenizer import eos_id, fingerprint, load_tokenizer
 from curation.train.config import TrainConfig
 from curation.train.data import TokenBatches
@@ -78,6 +80,19 @@ def _same_run(saved: dict, cfg: TrainConfig) -> list[str]:
     return [k for k in keys if saved.get(k) != now.get(k)]
 
 
+def _refuse_training_text_as_heldout(cfg: TrainConfig) -> None:
+    """Bits per byte on text the model trained on is training loss: refuse held-out files that a training
+    shard folder was tokenized from (its tokenize.json lists them)."""
+    held = {os.path.realpath(p) for p, _ in input_files(cfg.eval.paths)}
+    for d in cfg.data:
+        used = {os.path.realpath(p) for p in (read_summary(d.path) or {}).get("inputs", [])}
+        both = sorted(held & used)
+        if both:
+            raise CurationError(f"eval.paths: {both[0]}{f' (and {len(both) - 1} more)' if len(both) > 1 else ''} "
+                                f"is also training data (token shards '{d.path}' were made from it), so its bits "
+                                "per byte would be training loss; hold text out first with `curate split`")
+
+
 def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) -> dict:
     """Train (or resume) the run in `cfg.output`; `stop_after` ends early after that step, as a kill would."""
     out = Path(cfg.output)
@@ -93,6 +108,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
                            tokenizer_sha=fingerprint(cfg.tokenizer), vocab_size=vocab)
     heldout = None
     if cfg.eval:
+        _refuse_training_text_as_heldout(cfg)
         heldout = encode_heldout(tokenizer, load_heldout(cfg.eval.paths, max_bytes=cfg.eval.max_bytes_per_language,
                                                          language=cfg.eval.language), eos_id(tokenizer))
 

@@ -157,7 +157,7 @@ def gradient_error(args, work: Path, formats: list[tuple[int, int]], draws: int)
     x, y = TokenBatches([(str(work / "shards"), 1.0)], args.context, seed=123).batch(0, args.batch)
     out = {}
     for bits, levels in formats:
-        def grads(gradient_bits):
+        def grads(gradient_bits, bits=bits, levels=levels):
             cfg = ModelConfig.model_validate(base | {"bits": None, "weight_bits": bits, "activation_bits": bits,
                                                      "gradient_bits": gradient_bits, "shift_levels": levels})
             model = Llama(cfg)
@@ -232,9 +232,9 @@ def step_times(shape: dict, batch: int, rounds: int) -> dict:
             nbytes.append(t.untyped_storage().nbytes() if t.is_contiguous() else t.numel() * t.element_size())
             return t
 
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=STEP_FORMATS[k][3] == "bfloat16"):
-                loss = m(x[:, :-1], x[:, 1:])
+        with (torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t),
+              torch.autocast("cpu", dtype=torch.bfloat16, enabled=STEP_FORMATS[k][3] == "bfloat16")):
+            loss = m(x[:, :-1], x[:, 1:])
         loss.backward()
         saved[k] = sum(nbytes)
     layer_saved = {}
@@ -250,12 +250,13 @@ def step_times(shape: dict, batch: int, rounds: int) -> dict:
         layer_saved[f"{bits}-bit" if bits else "fp32"] = sum(nb) / 2**20
     times = {k: [] for k in models}
     for r in range(rounds + 2):
-        for k in models:
+        for k, m in models.items():
             t = time.perf_counter()
-            _step(models[k], opts[k], x, STEP_FORMATS[k][3])
+            _step(m, opts[k], x, STEP_FORMATS[k][3])
             if r >= 2:
                 times[k].append(time.perf_counter() - t)
-    med = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
+    def med(v):
+        return sorted(v)[len(v) // 2]
     print(f"  saved for backward by one {shape['dim']}x{4 * shape['dim']} projection: "
           + ", ".join(f"{k} {v:.2f} MB" for k, v in layer_saved.items()), flush=True)
     return {"one projection, saved MB": layer_saved} | {k: {"ms": med(times[k]) * 1e3, "vs_fp32": med([a / b for a, b in zip(times[k], times["fp32"])]),
@@ -304,8 +305,8 @@ def peak_rss(shape: dict, batch: int, steps: int = 3) -> dict:
 def markdown(results: dict) -> str:
     runs = results["runs"]
     langs = sorted({lang for r in runs["fp32"].values() for lang in r["bpb"]})
-    lines = ["| setting | seeds | held-out bpb, mean of languages (mean ± sd) | vs | difference | pooled seed sds "
-             "| paired sds | |", "|---|---|---|---|---|---|---|---|"]
+    lines = [("| setting | seeds | held-out bpb, mean of languages (mean ± sd) | vs | difference | pooled seed sds "
+              "| paired sds | |"), "|---|---|---|---|---|---|---|---|"]
     ref_of = {}
     for a, b in COMPARISONS:
         ref_of.setdefault(a, []).append(b)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-import curation.train.quant as quant
+from curation.train import quant
 from curation.train.model import Llama, ModelConfig
 from curation.train.quant import QuantLinear, QuantSpec, int_matmul, pack_int4, qmax, shiftquant, unpack_int4
 
@@ -204,8 +204,8 @@ def test_four_bit_codes_are_kept_packed_two_per_byte():
     assert packed.dtype == torch.uint8 and packed.shape == (3, 8)
     assert torch.equal(unpack_int4(packed, 15), codes)
     for bits, dtype, cols in ((4, torch.uint8, 16), (6, torch.int8, 32), (8, torch.int8, 32), (None, torch.float32, 32)):
-        saved = []
-        with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        saved: list[torch.Tensor] = []
+        with torch.autograd.graph.saved_tensors_hooks(lambda t, saved=saved: saved.append(t) or t, lambda t: t):
             QuantLinear(32, 8, QuantSpec.of(bits))(torch.randn(10, 32, requires_grad=True))
         x_saved = [t for t in saved if t.dim() == 2 and t.shape[0] == 10]
         assert len(x_saved) == 1 and x_saved[0].dtype == dtype and x_saved[0].shape[1] == cols

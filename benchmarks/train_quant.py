@@ -88,7 +88,9 @@ def build_corpus(ntrex: Path, languages: dict[str, str], work: Path, block: int,
     info = {}
     for split, (texts, langs) in rows.items():
         (work / split).mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.table({"text": texts, "language": langs}), work / split / f"{split}.parquet")
+        path = work / split / f"{split}.parquet"
+        if not path.exists():  # the same (seed, block, share) always gives the same split; runs may be reading it
+            pq.write_table(pa.table({"text": texts, "language": langs}), path)
         info[split] = {"documents": len(texts), "bytes": sum(len(t.encode()) for t in texts)}
     info["documents_per_language"] = n_docs
     info["heldout_documents_per_language"] = len(held)
@@ -334,9 +336,53 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def markdown_gradients(grad: dict) -> str:
+    """Per layer and format: relative error (cosine), and the bias against its noise floor."""
+    formats = list(grad)
+    layers = list(grad[formats[0]])
+    lines = ["| layer | " + " | ".join(formats) + " |", "|---|" + "---|" * len(formats)]
+    for n in layers:
+        lines.append(f"| {n} | " + " | ".join(f"{grad[f][n]['rel_error']:.3f} ({grad[f][n]['cosine']:.4f})"
+                                              for f in formats) + " |")
+    lines += ["", "| layer | " + " | ".join(formats) + " |", "|---|" + "---|" * len(formats)]
+    for n in layers:
+        lines.append(f"| {n} | " + " | ".join(f"{grad[f][n]['bias']:.4f} / {grad[f][n]['noise_floor']:.4f}"
+                                              for f in formats) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def markdown_steps(steptime: dict) -> str:
+    lines = []
+    for name, block in steptime.items():
+        lines += [f"{name}: {block['shape']}", "",
+                  "| format | step (median ms) | vs fp32 (median of per-round ratios) | kept for backward (MB) | "
+                  "vs fp32 | peak RSS (MB) | RSS growth over model + optimiser (MB) |", "|---|---|---|---|---|---|---|"]
+        for k, v in block["formats"].items():
+            lines.append(f"| {k} | {v['ms']:.0f} | {v['vs_fp32']:.2f}x | {v['saved_for_backward_mb']:.1f} | "
+                         f"{v['saved_vs_fp32']:.2f} | {v['peak_mb']:.0f} | {v['step_growth_mb']:.0f} |")
+        lines += ["", "one projection alone, kept for backward (MB): "
+                  + ", ".join(f"{k} {v:.2f}" for k, v in block["one projection, saved MB"].items()), ""]
+    return "\n".join(lines)
+
+
+def report(paths: list[str]) -> str:
+    """The markdown tables of saved results (results.json of the sweep, and of a graderr/steptime run)."""
+    merged: dict = {}
+    for p in paths:
+        merged |= {k: v for k, v in json.loads(Path(p).read_text()).items() if v}
+    if "runs" in merged:
+        merged["runs"] = {label: {int(s): r for s, r in runs.items()} for label, runs in merged["runs"].items()}
+    parts = [markdown(merged)] if "runs" in merged else []
+    if "gradient_error" in merged:
+        parts.append(markdown_gradients(merged["gradient_error"]))
+    if "steptime" in merged:
+        parts.append(markdown_steps(merged["steptime"]))
+    return "\n".join(parts)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ntrex", required=True, help="the NTREX-128 folder (newstest2019-ref.LANG.txt files)")
+    ap.add_argument("--ntrex", default="/work/corpora/MicrosoftTranslator+NTREX/NTREX-128", help="the NTREX-128 folder (newstest2019-ref.LANG.txt files)")
     ap.add_argument("--work", default="/tmp/curation-bench-quant")
     ap.add_argument("--only", default="train,graderr,steptime", help="train, graderr, steptime (comma-separated)")
     ap.add_argument("--settings", help="semicolon-separated subset of: " + "; ".join(SETTINGS))
@@ -357,7 +403,11 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=10, help="interleaved step-time rounds")
     ap.add_argument("--big", default="384,4,6", help="dim,layers,heads of the larger step-time model ('' to skip)")
     ap.add_argument("--json", help="save every number here")
+    ap.add_argument("--report", nargs="+", metavar="JSON", help="only print the tables of saved results")
     args = ap.parse_args(argv)
+    if args.report:
+        print(report(args.report))
+        return 0
     only = set(args.only.split(","))
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -375,8 +425,11 @@ def main(argv=None) -> int:
     tok = work / "tokenizer.json"
     if not tok.exists():
         train_bpe(_texts([str(work / "train")], "text", None), args.vocab, tok)  # the training split only
-    results["shards"] = {k: v for k, v in tokenize_dataset([str(work / "train")], work / "shards", str(tok),
-                                                           progress=False).items() if k in ("documents", "tokens")}
+    from curation.tokenize.encode import read_summary
+
+    summary = read_summary(work / "shards") or tokenize_dataset([str(work / "train")], work / "shards", str(tok),
+                                                                 progress=False)
+    results["shards"] = {k: v for k, v in summary.items() if k in ("documents", "tokens")}
     labels = [s.strip() for s in args.settings.split(";")] if args.settings else list(SETTINGS)
     json_path = Path(args.json) if args.json else work / "results.json"
 

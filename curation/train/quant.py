@@ -68,15 +68,16 @@ INT_ROWS = 1 << 16  # reduction length per int32 product: 127 * 127 * 65,536 < 2
 
 
 def _padded_for_cuda(a8: torch.Tensor, b8: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """CUDA's `_int_mm` wants more than 16 rows and sizes that are multiples of 8: zero padding keeps the
-    product exact (the padded rows and columns are cut off again)."""
+    """CUDA's `_int_mm` (cuBLASLt) wants more than 16 rows and inner and output sizes that are multiples of 8:
+    zero padding keeps the product exact (the caller cuts the result back). `a` goes row-major and `b`
+    column-major, the layout the int8 GEMM takes without a copy of its own."""
     m, k = a8.shape
     n = b8.shape[1]
-    mp, kp, np_ = max(24, -(-m // 8) * 8), max(24, -(-k // 8) * 8), max(24, -(-n // 8) * 8)
+    mp, kp, np_ = max(24, -(-m // 8) * 8), -(-k // 8) * 8, -(-n // 8) * 8
     if (mp, kp, np_) != (m, k, n):
         a8 = F.pad(a8, (0, kp - k, 0, mp - m))
         b8 = F.pad(b8, (0, np_ - n, 0, kp - k))
-    return a8.contiguous(), b8.contiguous()
+    return a8.contiguous(), b8.t().contiguous().t()
 
 
 def int_matmul(a8: torch.Tensor, b8: torch.Tensor) -> torch.Tensor:
@@ -92,17 +93,19 @@ def int_matmul(a8: torch.Tensor, b8: torch.Tensor) -> torch.Tensor:
         return torch._int_mm(a8, b8)[:m, :n]
     total = torch.zeros(a8.shape[0], b8.shape[1], dtype=torch.int64, device=a8.device)
     for i in range(0, k, INT_ROWS):
-        total += torch._int_mm(a8[:, i:i + INT_ROWS], b8[i:i + INT_ROWS])
+        total += torch._int_mm(a8[:, i:i + INT_ROWS].contiguous(), b8[i:i + INT_ROWS])
     return total[:m, :n]
 
 
-def shifted_int_matmul(codes8: torch.Tensor, k: torch.Tensor, levels: int, x8: torch.Tensor) -> torch.Tensor:
+def shifted_int_matmul(codes8: torch.Tensor, k: torch.Tensor, levels: int, x8: torch.Tensor,
+                       bits: int = 8) -> torch.Tensor:
     """sum over tokens t of (codes[t] << (levels - 1 - k[t]))^T x[t], exactly, as int64: dW in integer
     units of (M/Q) * 2^(1 - levels). The shifted codes need up to 7 + levels - 1 bits; when they do not fit
     int8 they are split into two int8 limbs, shifted = 128 * hi + lo (hi in [-127, 127], lo in [0, 127]),
-    and dW = 128 * (hi^T X) + lo^T X: two int8 products instead of a per-group rearrangement."""
+    and dW = 128 * (hi^T X) + lo^T X: two int8 products instead of a per-group rearrangement. Whether one
+    limb is enough follows from `bits` (codes within +-(2^(bits-1) - 1)), so no device sync decides it."""
     shifted = codes8.to(torch.int16) << (levels - 1 - k.to(torch.int16))[:, None]
-    if shifted.abs().max() <= 127:
+    if qmax(bits) << (levels - 1) <= 127:
         return int_matmul(shifted.to(torch.int8).t(), x8).long()
     hi = shifted >> 7  # arithmetic shift: floor division by 128
     lo = shifted & 127
@@ -205,7 +208,7 @@ class _QuantLinearFn(torch.autograd.Function):
             if ctx.needs_input_grad[1]:  # dW = G^T X: codes shifted left by (K-1-k) inside the reduction
                 scale = unit * 2.0 ** (1 - spec.levels) * sx
                 if int8 and _int8_codes(spec.activation):
-                    grad_w = shifted_int_matmul(codes.to(torch.int8), k, spec.levels, xq).float() * scale
+                    grad_w = shifted_int_matmul(codes.to(torch.int8), k, spec.levels, xq, spec.gradient).float() * scale
                 else:
                     shifted = codes * torch.exp2(spec.levels - 1 - k)[:, None]
                     grad_w = (shifted.t() @ xq.float()) * scale

@@ -21,7 +21,7 @@ install: $(STAMP)
 $(UDHR): | $(STAMP)
 	$(BIN)/python -m curation.demo --fetch-only --cache data/cache
 
-data/demo/crawl.warc.gz: $(STAMP) $(UDHR) curation/demo.py curation/warcgen.py
+data/demo/crawl.warc.gz: $(STAMP) $(UDHR) $(wildcard curation/demo/*.py)
 	$(BIN)/python -m curation.demo --out data/demo --cache data/cache
 
 data: data/demo/crawl.warc.gz

@@ -30,7 +30,7 @@ from curation.crawl.index import locate, read_paths  # noqa: E402
 from curation.crawl.ledger import Ledger  # noqa: E402
 from curation.crawl.sync import sync  # noqa: E402
 from curation.manifest import parse_manifest  # noqa: E402
-from curation.runner import run_manifest  # noqa: E402
+from curation.run.runner import run_manifest  # noqa: E402
 
 SNAP = "CC-MAIN-2024-10"
 

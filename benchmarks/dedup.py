@@ -557,7 +557,7 @@ def main(argv=None) -> int:
         return 0
 
     n = 2000 if a.quick else a.docs
-    from curation.runner import quiet_datatrove
+    from curation.run.runner import quiet_datatrove
 
     quiet_datatrove(False)
     ours, ours_err = load_ours()

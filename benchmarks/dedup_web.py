@@ -94,7 +94,7 @@ def _phrase(rng: random.Random, vocab: list[str], lo: int, hi: int) -> str:
 
 
 def _chrome_strings(rng: random.Random) -> dict:
-    from curation.demo import CHROME
+    from curation.demo.build import CHROME
 
     return CHROME[rng.choice(sorted(CHROME))]
 
@@ -297,10 +297,10 @@ def score(web: WebSet, keep: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def extract_all(web: WebSet, progress: bool = True) -> list[str]:
-    """trafilatura (FineWeb2's settings, the project's `curation.extract`) on every page; '' where it fails."""
+    """trafilatura (FineWeb2's settings, the project's `curation.io.extract`) on every page; '' where it fails."""
     from tqdm import tqdm
 
-    from curation.extract import trafilatura_text
+    from curation.io.extract import trafilatura_text
 
     return [trafilatura_text(h) or "" for h in tqdm(web.html, desc="trafilatura", disable=not progress)]
 
@@ -348,7 +348,7 @@ def main(argv=None) -> int:
     repeat = max(1, a.repeat)
     with contextlib.suppress(OSError):
         os.sched_setaffinity(0, {a.cpu})
-    from curation.runner import quiet_datatrove
+    from curation.run.runner import quiet_datatrove
 
     quiet_datatrove(False)
     res: dict = {"machine": {"cpu": cpu_model(), "pinned_cpu": a.cpu, "load_before": loadavg()}}
@@ -417,7 +417,7 @@ def main(argv=None) -> int:
             print(f"  whole dedup, datatrove / ours robust: {rows['speedup_robust_vs_datatrove']['wall']}x wall, "
                   f"{rows['speedup_robust_vs_datatrove']['cpu']}x CPU time")
         if not a.no_extract:
-            print("\n== trafilatura-extracted text (curation.extract, FineWeb2's settings) ==")
+            print("\n== trafilatura-extracted text (curation.io.extract, FineWeb2's settings) ==")
             with Timer() as t:
                 extracted = extract_all(web)
             res["extract_s"] = round(t.wall, 2)

@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from curation.core import Document  # noqa: E402
-from curation.demo import load_udhr  # noqa: E402
-from curation.kenlm_cli import DEMO_LANGUAGES, train_model, udhr_texts  # noqa: E402
+from curation.demo.build import load_udhr  # noqa: E402
+from curation.cli.kenlm import DEMO_LANGUAGES, train_model, udhr_texts  # noqa: E402
 from filters.kenlm_filter import KenlmPerplexity, load_model  # noqa: E402
 from filters.kneser_ney import estimate, write_arpa  # noqa: E402
 from filters.lm_text import lm_sentences, normalize  # noqa: E402

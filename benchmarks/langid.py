@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from curation.langid_udhr import build_udhr_sets  # noqa: E402
+from curation.demo.langid_sets import build_udhr_sets  # noqa: E402
 from langid.data import read_labelled  # noqa: E402
 from langid.evaluate import evaluate, known_labels, model_path  # noqa: E402
 from langid.fasttext_lid import load_fasttext  # noqa: E402

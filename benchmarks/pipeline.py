@@ -292,7 +292,7 @@ def framed_copy(warc: str, dest: str, limit: int = -1) -> dict:
     """Copy the gzip members of `warc` verbatim, dropping only those whose gzip stream or WARC framing is broken
     (corrupt/truncated gzip, wrong Content-Length, junk between members) and stopping after `limit` response
     records. Every record that both readers can parse is kept byte for byte."""
-    from curation.readers import GZIP_MAGIC, parse_warc_records
+    from curation.io.readers import GZIP_MAGIC, parse_warc_records
 
     data = Path(warc).read_bytes()
     if not data.startswith(GZIP_MAGIC):
@@ -440,7 +440,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     os.sched_setaffinity(0, {args.cpu})
-    from curation.runner import quiet_datatrove
+    from curation.run.runner import quiet_datatrove
 
     quiet_datatrove(False)  # datatrove's INFO logs to the task log files only, for all three pipelines alike
 

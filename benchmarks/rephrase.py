@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from curation.core import Document  # noqa: E402
-from curation.demo import load_udhr  # noqa: E402
+from curation.demo.build import load_udhr  # noqa: E402
 from langid.fasttext_lid import LanguageId  # noqa: E402
 from rephrase.checks import OutputChecker  # noqa: E402
 from rephrase.chunking import ByteEstimate, chunk  # noqa: E402

@@ -38,10 +38,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curation.crashtest import (RunShape, curate_command, differences, partial_files,  # noqa: E402
+from curation.testing.kill_resume import (RunShape, curate_command, differences, partial_files,  # noqa: E402
                                 run_and_kill, snapshot, timed_run)
 from curation.manifest import load_manifest  # noqa: E402
-from curation.runner import apply_overrides  # noqa: E402
+from curation.run.runner import apply_overrides  # noqa: E402
 
 
 def main(argv=None) -> int:

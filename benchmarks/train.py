@@ -82,8 +82,8 @@ def bench_tokenize(work: Path, raw: Path, tokenizer: Path, copies: int, repeat: 
     from datatrove.pipeline.readers import ParquetReader
     from datatrove.pipeline.tokens import DocumentTokenizer
 
-    from curation.readers import record_batches
-    from curation.readers import resolve_paths
+    from curation.io.readers import record_batches
+    from curation.io.readers import resolve_paths
     from curation.tokenize import list_shards, load_tokenizer, tokenize_dataset
 
     src = work / "tok-input"

@@ -6,7 +6,7 @@ Readers are not stages of the manifest's `stages:` list; the `input:` section pi
 from curation.core import register_lazy
 
 BUILTIN = {
-    "extract": "curation.extract:Extract",
+    "extract": "curation.io.extract:Extract",
     "url_filter": "filters.url:UrlFilter",
     "langid": "langid.fasttext_lid:LanguageId",
     "dedup": "dedup.stage:MinhashDedup",
@@ -16,7 +16,7 @@ BUILTIN = {
     "precision": "filters.precision:PrecisionFilter",
     "format": "filters.formatting:Format",
     "rephrase": "rephrase.stage:Rephrase",
-    "write": "curation.writer:ParquetOutput",
+    "write": "curation.io.writer:ParquetOutput",
 }
 
 for _name, _path in BUILTIN.items():

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from conftest import DATE
 
-from curation import warcgen
+from curation.demo import warc as warcgen
 from curation.cli import main
 
 CURATE = Path(sys.executable).parent / "curate"

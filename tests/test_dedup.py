@@ -154,7 +154,7 @@ def test_curate_dedup_bad_text_column(tmp_path, capsys):
 def test_incremental_index_across_snapshots(tmp_path):
     import polars as pl
 
-    from curation.dedup_files import dedup_files
+    from curation.apply.dedup import dedup_files
     from dedup.index import BandIndex
 
     rnd = random.Random(5)

@@ -11,7 +11,7 @@ from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 
 from curation.core import CurationError
-from curation.dedup_steps import MinhashBuckets, MinhashClusters, MinhashFilter, MinhashSignatures
+from curation.apply.dedup_steps import MinhashBuckets, MinhashClusters, MinhashFilter, MinhashSignatures
 from dedup.minhash import dedup_texts
 from filters.words import normalized_word_splitter
 

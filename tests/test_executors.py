@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from curation.core import CurationError
-from curation.demo import build_demo
+from curation.demo.build import build_demo
 from curation.manifest import ManifestError, parse_manifest
-from curation.runner import fingerprint, run_manifest
+from curation.run.runner import fingerprint, run_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "data" / "cache"
@@ -325,8 +325,8 @@ def test_slurm_without_sbatch_says_so(crawl, tmp_path, monkeypatch):
 def test_slurm_dedup_job_waits_for_every_task_of_the_pass_before(crawl, tmp_path):
     """With more tasks than one job array holds, Slurm's afterok covers only the last array: the dedup job
     checks the pass's completion markers itself instead of deduplicating part of the run."""
-    from curation.executors import BarrierStep
-    from curation.runner import Barrier, compile_phases
+    from curation.run.executors import BarrierStep
+    from curation.run.runner import Barrier, compile_phases
 
     m = parse_manifest(LIGHT.format(warc=crawl, out=tmp_path / "out", executor=SLURM), "light.yml")
     barrier = next(p for p in compile_phases(m, progress=False) if isinstance(p, Barrier))

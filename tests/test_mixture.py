@@ -19,7 +19,7 @@ import pytest
 
 from curation.cli import main
 from curation.core import CurationError
-from curation.demo import build_demo
+from curation.demo.build import build_demo
 from curation.manifest import ManifestError, load_manifest, load_mixture
 from curation.mixture import MixtureSpec, build_mixture
 
@@ -67,7 +67,7 @@ def read_mix(out: Path) -> pl.DataFrame:
 def demo_out(tmp_path_factory):
     """A small demo crawl through extract (resiliparse), langid, dedup, quality, format, write; removals kept.
     Five languages only: loading spaCy's tokenizer for each language is most of a pipeline run's time."""
-    from curation.runner import run_manifest
+    from curation.run.runner import run_manifest
 
     base = tmp_path_factory.mktemp("mixdemo")
     build_demo(base / "crawl", n_pages=600, seed=3, cache_dir=CACHE)

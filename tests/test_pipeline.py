@@ -10,9 +10,9 @@ import pytest
 
 from curation import Pipeline
 from curation.cli import main
-from curation.demo import build_demo
+from curation.demo.build import build_demo
 from curation.manifest import parse_manifest
-from curation.runner import run_manifest
+from curation.run.runner import run_manifest
 from filters.config import language_scores
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,11 +128,11 @@ def test_a_second_run_on_the_same_output_exits_at_once_and_touches_nothing(small
     import subprocess
 
     from curation.lock import EXIT_LOCKED
-    from curation.runner import output_lock
+    from curation.run.runner import output_lock
 
     m = manifest(tmp_path, small_crawl / "crawl.warc.gz")
     out = tmp_path / "out"
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom curation.runner import output_lock\n"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom curation.run.runner import output_lock\n"
                                f"with output_lock({str(out)!r}):\n    print('held', flush=True); time.sleep(60)"],
                               stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1])
     try:
@@ -234,7 +234,7 @@ def test_entry_point_stages(tmp_path, monkeypatch):
 
 
 def test_langid_thresholds_come_from_language_configs(tmp_path):
-    from curation.runner import compile_pipeline
+    from curation.run.runner import compile_pipeline
     from langid.fasttext_lid import LanguageId
 
     m = parse_manifest(f"input: {{paths: ['{ROOT / 'manifests/demo.yml'}'], format: jsonl}}\noutput: {tmp_path}\n"

@@ -484,7 +484,7 @@ def language_files(out: Path) -> list:
 
 def test_rephrase_stage_in_a_manifest_run(tmp_path):
     from curation.manifest import load_manifest
-    from curation.runner import run_manifest
+    from curation.run.runner import run_manifest
 
     inp = tmp_path / "docs.jsonl"
     inp.write_text("".join(json.dumps({"id": d["id"], "text": d["text"]}) + "\n" for d in corpus(6, 3)))

@@ -12,11 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from curation.cli import main
-from curation.demo import build_demo
+from curation.demo.build import build_demo
 from curation.manifest import parse_manifest
-from curation.report import TOP_SCORE_LANGUAGES
-from curation.runner import run_manifest
-from curation.summary import summary_from_logs
+from curation.report.html import TOP_SCORE_LANGUAGES
+from curation.run.runner import run_manifest
+from curation.run.summary import summary_from_logs
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -178,7 +178,7 @@ def test_report_of_a_run_without_exclusions(run, browser, tmp_path):
 
 
 def test_tokens_counted_with_a_tokenizer(run, tmp_path):
-    from curation.report_data import scan_output
+    from curation.report.data import scan_output
     from curation.tokenize import load_tokenizer, train_bpe
 
     out, _ = run

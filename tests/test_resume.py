@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from curation.atomic import remove_temp_files
-from curation.crashtest import (RunShape, curate_command, differences, partial_files, run_and_kill, snapshot, start,
+from curation.testing.kill_resume import (RunShape, curate_command, differences, partial_files, run_and_kill, snapshot, start,
                                 timed_run)
-from curation.demo import build_demo
+from curation.demo.build import build_demo
 from curation.manifest import load_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -199,7 +199,7 @@ def _doc(i: int, lang: str):
 def test_shards_appear_only_when_complete_and_an_abort_leaves_none(tmp_path):
     import pyarrow.parquet as pq
 
-    from curation.writer import _LanguageParquetWriter, output_schema
+    from curation.io.writer import _LanguageParquetWriter, output_schema
 
     w = _LanguageParquetWriter(str(tmp_path), output_schema(), batch_size=2, max_file_size=3000)
     for i in range(12):  # rotates to a new shard every few documents: each closed one is renamed into place
@@ -226,8 +226,8 @@ def test_a_task_that_fails_upstream_leaves_no_shard_and_no_exclusion(tmp_path):
     """An error before the writer (a stage, the reader, a full disk in an exclusion writer) ends the task:
     the writer and the exclusion writers must not complete their shards with what they had so far."""
     from curation.core import FunctionFilter
-    from curation.runner import _ExclusionWriter
-    from curation.writer import ParquetOutput
+    from curation.run.runner import _ExclusionWriter
+    from curation.io.writer import ParquetOutput
 
     def docs():
         for i in range(30):

@@ -1,5 +1,5 @@
 """`curate crawl sync`: process every selected snapshot's files that the ledger does not record as done, oldest
-snapshot first, each batch of files as one run of the manifest's pipeline (curation.runner.run_manifest).
+snapshot first, each batch of files as one run of the manifest's pipeline (curation.run.runner.run_manifest).
 
 Cross-snapshot dedup: the manifest's dedup stage gets the crawl's persistent index (dedup/index.py), so each
 batch is deduplicated against everything kept before it (earlier batches and earlier snapshots) and adds its
@@ -146,7 +146,7 @@ def sync(manifest: Manifest, index_url: str | None = None, data_url: str | None 
 
 def _sync_snapshot(manifest, spec: CrawlSpec, location: Location, ledger: Ledger, snapshot: str,
                    index: str | None, progress: bool, echo, result: SyncResult) -> None:
-    from curation.runner import run_manifest
+    from curation.run.runner import run_manifest
 
     if not ledger.listed(snapshot, spec.kind):
         try:

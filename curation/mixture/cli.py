@@ -1,4 +1,4 @@
-"""`curate mix` and `curate publish`: the mixture commands (hooked into curation/cli.py by `add_parser`)."""
+"""`curate mix` and `curate publish`: the mixture commands (hooked into curation/cli/main.py by `add_parser`)."""
 
 from __future__ import annotations
 

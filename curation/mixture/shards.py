@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from curation.mixture.plan import Plan, SourcePlan
 from curation.mixture.selection import PassSelector, rng_for
 from curation.mixture.sources import SIZE, batches
-from curation.writer import safe_language
+from curation.io.writer import safe_language
 
 SCHEMA = pa.schema([
     ("id", pa.string()),

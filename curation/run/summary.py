@@ -115,7 +115,7 @@ def summary_from_logs(out: Path) -> dict:
     Same shape as stats.json; `elapsed_seconds` is None."""
     from types import SimpleNamespace
 
-    from curation.runner import LOGS, STAGES
+    from curation.run.runner import LOGS, STAGES
 
     logs = out / LOGS
     passes = [logs] + sorted(logs.glob("pass_*"), key=lambda p: int(p.name.split("_")[1]) if p.name[5:].isdigit() else 0)

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from curation.readers import infer_format, language_values, record_batches, resolve_paths, text_values
+from curation.io.readers import infer_format, language_values, record_batches, resolve_paths, text_values
 from filters.config import load_config
 from filters.quality import compute_signals, decide
 from filters.words import word_tokenizer

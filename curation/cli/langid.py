@@ -25,7 +25,7 @@ def _warn(line: str) -> None:
 
 
 def _cmd_udhr(args) -> int:
-    from curation.langid_udhr import build_udhr_sets
+    from curation.demo.langid_sets import build_udhr_sets
 
     s = build_udhr_sets(args.output, args.heldout_share, args.seed, args.cache)
     print(f"{s['languages']} languages: {s['train']} training and {s['heldout']} held-out paragraphs "

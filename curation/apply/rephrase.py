@@ -36,9 +36,9 @@ def read_documents(files: list[str], text_column: str = "text", id_column: str =
     """Documents from Parquet/JSONL rows, in file and row order; every other scalar column goes to metadata
     (`language` is the source language). Rows without an id get `<file number>:<row>`."""
     from curation.core import Document
-    from curation.readers import record_batches as arrow_batches
-    from curation.readers import text_values
-    from curation.readers import infer_format
+    from curation.io.readers import record_batches as arrow_batches
+    from curation.io.readers import text_values
+    from curation.io.readers import infer_format
 
     for i, path in enumerate(files):
         fmt = infer_format(path)
@@ -69,7 +69,7 @@ def rephrase_files(inputs: list[str], output: str, stage, text_column: str = "te
     returns the counts of the whole run (finished batches of earlier runs included)."""
     from tqdm import tqdm
 
-    from curation.readers import resolve_paths
+    from curation.io.readers import resolve_paths
     from rephrase.checkpoint import BatchCheckpoint
 
     files = resolve_paths(inputs)

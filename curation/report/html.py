@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from curation import atomic
-from curation.report_data import SCORE_BINS, gather
-from curation.svg import PALETTE, columns, hbars, number
+from curation.report.data import SCORE_BINS, gather
+from curation.report.svg import PALETTE, columns, hbars, number
 
 TOP_BARS = 30  # rows in the per-language and per-domain bar charts (tables hold all)
 TOP_SCORE_LANGUAGES = 8  # languages with a language-score histogram of their own

@@ -36,7 +36,7 @@ class RunShape:
 
     @classmethod
     def of(cls, manifest) -> "RunShape":
-        from curation.runner import Barrier, compile_phases
+        from curation.run.runner import Barrier, compile_phases
 
         phases = compile_phases(manifest, progress=False)
         out = Path(manifest.output.path)

@@ -19,7 +19,7 @@ import yaml
 from tqdm import tqdm
 
 from curation.core import CurationError
-from curation.readers import infer_format, record_batches, resolve_paths, text_values
+from curation.io.readers import infer_format, record_batches, resolve_paths, text_values
 
 ENGLISH = "eng_Latn"
 # reasons of the rules a derived config sets (others, such as too-short documents, are not derived)
@@ -179,7 +179,7 @@ def derive_command(args) -> int:
 
 
 def reference_command(args) -> int:
-    from curation.reference import build
+    from curation.demo.reference import build
 
     counts = build(args.udhr, args.output, args.languages.split(",") if args.languages else None,
                    args.docs, args.seed)
@@ -189,7 +189,7 @@ def reference_command(args) -> int:
 
 
 def filter_command(args) -> int:
-    from curation.filter_files import filter_files
+    from curation.apply.filter import filter_files
 
     counts = filter_files(args.inputs, args.output, args.language, args.config_dir, args.text_column,
                           progress=args.progress)

@@ -25,7 +25,7 @@ BYTES_PER_TOKEN = 4  # the estimate without a tokenizer: UTF-8 bytes / 4
 def run_state(out: Path) -> dict:
     """Whether `out` is a run folder and whether its run finished: a run that finished wrote stats.json after
     it last started (`_logs/run.json`)."""
-    from curation.runner import LOGS
+    from curation.run.runner import LOGS
 
     if not out.exists():
         raise CurationError(f"report: '{out}' does not exist; give the output folder of `curate run`")
@@ -48,7 +48,7 @@ def run_state(out: Path) -> dict:
 
 
 def load_summary(out: Path, finished: bool) -> dict:
-    from curation.summary import summary_from_logs
+    from curation.run.summary import summary_from_logs
 
     if not finished:
         return summary_from_logs(out)
@@ -111,7 +111,7 @@ def _domain(url) -> str:
 def scan_exclusions(out: Path, progress: bool = False) -> dict:
     """Removed documents kept by stages with `exclusions: true`: per stage folder, counts by reason and language,
     language-score histograms per language, and counts per domain."""
-    from curation.runner import EXCLUSIONS
+    from curation.run.runner import EXCLUSIONS
 
     root = out / EXCLUSIONS
     stages = {}
@@ -148,7 +148,7 @@ def throughput(out: Path, summary: dict) -> list[dict]:
     """Per stage: documents in, seconds and documents per second. datatrove times each step inside the tasks
     (summed over tasks); a barrier stage (dedup) runs alone between passes: its time is its `done.json`'s
     `seconds` when recorded, else the time from its input's last write to its `done.json`."""
-    from curation.runner import STAGES
+    from curation.run.runner import STAGES
 
     rows = []
     barriers = sorted((out / STAGES).glob("*/done.json")) if (out / STAGES).is_dir() else []

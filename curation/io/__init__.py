@@ -1,0 +1,1 @@
+"""Files <-> documents: the input readers, the Parquet writer and HTML text extraction."""

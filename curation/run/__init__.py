@@ -1,0 +1,1 @@
+"""Running a manifest: the run folder's layout, compiling passes, the runner, executors, summary and progress."""

@@ -1,0 +1,1 @@
+"""Harnesses for tests and benchmarks: the kill-and-resume harness."""

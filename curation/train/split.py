@@ -17,7 +17,7 @@ from pathlib import Path
 
 from curation import atomic
 from curation.core import CurationError
-from curation.readers import record_batches
+from curation.io.readers import record_batches
 from curation.tokenize.encode import input_files
 
 

@@ -387,6 +387,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default="train,graderr,steptime", help="train, graderr, steptime (comma-separated)")
     ap.add_argument("--settings", help="semicolon-separated subset of: " + "; ".join(SETTINGS))
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seed-list", help="these seeds instead of 0..seeds-1 (e.g. 2)")
+    ap.add_argument("--reverse", action="store_true", help="run the jobs last to first")
     ap.add_argument("--jobs", type=int, default=2, help="training runs at once (one torch thread each)")
     ap.add_argument("--block", type=int, default=16, help="sentences per document")
     ap.add_argument("--heldout", type=float, default=0.15, help="share of documents held out")
@@ -438,7 +440,10 @@ def main(argv=None) -> int:
 
     if "train" in only:
         runs = results.setdefault("runs", {})
-        jobs = [(label, seed) for seed in range(args.seeds) for label in labels]  # seed-major: usable when cut short
+        seeds = [int(x) for x in args.seed_list.split(",")] if args.seed_list else range(args.seeds)
+        jobs = [(label, seed) for seed in seeds for label in labels]  # seed-major: usable when cut short
+        if args.reverse:  # a second process sharing the work: it starts where the first ends
+            jobs.reverse()
         t0 = time.perf_counter()
         with ProcessPoolExecutor(args.jobs, mp_context=mp.get_context("spawn")) as pool:
             futures = {pool.submit(run_one, config_for(args, work, label, seed)): (label, seed)

@@ -368,10 +368,14 @@ def markdown_steps(steptime: dict) -> str:
 def report(paths: list[str]) -> str:
     """The markdown tables of saved results (results.json of the sweep, and of a graderr/steptime run)."""
     merged: dict = {}
+    runs: dict = {}
     for p in paths:
-        merged |= {k: v for k, v in json.loads(Path(p).read_text()).items() if v}
-    if "runs" in merged:
-        merged["runs"] = {label: {int(s): r for s, r in runs.items()} for label, runs in merged["runs"].items()}
+        saved = json.loads(Path(p).read_text())
+        for label, by_seed in saved.pop("runs", {}).items():  # runs of one sweep shared by several processes
+            runs.setdefault(label, {}).update({int(s): r for s, r in by_seed.items()})
+        merged |= {k: v for k, v in saved.items() if v}
+    if runs:
+        merged["runs"] = {label: runs[label] for label in SETTINGS if label in runs}
     parts = [markdown(merged)] if "runs" in merged else []
     if "gradient_error" in merged:
         parts.append(markdown_gradients(merged["gradient_error"]))

@@ -183,7 +183,7 @@ def test_shipped_training_configs_are_valid():
 
     root = Path(__file__).resolve().parent.parent / "manifests" / "training"
     cfg = load_config(root / "train.yml")
-    assert cfg.model.bits == 6 and cfg.eval.paths == ["splits/demo/heldout"]
+    assert cfg.model.bits == 6 and cfg.model.norm == "l1" and cfg.eval.paths == ["splits/demo/heldout"]
     assert list(load_config(root / "ablation.yml", AblationConfig).variants) == ["raw", "filtered"]
 
 

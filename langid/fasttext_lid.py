@@ -59,6 +59,11 @@ def load_fasttext(path: str):
     return model
 
 
+def forget_model(path: str) -> None:
+    """Drop the model loaded from `path` (the file was replaced, e.g. retrained): the next load reads it again."""
+    _MODELS.pop(path, None)
+
+
 def predict_top(model, texts: list[str]) -> list[tuple[str, float]]:
     """Top `iso639-3_Script` label and its probability for each text, in one fastText call (each text is
     predicted whole, newlines as spaces)."""
@@ -81,6 +86,7 @@ class LanguageId(Filter):
     """
 
     name = "🌍 Language ID"
+    labels_language = True
 
     def __init__(self, model: str | None = None, min_score: float = 0.5, min_scores: dict[str, float] | None = None,
                  languages: list[str] | None = None, label_only: bool = False):
@@ -119,7 +125,8 @@ class LanguageId(Filter):
         return self.decide(doc, *self.predict(doc.text))
 
     def filter_batch(self, batch: list[Document]) -> list:
-        return [self.decide(doc, lang, score) for doc, (lang, score) in zip(batch, self.predict_many([d.text for d in batch]))]
+        return [self.decide(doc, lang, score) for doc, (lang, score) in zip(batch,
+                                                                            self.predict_many([d.text for d in batch]))]
 
     def __getstate__(self):  # fastText models do not pickle: each worker loads its own
         state = self.__dict__.copy()

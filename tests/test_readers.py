@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import DATE, good_marker
 
-from curation.demo import warc as warcgen
 from curation.core import Document
+from curation.demo import warc as warcgen
 from curation.io.extract import Extract
 from curation.io.readers import HtmlReader, JsonlReader, ParquetReader, WarcReader, WetReader, make_reader
 

@@ -46,12 +46,12 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     import torch
+    from train_quant import NTREX_LANGS, build_corpus
 
     from curation.tokenize import tokenize_dataset, train_bpe
     from curation.tokenize.cli import _texts
     from curation.train.config import TrainConfig
     from curation.train.trainer import train
-    from train_quant import NTREX_LANGS, build_corpus
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit(f"--device {args.device}: torch {torch.__version__} sees no CUDA device here")

@@ -257,13 +257,16 @@ def step_times(shape: dict, batch: int, rounds: int) -> dict:
             _step(m, opts[k], x, STEP_FORMATS[k][3])
             if r >= 2:
                 times[k].append(time.perf_counter() - t)
+
     def med(v):
         return sorted(v)[len(v) // 2]
+
     print(f"  saved for backward by one {shape['dim']}x{4 * shape['dim']} projection: "
           + ", ".join(f"{k} {v:.2f} MB" for k, v in layer_saved.items()), flush=True)
-    return {"one projection, saved MB": layer_saved} | {k: {"ms": med(times[k]) * 1e3, "vs_fp32": med([a / b for a, b in zip(times[k], times["fp32"])]),
-                "saved_for_backward_mb": saved[k] / 2**20, "saved_vs_fp32": saved[k] / saved["fp32"]}
-            for k in models}
+    return {"one projection, saved MB": layer_saved} | {
+        k: {"ms": med(times[k]) * 1e3, "vs_fp32": med([a / b for a, b in zip(times[k], times["fp32"])]),
+            "saved_for_backward_mb": saved[k] / 2**20, "saved_vs_fp32": saved[k] / saved["fp32"]}
+        for k in models}
 
 
 def _hwm_kib() -> int:
@@ -386,7 +389,8 @@ def report(paths: list[str]) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ntrex", default="/work/corpora/MicrosoftTranslator+NTREX/NTREX-128", help="the NTREX-128 folder (newstest2019-ref.LANG.txt files)")
+    ap.add_argument("--ntrex", default="/work/corpora/MicrosoftTranslator+NTREX/NTREX-128",
+                    help="the NTREX-128 folder (newstest2019-ref.LANG.txt files)")
     ap.add_argument("--work", default="/tmp/curation-bench-quant")
     ap.add_argument("--only", default="train,graderr,steptime", help="train, graderr, steptime (comma-separated)")
     ap.add_argument("--settings", help="semicolon-separated subset of: " + "; ".join(SETTINGS))

@@ -209,7 +209,7 @@ def test_split_holds_out_per_language_deterministically(tmp_path):
     from curation.train.split import split_dataset
 
     rows = make_texts(60) + [("fra_Latn", "the same text twice")] * 2 + [("eus_Latn", "only one")]
-    pq.write_table(pa.table({"text": [t for _, t in rows], "language": [l for l, _ in rows],
+    pq.write_table(pa.table({"text": [t for _, t in rows], "language": [lang for lang, _ in rows],
                              "id": list(range(len(rows)))}), tmp_path / "in.parquet")
     s = split_dataset([str(tmp_path / "in.parquet")], tmp_path / "a", share=0.2, seed=3)
     again = split_dataset([str(tmp_path / "in.parquet")], tmp_path / "b", share=0.2, seed=3)
@@ -247,7 +247,7 @@ def test_shipped_manifest_reports_bits_per_byte_on_unseen_text(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     rows = make_texts(150)
     (tmp_path / "out/demo").mkdir(parents=True)
-    pq.write_table(pa.table({"text": [t for _, t in rows], "language": [l for l, _ in rows]}),
+    pq.write_table(pa.table({"text": [t for _, t in rows], "language": [lang for lang, _ in rows]}),
                    tmp_path / "out/demo/part.parquet")
     for cmd in commands[:3]:
         if "--vocab-size" in cmd:

@@ -204,7 +204,8 @@ def test_four_bit_codes_are_kept_packed_two_per_byte():
     packed = pack_int4(codes)
     assert packed.dtype == torch.uint8 and packed.shape == (3, 8)
     assert torch.equal(unpack_int4(packed, 15), codes)
-    for bits, dtype, cols in ((4, torch.uint8, 16), (6, torch.int8, 32), (8, torch.int8, 32), (None, torch.float32, 32)):
+    kept = ((4, torch.uint8, 16), (6, torch.int8, 32), (8, torch.int8, 32), (None, torch.float32, 32))
+    for bits, dtype, cols in kept:
         saved: list[torch.Tensor] = []
         with torch.autograd.graph.saved_tensors_hooks(lambda t, saved=saved: saved.append(t) or t, lambda t: t):
             QuantLinear(32, 8, QuantSpec.of(bits))(torch.randn(10, 32, requires_grad=True))

@@ -82,9 +82,9 @@ def _same_run(saved: dict, cfg: TrainConfig) -> list[str]:
 def _refuse_training_text_as_heldout(cfg: TrainConfig) -> None:
     """Bits per byte on text the model trained on is training loss: refuse held-out files that a training
     shard folder was tokenized from (its tokenize.json lists them)."""
-    held = {os.path.realpath(p) for p, _ in input_files(cfg.eval.paths)}
+    held = {Path(p).resolve() for p, _ in input_files(cfg.eval.paths)}
     for d in cfg.data:
-        used = {os.path.realpath(p) for p in (read_summary(d.path) or {}).get("inputs", [])}
+        used = {Path(p).resolve() for p in (read_summary(d.path) or {}).get("inputs", [])}
         both = sorted(held & used)
         if both:
             raise CurationError(f"eval.paths: {both[0]}{f' (and {len(both) - 1} more)' if len(both) > 1 else ''} "

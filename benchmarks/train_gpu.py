@@ -45,11 +45,11 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="save the numbers here")
     args = ap.parse_args(argv)
 
+    import pyarrow.parquet as pq
     import torch
     from train_quant import NTREX_LANGS, build_corpus
 
     from curation.tokenize import tokenize_dataset, train_bpe
-    from curation.tokenize.cli import _texts
     from curation.train.config import TrainConfig
     from curation.train.trainer import train
 
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     corpus = build_corpus(Path(args.ntrex), NTREX_LANGS, work, block=16, heldout=0.15, seed=0)
     tok = work / "tokenizer.json"
     if not tok.exists():
-        train_bpe(_texts([str(work / "train")], "text", None), args.vocab, tok)
+        train_bpe(pq.read_table(work / "train")["text"].to_pylist(), args.vocab, tok)
     tokenize_dataset([str(work / "train")], work / "shards", str(tok), progress=False)
     rows = {}
     for label, (bits, precision) in FORMATS.items():

@@ -422,10 +422,10 @@ def main(argv=None) -> int:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
 
+    import pyarrow.parquet as pq
     import torch
 
     from curation.tokenize import tokenize_dataset, train_bpe
-    from curation.tokenize.cli import _texts
 
     print(f"load average {os.getloadavg()}, {os.cpu_count()} CPUs, torch {torch.__version__}", flush=True)
     results = {"args": vars(args), "load_before": os.getloadavg(), "date": time.strftime("%Y-%m-%d %H:%M UTC",
@@ -434,7 +434,7 @@ def main(argv=None) -> int:
     print(f"  corpus: {results['corpus']}", flush=True)
     tok = work / "tokenizer.json"
     if not tok.exists():
-        train_bpe(_texts([str(work / "train")], "text", None), args.vocab, tok)  # the training split only
+        train_bpe(pq.read_table(work / "train")["text"].to_pylist(), args.vocab, tok)  # the training split only
     from curation.tokenize.encode import read_summary
 
     summary = read_summary(work / "shards") or tokenize_dataset([str(work / "train")], work / "shards", str(tok),

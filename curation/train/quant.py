@@ -14,8 +14,9 @@ integer results are exact, and each is turned into float32 once, times one scale
 need up to 7 + K - 1 bits, so dW is one int8 product when they fit and otherwise two, 128 * (hi^T X) + lo^T X,
 summed in int64. Codes wider than 8 bits multiply in float32 (exact while the sums stay below 2^24).
 The backward pass keeps int8 codes (two 4-bit codes per byte at 4 bits), not float copies. There is no
-4- or 6-bit matmul on this CPU: 4/6-bit codes run on the same int8 kernel as 8-bit, so they save memory and
-accuracy is what changes, not speed (the paper's speed-ups need hardware kernels for such widths).
+4- or 6-bit matmul on this CPU: 4/6-bit codes run on the same int8 kernel as 8-bit, so what changes is
+accuracy, and at 4 bits the memory kept for backward, not speed (the paper's speed-ups need hardware kernels
+for such widths).
 """
 
 from __future__ import annotations

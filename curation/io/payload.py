@@ -18,9 +18,11 @@ import brotli
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"BZh", b"7z\xbc\xaf",
                  b"Rar!", b"\x00\x00\x01\x00", b"RIFF", b"OggS", b"ID3", b"\x7fELF", b"MZ", b"wOFF", b"\x00asm")
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.I)
+# byte-order marks, longest first (a UTF-32-LE mark starts like a UTF-16-LE one)
+_BOMS = ((b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\xef\xbb\xbf", "utf-8-sig"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]{2,40})""", re.IGNORECASE)
+_UTF8_NAMES = ("utf-8", "utf8", "utf_8")
 # C0 controls other than tab, line feed and carriage return; vertical tab and form feed become spaces
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SPACE_CONTROLS = str.maketrans({"\x0b": " ", "\x0c": " "})
@@ -139,7 +141,7 @@ def _plain_text(body: bytes) -> bool:
 def looks_binary(body: bytes) -> bool:
     if body.startswith(_BINARY_MAGIC):
         return True
-    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"\x00\x00\xfe\xff")):
         return False  # UTF-16 text is half NUL bytes
     head = body[:4096]
     return head.count(b"\x00") > len(head) // 100 + 1
@@ -157,25 +159,35 @@ def content_type(headers: dict) -> tuple[str, str | None]:
 
 
 def meta_charset(body: bytes) -> str | None:
-    """The charset a page names in its own `<meta>` (in the first 4 KiB, where HTML5 requires it)."""
-    m = _META_CHARSET.search(body[:4096])
+    """The charset a page names in its own `<meta>` (in its first 8 KiB)."""
+    m = _META_CHARSET.search(body[:8192])
     return m.group(1).decode("ascii", "replace") if m else None
 
 
-def decode(body: bytes, charset: str | None, sniff_meta: bool = False) -> tuple[str | None, str]:
-    """Bytes -> text: a byte-order mark, the declared charset (HTTP header, or with `sniff_meta` the page's
-    `<meta>`), then UTF-8, then a detected one. Returns (text, how)."""
+def decode(body: bytes, charset: str | None, sniff_meta: bool = True) -> tuple[str | None, str]:
+    """Bytes -> text. Returns (text, how); how is "declared" when the declared charset (or plain ASCII) was right.
+
+    Order: a byte-order mark; then UTF-8 when the bytes are valid UTF-8, whatever the header says (an
+    ISO-8859-1 label on a UTF-8 page is common on the web, and valid UTF-8 with non-ASCII text almost never
+    arises by chance in another encoding; trafilatura decodes bytes the same way, so its direct call and our
+    stage see the same text); the declared charset (the HTTP header's); with `sniff_meta` the page's own
+    `<meta charset>`; UTF-8 with its few broken bytes replaced; a detected charset. A charset name no web page
+    can mean (Python's own codecs: unicode_escape, idna, ...) is passed over."""
     for bom, enc in _BOMS:
         if body.startswith(bom):
             try:
-                return body.decode(enc), "bom"
+                return body.decode(enc), "declared" if charset and charset.lower().startswith(enc[:6]) else "bom"
             except UnicodeError:
                 break
-    declared = charset or (meta_charset(body) if sniff_meta else None)
-    if declared and not _web_charset(declared):
-        declared = None
-    for enc, how in ((declared, "declared"), ("utf-8", "utf-8")):
-        if not enc:
+    declared_utf8 = bool(charset) and charset.lower() in _UTF8_NAMES
+    try:
+        text = body.decode("utf-8")
+        return text, "declared" if declared_utf8 or not charset or text.isascii() else "utf-8"
+    except UnicodeDecodeError:
+        pass
+    candidates = ((charset, "declared"), (meta_charset(body) if sniff_meta else None, "meta"))
+    for enc, how in candidates:
+        if not enc or enc.lower() in _UTF8_NAMES or not _web_charset(enc):
             continue
         try:
             return body.decode(enc), how

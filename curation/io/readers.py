@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import re
 import zlib
 from collections.abc import Iterator
 from pathlib import PurePosixPath

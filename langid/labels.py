@@ -306,14 +306,25 @@ SCRIPT_ALIASES: dict[tuple[str, str], str] = {
 # Han in any form is one script in GlotLID's labels (FLORES writes zho_Hans / zho_Hant, yue_Hant).
 SCRIPT_MERGE: dict[str, str] = {"Hans": "Hani", "Hant": "Hani"}
 
-#: ISO 639-1 codes lid.176 lacks but test sets (lingua) and CLD2 use.
-ISO639_1_EXTRA: dict[str, str] = {
-    "lg": "lug", "mi": "mri", "nb": "nob", "sn": "sna", "st": "sot", "tn": "tsn", "ts": "tso", "xh": "xho",
-    "zu": "zul", "ha": "hau", "ig": "ibo", "ny": "nya", "rw": "kin", "sm": "smo", "to": "ton", "ty": "tah",
-    "fj": "fij", "ff": "fuv", "ak": "twi", "ln": "lin", "rn": "run", "om": "gaz", "ti": "tir", "wo": "wol",
-    "ee": "ewe", "ss": "ssw", "ve": "ven", "nd": "nde", "za": "zha", "ks": "kas", "iu": "iku", "kl": "kal",
-    "fo": "fao", "lb": "ltz", "aa": "aar", "ab": "abk", "ch": "cha", "bi": "bis", "bm": "bam", "dz": "dzo",
-    "sg": "sag", "tw": "twi", "ug": "uig", "yi": "ydd", "kg": "ktu", "ki": "kik", "ie": "ile",
+#: ISO 639-1 (and CLD2's own) codes lid.176 lacks but test sets (lingua) and CLD2 use -> (ISO 639-3, script).
+ISO639_1_EXTRA: dict[str, tuple[str, str]] = {
+    code: (iso3, script) for code, iso3, script in (
+        ("lg", "lug", "Latn"), ("mi", "mri", "Latn"), ("nb", "nob", "Latn"), ("sn", "sna", "Latn"),
+        ("st", "sot", "Latn"), ("tn", "tsn", "Latn"), ("ts", "tso", "Latn"), ("xh", "xho", "Latn"),
+        ("zu", "zul", "Latn"), ("ha", "hau", "Latn"), ("ig", "ibo", "Latn"), ("ny", "nya", "Latn"),
+        ("rw", "kin", "Latn"), ("sm", "smo", "Latn"), ("to", "ton", "Latn"), ("ty", "tah", "Latn"),
+        ("fj", "fij", "Latn"), ("ff", "fuv", "Latn"), ("ak", "twi", "Latn"), ("ln", "lin", "Latn"),
+        ("rn", "run", "Latn"), ("om", "gaz", "Latn"), ("ti", "tir", "Ethi"), ("wo", "wol", "Latn"),
+        ("ee", "ewe", "Latn"), ("ss", "ssw", "Latn"), ("ve", "ven", "Latn"), ("nd", "nde", "Latn"),
+        ("nr", "nbl", "Latn"), ("za", "zha", "Latn"), ("ks", "kas", "Arab"), ("iu", "iku", "Cans"),
+        ("kl", "kal", "Latn"), ("fo", "fao", "Latn"), ("aa", "aar", "Latn"), ("ab", "abk", "Cyrl"),
+        ("ch", "cha", "Latn"), ("bi", "bis", "Latn"), ("bm", "bam", "Latn"), ("dz", "dzo", "Tibt"),
+        ("sg", "sag", "Latn"), ("tw", "twi", "Latn"), ("kg", "ktu", "Latn"), ("ki", "kik", "Latn"),
+        ("ay", "ayr", "Latn"), ("ik", "ipk", "Latn"), ("na", "nau", "Latn"), ("haw", "haw", "Latn"),
+        ("chr", "chr", "Cher"), ("kha", "kha", "Latn"), ("lif", "lif", "Limb"), ("mfe", "mfe", "Latn"),
+        ("crs", "crs", "Latn"), ("syr", "syr", "Syrc"), ("nso", "nso", "Latn"),
+        ("iw", "heb", "Hebr"), ("jw", "jav", "Latn"), ("in", "ind", "Latn"), ("ji", "ydd", "Hebr"),
+    )
 }
 
 
@@ -676,12 +687,10 @@ def normalize_label(label: str, text: str | None = None) -> str:
                 explicit = part.title()
                 break
         entry = LID176_LABELS.get(code)
-        if entry is None and code in ISO639_1_EXTRA:
-            entry = (ISO639_1_EXTRA[code], None)
+        if entry is None:
+            entry = ISO639_1_EXTRA.get(code)
         if entry is not None:
             iso3, default = entry
-            if default is None:
-                default = dominant_script(text) if text else UNKNOWN_SCRIPT
             return canonical_label(f"{iso3}_{_script_for(iso3, default, explicit, text)}")
         if explicit:
             return canonical_label(f"{code}_{explicit}")

@@ -83,7 +83,7 @@ def score_predictions(data: LabelledSet, pred: list[str], known: set[str], short
     texts under `short` characters."""
     res = _scores(data, pred, known)
     idx = [i for i, t in enumerate(data.texts) if len(t) < short]
-    if idx and len(idx) < len(data):
+    if idx:
         sub = LabelledSet([data.texts[i] for i in idx], [data.labels[i] for i in idx], source=data.source)
         res["short_texts"] = {k: v for k, v in _scores(sub, [pred[i] for i in idx], known).items()
                               if k not in ("per_language", "closed_set")} | {"under_chars": short}

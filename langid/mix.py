@@ -11,7 +11,7 @@ A mix spec is a small YAML file naming which corpora and which of their splits g
         max_per_label: 400
 
 The corpus folders are given on the command line (`--corpus sib200=PATH`), never in the spec, so a spec
-works on any machine. `test_sets` cuts the evaluation side of the very same splits: nothing a mix trains
+works on any machine. `held_out_sets` cuts the evaluation side of the very same splits: nothing a mix trains
 on is in a test set.
 """
 
@@ -111,7 +111,7 @@ def build_mix(entries: list[MixEntry], paths: dict[str, str], strict: bool = Tru
     return corpora.merge(sets, "mix: " + "; ".join(s.source for s in sets)), notes
 
 
-def test_sets(paths: dict[str, str]) -> dict[str, LabelledSet]:
+def held_out_sets(paths: dict[str, str]) -> dict[str, LabelledSet]:
     """The held-out side of every corpus given: FLORES-200 test, NTREX held-out lines, lingua's sentences,
     word pairs and single words, Tatoeba held-out lines, UDHR held-out paragraphs, MasakhaNEWS test."""
     out: dict[str, LabelledSet] = {}

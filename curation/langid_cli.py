@@ -45,7 +45,7 @@ def _cmd_train(args) -> int:
     from curation.core import CurationError
     from langid.data import read_labelled
     from langid.evaluate import evaluate, format_report
-    from langid.mix import build_mix, load_mix, parse_corpus_args
+    from langid.mix import build_mix, load_mix, load_train_options, parse_corpus_args
     from langid.train import TrainConfig, split_heldout, train_model
 
     paths = parse_corpus_args(args.corpus)
@@ -67,10 +67,14 @@ def _cmd_train(args) -> int:
         train, held = data, None  # a mix's held-out side is its corpora's own test splits: `curate langid eval`
     else:
         train, held = split_heldout(data, args.heldout_share, args.seed)
-    config = TrainConfig(dim=args.dim, epoch=args.epoch, lr=args.lr, minn=args.minn, maxn=args.maxn,
-                         bucket=args.bucket, thread=args.threads, seed=args.seed, quantize=not args.no_quantize,
-                         cutoff=args.cutoff, retrain=not args.no_retrain, retrain_epoch=args.retrain_epoch,
-                         minCount=args.min_count, short_copies=args.short_copies)
+    # fastText options: the command line, else the mix spec's `train:` (the shipped model's recipe), else defaults
+    given = {"dim": args.dim, "epoch": args.epoch, "lr": args.lr, "minn": args.minn, "maxn": args.maxn,
+             "bucket": args.bucket, "cutoff": args.cutoff, "retrain_epoch": args.retrain_epoch,
+             "minCount": args.min_count, "short_copies": args.short_copies}
+    spec_opts = load_train_options(args.mix) if args.mix else {}
+    opts = {k: v if v is not None else spec_opts.get(k, getattr(TrainConfig, k)) for k, v in given.items()}
+    config = TrainConfig(**opts, thread=args.threads, seed=args.seed, quantize=not args.no_quantize,
+                         retrain=not args.no_retrain)
     print(f"training on {len(train)} documents in {len(set(train.labels))} languages ...", file=sys.stderr)
     info = train_model(train, args.output, config, verbose=2 if args.progress else 0)
     print(f"{info['path']}: {info['bytes'] / 1e6:.2f} MB, {info['labels']} labels")
@@ -316,21 +320,21 @@ def add_parser(sub) -> None:
     t.add_argument("--heldout-share", type=float, default=0.1, help="share of each language held out (default 0.1)")
     t.add_argument("--seed", type=int, default=0)
     d = TrainConfig()
-    t.add_argument("--dim", type=int, default=d.dim, help=f"vector size (default {d.dim})")
-    t.add_argument("--epoch", type=int, default=d.epoch, help=f"passes over the data (default {d.epoch})")
-    t.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr})")
-    t.add_argument("--minn", type=int, default=d.minn, help=f"shortest character n-gram (default {d.minn})")
-    t.add_argument("--maxn", type=int, default=d.maxn, help=f"longest character n-gram (default {d.maxn})")
-    t.add_argument("--bucket", type=int, default=d.bucket,
+    t.add_argument("--dim", type=int, default=None, help=f"vector size (default {d.dim})")
+    t.add_argument("--epoch", type=int, default=None, help=f"passes over the data (default {d.epoch})")
+    t.add_argument("--lr", type=float, default=None, help=f"learning rate (default {d.lr})")
+    t.add_argument("--minn", type=int, default=None, help=f"shortest character n-gram (default {d.minn})")
+    t.add_argument("--maxn", type=int, default=None, help=f"longest character n-gram (default {d.maxn})")
+    t.add_argument("--bucket", type=int, default=None,
                    help=f"hash buckets for character n-grams (default {d.bucket})")
-    t.add_argument("--cutoff", type=int, default=d.cutoff,
+    t.add_argument("--cutoff", type=int, default=None,
                    help=f"rows (words + n-gram buckets) kept by quantization; sets the .ftz size (default {d.cutoff})")
     t.add_argument("--no-quantize", action="store_true", help="write the full .bin model (tens of MB)")
     t.add_argument("--no-retrain", action="store_true", help="quantize without fine-tuning (faster, a little worse)")
-    t.add_argument("--retrain-epoch", type=int, default=d.retrain_epoch,
+    t.add_argument("--retrain-epoch", type=int, default=None,
                    help=f"passes of the fine-tuning after quantization (default {d.retrain_epoch})")
-    t.add_argument("--min-count", type=int, default=d.minCount, help=f"rarest word kept (default {d.minCount})")
-    t.add_argument("--short-copies", type=int, default=d.short_copies,
+    t.add_argument("--min-count", type=int, default=None, help=f"rarest word kept (default {d.minCount})")
+    t.add_argument("--short-copies", type=int, default=None,
                    help=f"extra lines of 1-3 words per document, for short text (default {d.short_copies})")
     t.add_argument("--threads", type=int, default=d.thread)
     t.add_argument("--rows", type=int, default=40, help="per-language rows to print, worst first (default 40)")

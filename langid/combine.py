@@ -3,7 +3,7 @@
 The first model (the primary: the real-text model, ~520 labels) and the second (CLD2: fast, strong on
 native web text in the ~160 languages it knows) label every text. When they agree, that is the answer and
 the primary's probability its score. When they disagree (close neighbours: ast/arg/glg/spa, hrv/srp/bos,
-zsm/ind, nob/nno ...; labels one of them lacks), the others (lid.176) are asked too, and each detector votes
+zsm/ind, nob/nno ...), the others (lid.176) are asked too, and each detector votes
 for its own top label with the trust it earned for that label at that score (`trust.json`: how often it was
 right, on tuning text none of the models trained on: FLORES-200 dev, a Tatoeba slice, MasakhaNEWS dev). A
 detector does not vote when the primary is fairly sure (>= `SKIP_CONF`) of a label that detector cannot
@@ -113,6 +113,10 @@ class Cascade:
     def known_labels(self) -> set[str]:
         return set().union(*self._known)
 
+    def _sure_of_unknown(self, first: tuple[str, float], i: int) -> bool:
+        """Whether detector i's vote does not count against the primary's answer `first`."""
+        return first[0] not in self._known[i] and first[1] >= self.skip_conf
+
     def weight(self, i: int, label: str, score: float) -> float:
         right, n = self.trust.get(self.detectors[i].model_id, {}).get(f"{label}/{score_bin(score)}", (0, 0))
         return (right + PRIOR * STRENGTH) / (n + STRENGTH)
@@ -125,7 +129,7 @@ class Cascade:
         for i, (label, score) in enumerate(votes):
             if label.startswith("und_"):
                 continue
-            if i and first not in self._known[i] and first_score >= self.skip_conf:
+            if i and self._sure_of_unknown(votes[0], i):
                 continue  # it cannot say `first`: its answer would only be its nearest known language
             w = self.weight(i, label, score)
             tally[label] = tally.get(label, 0.0) + w
@@ -141,8 +145,8 @@ class Cascade:
         out = []
         idx = []
         for i, (a, b) in enumerate(zip(first, second)):
-            if a[0] == b[0] or b[0].startswith("und_"):
-                out.append(a)
+            if a[0] == b[0] or b[0].startswith("und_") or self._sure_of_unknown(a, 1):
+                out.append(a)  # agreement, no answer, or a label the second cannot output: the primary's
             else:
                 out.append(None)
                 idx.append(i)

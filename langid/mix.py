@@ -10,6 +10,7 @@ A mix spec is a small YAML file naming which corpora and which of their splits g
       - corpus: udhr            # `curate langid udhr` output folder: train.jsonl
         max_per_label: 400
 
+A `train:` mapping may give the fastText options the mix was made with (the command line wins).
 The corpus folders are given on the command line (`--corpus sib200=PATH`), never in the spec, so a spec
 works on any machine. `held_out_sets` cuts the evaluation side of the very same splits: nothing a mix trains
 on is in a test set.
@@ -58,6 +59,21 @@ def load_mix(path: str | Path) -> list[MixEntry]:
         except TypeError as err:
             raise CurationError(f"{path}: corpora[{i}]: {err}") from None
     return out
+
+
+def load_train_options(path: str | Path) -> dict:
+    """The spec's `train:` mapping: fastText options of the model it was made for (TrainConfig names)."""
+    import yaml
+
+    from langid.train import TrainConfig
+
+    spec = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    opts = spec.get("train") or {}
+    unknown = sorted(set(opts) - set(TrainConfig.__dataclass_fields__))
+    if not isinstance(opts, dict) or unknown:
+        raise CurationError(f"{path}: 'train:' holds fastText options ({', '.join(TrainConfig.__dataclass_fields__)})"
+                            + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+    return opts
 
 
 def _cap(data: LabelledSet, n: int | None, seed: int = corpora.SEED) -> LabelledSet:

@@ -80,7 +80,9 @@ def _cmd_train(args) -> int:
     print(f"{info['path']}: {info['bytes'] / 1e6:.2f} MB, {info['labels']} labels")
     th_data = _threshold_data(paths) if paths else held
     if th_data is not None and len(th_data):
-        _write_model_thresholds(info["path"], th_data, f"curate langid train -o {args.output}", args.min_docs)
+        how = (f"--mix {args.mix} " + " ".join(f"--corpus {c.split('=')[0]}=PATH" for c in args.corpus or [])
+               if args.mix else (args.data or ""))
+        _write_model_thresholds(info["path"], th_data, f"curate langid train {how} -o {args.output}", args.min_docs)
     res = None
     if held is not None and len(held):
         res = evaluate(info["path"], held, progress=args.progress)
@@ -229,17 +231,20 @@ def _cmd_trust(args) -> int:
     from langid.mix import parse_corpus_args
 
     paths = parse_corpus_args(args.corpus)
-    sets = []
+    sets, names = [], []
     if "sib200" in paths:
         sets.append(corpora.sib200(paths["sib200"], ("dev",)))
+        names.append("FLORES-200 dev")
     if "tatoeba" in paths:
         sets.append(corpora.tatoeba(paths["tatoeba"], "tune"))
+        names.append(f"Tatoeba tune slice ({corpora.TATOEBA_TUNE:.0%}, seed {corpora.SEED})")
     if "masakhanews" in paths:
         sets.append(corpora.masakhanews(paths["masakhanews"], "dev"))
+        names.append("MasakhaNEWS dev")
     if not sets:
         raise CurationError("trust needs tuning text: --corpus sib200=... (dev), tatoeba=... (tune slice), "
                             "masakhanews=... (dev)")
-    data = corpora.merge(sets, " + ".join(s.source for s in sets))
+    data = corpora.merge(sets, " + ".join(names))
     preds = {}
     for spec in args.models.split(","):
         det = build_detector(spec)
@@ -247,7 +252,7 @@ def _cmd_trust(args) -> int:
         preds[det.model_id] = det.predict_many(data.texts)
     table = fit_trust(preds, data.labels)
     write_text(args.output, json.dumps({"source": data.source, "command": "curate langid trust --models "
-                                        + args.models, "trust": table}, ensure_ascii=False, sort_keys=True) + "\n")
+                                        + args.models + "".join(f" --corpus {c}=PATH" for c in paths), "trust": table}, ensure_ascii=False, sort_keys=True) + "\n")
     print(f"{args.output}: trust of {', '.join(table)} on {len(data)} documents")
     return 0
 

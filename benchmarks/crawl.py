@@ -30,7 +30,7 @@ from curation.crawl.index import locate, read_paths  # noqa: E402
 from curation.crawl.ledger import Ledger  # noqa: E402
 from curation.crawl.sync import sync  # noqa: E402
 from curation.manifest import parse_manifest  # noqa: E402
-from curation.runner import run_manifest  # noqa: E402
+from curation.run.runner import run_manifest  # noqa: E402
 
 SNAP = "CC-MAIN-2024-10"
 
@@ -105,7 +105,8 @@ executor: {{tasks: 1, workers: 1}}
 def kept_ids(folder: Path) -> set[str]:
     import pyarrow.parquet as pq
 
-    files = [f for f in folder.rglob("*.parquet") if not any(p.startswith(("_", ".")) for p in f.relative_to(folder).parts)]
+    files = [f for f in folder.rglob("*.parquet") if not any(p.startswith(("_",
+                                                                           ".")) for p in f.relative_to(folder).parts)]
     return {i for f in files for i in pq.read_table(f, columns=["id"]).column("id").to_pylist()}
 
 

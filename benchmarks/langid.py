@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from curation.core import Document  # noqa: E402
-from langid.mix import parse_corpus_args, held_out_sets  # noqa: E402
+from langid.mix import held_out_sets, parse_corpus_args  # noqa: E402
 from langid.report import evaluate_all, format_table  # noqa: E402
 
 DEFAULT_MODELS = "lid176,cld2,lingua,curlid,curlid+cld2+lid176"

@@ -292,7 +292,7 @@ def framed_copy(warc: str, dest: str, limit: int = -1) -> dict:
     """Copy the gzip members of `warc` verbatim, dropping only those whose gzip stream or WARC framing is broken
     (corrupt/truncated gzip, wrong Content-Length, junk between members) and stopping after `limit` response
     records. Every record that both readers can parse is kept byte for byte."""
-    from curation.readers import GZIP_MAGIC, parse_warc_records
+    from curation.io.readers import GZIP_MAGIC, parse_warc_records
 
     data = Path(warc).read_bytes()
     if not data.startswith(GZIP_MAGIC):
@@ -440,7 +440,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     os.sched_setaffinity(0, {args.cpu})
-    from curation.runner import quiet_datatrove
+    from curation.run.runner import quiet_datatrove
 
     quiet_datatrove(False)  # datatrove's INFO logs to the task log files only, for all three pipelines alike
 
@@ -508,12 +508,12 @@ def bench(args, work: Path) -> dict:
     print("input: " + input_note)
     print(f"one-off warm-up before timing (imports, spaCy blank 'en', Numba caches): {warm:.2f} s; the fastText "
           "model (lid.176.ftz, ~20 ms) loads inside each timed run")
-    base = statistics.median(results["datatrove"]["walls"]) if "datatrove" in results else None
-    base_cpu = statistics.median(results["datatrove"]["cpus"]) if "datatrove" in results else None
     print(f"\n{'pipeline':24s} {'docs read':>9s} {'wall s':>7s} {'docs/s':>7s} {'x dt':>6s} {'paired':>6s} "
           f"{'CPU s':>7s} {'x dt':>6s} {'paired':>6s} {'kept':>5s} {'Jaccard vs dt':>13s}")
-    labels = {"datatrove": "datatrove (trafilatura)", "trafilatura": "ours, trafilatura", "resiliparse": "ours, resiliparse"}
-    summary = {"machine": info, "input": args.warc, "input_note": input_note, "limit": args.limit, "repeat": args.repeat,
+    labels = {"datatrove": "datatrove (trafilatura)", "trafilatura": "ours, trafilatura",
+              "resiliparse": "ours, resiliparse"}
+    summary = {"machine": info, "input": args.warc, "input_note": input_note, "limit": args.limit,
+               "repeat": args.repeat,
                "cpu_pinned": args.cpu, "load_before": load_before, "warm_up_s": warm, "pipelines": {}}
     fmt = lambda x: f"{x:.2f}x" if x else "-"  # noqa: E731
     for n in names:
@@ -569,7 +569,8 @@ def bench(args, work: Path) -> dict:
                           f"{a_[max(k - 20, 0):k + 20]!r} vs {b_[max(k - 20, 0):k + 20]!r})")
             kept_n = results[n]["kept"]
             diff = sorted(kept_n ^ dt)
-            print(f"  kept by only one side: {len(diff)} (only datatrove {len(dt - kept_n)}, only ours {len(kept_n - dt)})")
+            print(f"  kept by only one side: {len(diff)} (only datatrove {len(dt - kept_n)}, only ours "
+                  f"{len(kept_n - dt)})")
             if diff:
                 rows = explain("datatrove", n, dt, kept_n, limit=40 if n.startswith("trafilatura") else 10)
                 summary["pipelines"][n]["disagreements"] = rows

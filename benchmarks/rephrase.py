@@ -1,7 +1,7 @@
 """Rephrasing throughput: passages per second through our OpenAI client and rephrase engine against the
 local test server (rephrase.testserver, in its own process) answering each request after a realistic
-latency (200 ms by default), at concurrency 1 and 32 on the same passages in the same run. A server that batches requests
-(vLLM, SGLang) answers many at once in about the time of one, so a client that keeps 32 requests in flight
+latency (200 ms by default), at concurrency 1 and 32 on the same passages in the same run. A server that batches
+requests (vLLM, SGLang) answers many at once in about the time of one, so a client that keeps 32 requests in flight
 should finish close to 32x sooner; `slots busy` says how much of the time the client kept all slots full.
 
 With --real-model, it also rephrases passages with a real small model on the CPU (the gemma3-270m GGUF
@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from curation.core import Document  # noqa: E402
-from curation.demo import load_udhr  # noqa: E402
+from curation.demo.build import load_udhr  # noqa: E402
 from langid.fasttext_lid import LanguageId  # noqa: E402
 from rephrase.checks import OutputChecker  # noqa: E402
 from rephrase.chunking import ByteEstimate, chunk  # noqa: E402
@@ -143,7 +143,8 @@ def real_model(docs, passages: int, language_id, max_output_tokens: int, batch_s
     wall = time.perf_counter() - start
     reasons = {k: v for k, v in counts.items() if k.startswith(("rejected/", "failed/"))}
     return {"model": f"{folder.name}/{gguf}", "load_seconds": round(load, 1), "passages": counts["passages"],
-            "kept": counts["passages_kept"], "pass_share": round(counts["passages_kept"] / max(1, counts["passages"]), 3),
+            "kept": counts["passages_kept"], "pass_share":
+                round(counts["passages_kept"] / max(1, counts["passages"]), 3),
             "reasons": reasons, "seconds": round(wall, 1), "completion_tokens": counts["completion_tokens"],
             "tokens_per_s": round(counts["completion_tokens"] / wall, 1)}
 
@@ -171,7 +172,8 @@ def main() -> int:
     rows = [throughput(chosen, int(c), args.latency, language_id, args.batch_size, args.in_process)
             for c in args.concurrency.split(",")]
     base = rows[0]["passages_per_s"]
-    print(f"\n{'concurrency':>11} {'passages':>9} {'seconds':>8} {'passages/s':>11} {'x c=' + str(rows[0]['concurrency']):>7} "
+    print(f"\n{'concurrency':>11} {'passages':>9} {'seconds':>8} {'passages/s':>11} "
+          f"{'x c=' + str(rows[0]['concurrency']):>7} "
           f"{'peak in flight':>15} {'slots busy':>11} {'kept':>6}")
     for r in rows:
         print(f"{r['concurrency']:>11} {r['passages']:>9} {r['seconds']:>8} {r['passages_per_s']:>11} "

@@ -12,7 +12,7 @@ split of the UDHR reference (sections the configs were not derived from; `curate
 
     .venv/bin/python benchmarks/thresholds.py [--reference data/reference] [--json out.json]
 
-Each document is judged by `curation.filter_files.quality_reason`, the same rules as the `quality` stage.
+Each document is judged by `curation.apply.filter.quality_reason`, the same rules as the `quality` stage.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import polars as pl  # noqa: E402
 
-from curation.filter_files import quality_reason  # noqa: E402
+from curation.apply.filter import quality_reason  # noqa: E402
 from filters.config import CONFIG_DIR  # noqa: E402
 from filters.words import word_tokenizer  # noqa: E402
 
 
 def chrome_lines() -> list[str]:
-    from curation.demo import CHROME
+    from curation.demo.build import CHROME
 
     lines = []
     for c in CHROME.values():

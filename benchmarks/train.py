@@ -82,8 +82,8 @@ def bench_tokenize(work: Path, raw: Path, tokenizer: Path, copies: int, repeat: 
     from datatrove.pipeline.readers import ParquetReader
     from datatrove.pipeline.tokens import DocumentTokenizer
 
-    from curation.readers import record_batches
-    from curation.readers import resolve_paths
+    from curation.io.paths import resolve_paths
+    from curation.io.readers import record_batches
     from curation.tokenize import list_shards, load_tokenizer, tokenize_dataset
 
     src = work / "tok-input"
@@ -127,7 +127,8 @@ def bench_tokenize(work: Path, raw: Path, tokenizer: Path, copies: int, repeat: 
     n = rounds[0]["ours_tokens"]
     return {"documents": len(texts), "tokens": n, "input_mb": sum(f.stat().st_size for f in src.glob("*")) / 2**20,
             "tokens_equal": all(x["ours_tokens"] == x["datatrove_tokens"] == x["floor_tokens"] for x in rounds),
-            "ours_tok_s": n / med("ours_s"), "datatrove_tok_s": n / med("datatrove_s"), "floor_tok_s": n / med("floor_s"),
+            "ours_tok_s": n / med("ours_s"), "datatrove_tok_s": n / med("datatrove_s"),
+            "floor_tok_s": n / med("floor_s"),
             "speedup_median": med("datatrove_s") / med("ours_s"),
             "speedup_paired": sorted(x["datatrove_s"] / x["ours_s"] for x in rounds)[len(rounds) // 2],
             "rounds": rounds}

@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from curation.core import CurationError, get_stage, option_docs, registered_stages, stage_parameters
 from curation.crawl.spec import CrawlSpec
+from curation.io.paths import FORMATS
 from curation.mixture.spec import MixtureSpec
 
-FORMATS = ("warc", "wet", "jsonl", "parquet", "html")
 # options every stage accepts, handled by the compiler rather than the stage's constructor
 COMMON_STAGE_KEYS = {"stage", "exclusions"}
 
@@ -45,7 +45,7 @@ class InputSpec(_Strict):
     """What to read. `paths` are files, folders or globs, local or any fsspec URL (s3://, hf://, ...)."""
 
     paths: list[str] = Field(min_length=1)
-    format: Literal["warc", "wet", "jsonl", "parquet", "html"] | None = Field(
+    format: Literal[FORMATS] | None = Field(
         None, description="input format; inferred from the file names when left out"
     )
     snapshot: str | None = Field(None, description="crawl snapshot name carried on every document")
@@ -86,12 +86,14 @@ class ExecutorSpec(_Strict):
     mem_per_cpu_gb: float | None = Field(None, gt=0, description="memory per CPU in GB (slurm, ray; default 2)")
     # slurm
     partition: str | None = Field(None, description="Slurm partition the jobs go to (slurm; required)")
-    time: str | None = Field(None, description="time limit of each job, e.g. '12:00:00' or '1-00:00:00' (slurm; required)")
+    time: str | None = Field(None,
+                             description="time limit of each job, e.g. '12:00:00' or '1-00:00:00' (slurm; required)")
     qos: str | None = Field(None, description="Slurm quality of service (slurm)")
     job_name: str | None = Field(None, description="name prefix of the jobs (slurm; default curate_<manifest name>)")
     sbatch_args: dict[str, str | int | float | bool] | None = Field(
         None, description="more #SBATCH options, e.g. {account: myproj, constraint: cpu} (slurm)")
-    env_command: str | None = Field(None, description="shell line each job runs first, e.g. 'module load python' (slurm)")
+    env_command: str | None = Field(None,
+                                    description="shell line each job runs first, e.g. 'module load python' (slurm)")
     venv_path: str | None = Field(
         None, description="Python environment each job activates, its folder or bin/activate (slurm; default: "
                           "the one `curate` runs in)")
@@ -104,7 +106,8 @@ class ExecutorSpec(_Strict):
         None, description="Ray cluster: 'local' starts one on this machine for the run, 'auto' joins the one "
                           "`ray start` runs, 'ray://HOST:10001' a remote one (ray; default: RAY_ADDRESS or a "
                           "running cluster, else a local one)")
-    num_cpus: int | None = Field(None, ge=1, description="CPUs of the cluster started for the run (ray, address: local)")
+    num_cpus: int | None = Field(None, ge=1,
+                                 description="CPUs of the cluster started for the run (ray, address: local)")
 
     @field_validator(*SLURM_OPTIONS, *RAY_OPTIONS, *CLUSTER_OPTIONS)
     @classmethod
@@ -206,7 +209,8 @@ def parse_manifest(text: str, source: str = "<manifest>") -> Manifest:
         try:
             importlib.import_module(str(module))
         except ImportError as e:
-            problems.append(f"{source} line {_line_of(root, ('imports', i))}: imports[{i}]: cannot import '{module}' ({e})")
+            problems.append(f"{source} line {_line_of(root, ('imports', i))}: imports[{i}]: cannot import '{module}' "
+                            f"({e})")
     stages = data.get("stages") if isinstance(data.get("stages"), list) else []
     for i, spec in enumerate(stages):  # checked even when the rest is wrong: report everything at once
         if isinstance(spec, dict):
@@ -250,7 +254,8 @@ def load_mixture(path: str | Path) -> MixtureSpec:
     try:
         spec = MixtureManifest.model_validate(data).mixture
     except ValidationError as e:
-        raise ManifestError(problems + [_describe(err, root, str(path), MixtureManifest) for err in e.errors()]) from None
+        raise ManifestError(problems + [_describe(err, root, str(path),
+                                                  MixtureManifest) for err in e.errors()]) from None
     if problems:
         raise ManifestError(problems)
     if not spec.input:
@@ -276,7 +281,8 @@ def _check_stage(i: int, spec: dict, root, source: str) -> list[str]:
     options = {k: v for k, v in spec.items() if k not in COMMON_STAGE_KEYS}
     problems = []
     if "exclusions" in spec and not isinstance(spec["exclusions"], bool):
-        problems.append(f"{source} line {_line_of(root, loc + ('exclusions',))}: stages[{i}].exclusions: expected true or false")
+        problems.append(f"{source} line {_line_of(root, loc + ('exclusions',))}: stages[{i}].exclusions: expected "
+                        "true or false")
     model = options_model(name, stage)
     try:
         model.model_validate(options)
@@ -463,8 +469,6 @@ def _duplicate_keys(node, source: str, path: str = "") -> list[str]:
 
 def json_schema() -> dict:
     """JSON Schema for editors: the manifest with each registered stage's options as one branch of `stages`."""
-    import curation.stages  # noqa: F401  (registers the built-in stages)
-
     branches = []
     for name in registered_stages():
         try:

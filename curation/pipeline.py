@@ -53,11 +53,11 @@ class Pipeline:
 
     def steps(self):
         """The datatrove steps, to hand to any datatrove executor yourself."""
-        from curation.runner import compile_pipeline
+        from curation.run.runner import compile_pipeline
 
         return compile_pipeline(self.manifest(), progress=False)
 
     def run(self, overwrite: bool = False, progress: bool = True) -> dict:
-        from curation.runner import run_manifest
+        from curation.run.runner import run_manifest
 
         return run_manifest(self.manifest(), overwrite=overwrite, progress=progress)

@@ -1,12 +1,12 @@
-"""The built-in stages, registered by name (imported lazily, so `curate --help` stays fast).
+"""The built-in stages: manifest name -> "module:Class", imported when first used (so `curate --help` stays
+fast). curation.core registers them; a third-party package adds its own through the `curation.stages`
+entry-point group instead of editing this table.
 
 Readers are not stages of the manifest's `stages:` list; the `input:` section picks one.
 """
 
-from curation.core import register_lazy
-
 BUILTIN = {
-    "extract": "curation.extract:Extract",
+    "extract": "curation.io.extract:Extract",
     "url_filter": "filters.url:UrlFilter",
     "langid": "langid.fasttext_lid:LanguageId",
     "dedup": "dedup.stage:MinhashDedup",
@@ -16,8 +16,5 @@ BUILTIN = {
     "precision": "filters.precision:PrecisionFilter",
     "format": "filters.formatting:Format",
     "rephrase": "rephrase.stage:Rephrase",
-    "write": "curation.writer:ParquetOutput",
+    "write": "curation.io.writer:ParquetOutput",
 }
-
-for _name, _path in BUILTIN.items():
-    register_lazy(_name, _path)

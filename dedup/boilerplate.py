@@ -25,6 +25,7 @@ import numpy as np
 import xxhash
 
 from curation.core import CurationError
+from dedup.normalize import normalize
 
 LINE_BREAK = "\ue000"  # a private-use character: normalisation keeps it, so lines survive it
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -33,9 +34,7 @@ _HOST_TAG = np.uint64(1)
 
 
 def normalized_lines(text: str) -> list[str]:
-    """The page's lines after the MinHash normalisation (dedup.minhash.normalize), empty ones dropped."""
-    from dedup.minhash import normalize
-
+    """The page's lines after the MinHash normalisation (dedup.normalize), empty ones dropped."""
     norm = normalize(text.replace("\n", f" {LINE_BREAK} "))
     return [s for s in (part.strip() for part in norm.split(LINE_BREAK)) if s]
 

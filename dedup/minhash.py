@@ -36,17 +36,17 @@ from __future__ import annotations
 
 import os
 import struct
-import unicodedata
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from datatrove.utils.text import NUMBERS_PATTERN, PUNCTUATION
 
 from curation.core import CurationError
 from dedup import kernels
+from dedup.boilerplate import LineCounts, page_lines
+from dedup.normalize import normalize
 
 SPACE_BYTE = 32
 BUCKET_MAGIC = b"CMHB"
@@ -152,46 +152,6 @@ def config_for(mode: str = "robust", **settings) -> "MinhashConfig":
                                 f"{', '.join(extra)} {'applies' if len(extra) == 1 else 'apply'} only to mode "
                                 "'robust' (leave it out, or use mode 'robust')")
     return MinhashConfig(mode=mode, **{**(ROBUST if mode == "robust" else FINEWEB2), **given})
-
-
-# --------------------------------------------------------------------------------------------- normalisation
-
-_PUNCT, _MARK = 1, 2
-_FLAGS: np.ndarray | None = None
-
-
-def _char_flags() -> np.ndarray:
-    """uint8 per code point: punctuation (datatrove's list) and combining marks (category Mn)."""
-    global _FLAGS
-    if _FLAGS is None:
-        flags = np.zeros(0x110000, dtype=np.uint8)
-        flags[[ord(c) for c in PUNCTUATION]] |= _PUNCT
-        flags[[cp for cp in range(0x110000) if unicodedata.category(chr(cp)) == "Mn"]] |= _MARK
-        _FLAGS = flags
-    return _FLAGS
-
-
-def _present(text: str, flag: int) -> list[str]:
-    """The distinct characters of `text` with `flag`: a table look-up over the code points in numpy, instead
-    of hashing every character into a set."""
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    hits = codes[(_char_flags()[codes] & flag) != 0]
-    return [chr(c) for c in np.unique(hits)] if len(hits) else []
-
-
-def normalize(text: str) -> str:
-    """datatrove's `simplify_text` (lowercase, numbers -> 0, punctuation -> space, one space, no diacritics),
-    same output, several times faster: characters are replaced only for the few distinct punctuation marks
-    and combining marks a text contains, found by a table look-up, instead of a per-character loop."""
-    text = NUMBERS_PATTERN.sub("0", text.lower())
-    for c in _present(text, _PUNCT):
-        text = text.replace(c, " ")
-    text = " ".join(text.split())
-    if not text.isascii():
-        text = unicodedata.normalize("NFD", text)
-        for c in _present(text, _MARK):
-            text = text.replace(c, "")
-    return text.strip()
 
 
 # --------------------------------------------------------------------------------------------- signatures
@@ -485,7 +445,8 @@ class Deduper:
     def _signatures(self) -> np.ndarray:
         if self.n == 0:
             return np.empty((0, self.config.num_hashes), np.uint64)
-        return np.memmap(self.work / "signatures.u64", dtype=np.uint64, mode="r", shape=(self.n, self.config.num_hashes))
+        return np.memmap(self.work / "signatures.u64", dtype=np.uint64, mode="r", shape=(self.n,
+                                                                                         self.config.num_hashes))
 
     def _verified_index_hits(self) -> np.ndarray:
         """Documents matching a document kept by an earlier run: an equal band digest, then the same check
@@ -543,8 +504,6 @@ def count_lines(pages: list, config: MinhashConfig, hosts: list[str | None] | No
     dedup.boilerplate.page_lines), or None when the config strips no boilerplate."""
     if not config.strips_boilerplate:
         return None
-    from dedup.boilerplate import LineCounts, page_lines
-
     counts = LineCounts(config.boilerplate_host_docs, config.boilerplate_docs,
                         Path(work_dir) / "lines" if work_dir is not None else None)
     for i in range(0, len(pages), batch_size):
@@ -564,8 +523,6 @@ def dedup_texts(texts: Iterable[str], tokenize: Callable[[str], list[str]], conf
     in memory for the two passes (about the size of the texts)."""
     lines = None
     if config.strips_boilerplate:
-        from dedup.boilerplate import page_lines
-
         texts = [page_lines(t) for t in texts]
         if hosts is not None and len(hosts) != len(texts):
             raise CurationError(f"dedup_texts: {len(hosts)} hosts for {len(texts)} texts")

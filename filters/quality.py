@@ -120,7 +120,8 @@ def compute_signals(text: str, words: list[str], stopwords: frozenset[str]) -> d
         "alpha_words_ratio": sum(1 for w in words if _HAS_ALPHA.search(w)) / n_words if n_words else 0.0,
         "stop_words": len(stopwords.intersection(words)) if stopwords else 0,
         "dup_line_frac": _duplicates(lines)[0] / len(lines),
-        "line_punct_ratio": (sum(1 for line in nonempty if line.endswith(_STOP_CHARS)) / len(nonempty)) if nonempty else 0.0,
+        "line_punct_ratio": (sum(1 for line in nonempty if line.endswith(_STOP_CHARS)) / len(nonempty))
+        if nonempty else 0.0,
         "char_dup_ratio": (_duplicates(nonempty)[1] / max(len(text.replace("\n", "")), 1)) if nonempty else 0.0,
         "new_line_ratio": text.count("\n") / n_words if n_words else float("inf"),
         "_nonempty_lines": len(nonempty),

@@ -8,10 +8,11 @@ statistic it cuts on, and the same position is taken in the language's distribut
 
 Where the English threshold lies outside the English reference (q = 0 or 1, nothing to match), the quantile
 method keeps the same factor beyond each reference's tail (English threshold / English 99th percentile x
-the language's 99th percentile; the 1st percentiles for lower bounds); where that cannot be told (a statistic that is 0 in most
-reference documents, or no spread for meanstd), the English threshold is kept, and a lower-bound check on a
-statistic the language hardly has (line-end punctuation in a script without it) is turned off (-1). Each fallback is reported in the config's header. Stopwords are the words above 0.8% of all words (0.3%,
-then 0.2%, when fewer than 8 are found).
+the language's 99th percentile; the 1st percentiles for lower bounds); where that cannot be told (a statistic that
+is 0 in most reference documents, or no spread for meanstd), the English threshold is kept, and a lower-bound check on a
+statistic the language hardly has (line-end punctuation in a script without it) is turned off (-1). Each fallback
+is reported in the config's header. Stopwords are the words above 0.8% of all words (0.3%, then 0.2%, when fewer
+than 8 are found).
 
 The caller gives texts and a word tokenizer; reading corpora and writing files is the CLI's job.
 """
@@ -127,7 +128,8 @@ def stopwords(words: list[list[str]]) -> tuple[list[str], float]:
     return found, share
 
 
-def transfer(rule: Rule, threshold: float, english: np.ndarray, language: np.ndarray, method: str) -> tuple[float, str, str]:
+def transfer(rule: Rule, threshold: float, english: np.ndarray, language: np.ndarray,
+             method: str) -> tuple[float, str, str]:
     """The language's threshold, the method actually used, and the English position it matched.
 
     With the quantile method, a threshold outside the English reference (q = 0 or 1: the reference never

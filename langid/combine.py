@@ -56,7 +56,7 @@ def build_detector(spec: str, model_id: str | None = None):
     """A detector from a name or path: `lid176`, `curlid`, `cld2`, `lingua`, a fastText model path, or
     several joined by `+` (`curlid+cld2+lid176`): a `Cascade` whose primary is the first."""
     from langid.detectors import Cld2Detector, FastTextDetector, LinguaDetector
-    from langid.fasttext_lid import resolve_model
+    from langid.loading import resolve_model
 
     parts = [p.strip() for p in spec.split("+") if p.strip()]
     if not parts:

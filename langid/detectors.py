@@ -35,14 +35,14 @@ class FastTextDetector:
     kind = "fasttext"
 
     def __init__(self, path: str, model_id: str | None = None):
-        from langid.fasttext_lid import check_model_file, load_fasttext, model_id_of
+        from langid.loading import check_model_file, load_fasttext, model_id_of
 
         self.path = check_model_file(path)
         self.model = load_fasttext(self.path)
         self.model_id = model_id or model_id_of(self.path, self.model)
 
     def predict_many(self, texts: list[str]) -> list[tuple[str, float]]:
-        from langid.fasttext_lid import predict_top
+        from langid.loading import predict_top
 
         return predict_top(self.model, texts)
 

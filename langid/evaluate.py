@@ -12,8 +12,8 @@ from collections import Counter
 
 from curation.core import CurationError
 from langid.data import LabelledSet
-from langid.fasttext_lid import check_model_file, resolve_model
 from langid.labels import normalize_label
+from langid.loading import check_model_file, resolve_model
 
 BATCH = 2048
 SHORT = 50  # characters: texts shorter than this are also scored on their own
@@ -36,7 +36,7 @@ def predict(detector, texts: list[str], progress: bool = False) -> list[tuple[st
     from tqdm import tqdm
 
     if not hasattr(detector, "predict_many"):  # a bare fastText model
-        from langid.fasttext_lid import predict_top
+        from langid.loading import predict_top
 
         return predict_top(detector, texts)
     out: list[tuple[str, float]] = []

@@ -84,7 +84,8 @@ def format_table(res: dict, confusions: int = 5) -> str:
             lines.append(f"  over the {c['languages']} languages every model knows ({c['documents']} texts): "
                          + ", ".join(f"{k} {v:.4f}" for k, v in best))
         for spec, r in entry["models"].items():
-            worst = ", ".join(f"{x['gold']}->{x['predicted']} {x['documents']}" for x in r["top_confusions"][:confusions])
+            worst = ", ".join(f"{x['gold']}->{x['predicted']} {x['documents']}"
+                              for x in r["top_confusions"][:confusions])
             lines.append(f"  worst confusions, {spec}: {worst}")
     lines.append("\nseconds spent predicting (all sets): "
                  + ", ".join(f"{k} {v}" for k, v in res["seconds"].items()))

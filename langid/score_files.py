@@ -42,7 +42,7 @@ def thresholds_for(model_id: str, model_path: str | None = None) -> tuple[dict[s
     """The thresholds of model `model_id` and the file they came from: the sidecar beside the model when it
     names this id, else the shipped file of that id; None when there is neither."""
     if model_path and "://" not in model_path:
-        from langid.fasttext_lid import sidecar_path
+        from langid.loading import sidecar_path
 
         side = Path(sidecar_path(model_path))
         if side.exists():

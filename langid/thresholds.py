@@ -8,7 +8,6 @@ of the language's quality config, leaving every other key and comment of the fil
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from curation import atomic
 from curation.core import CurationError
 from langid.data import LabelledSet
 from langid.labels import normalize_label
@@ -85,11 +85,6 @@ def language_thresholds(model, data: LabelledSet, min_docs: int = MIN_DOCS, know
     return rows
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
 
 def write_language_score(path: str | Path, value: float, note: str, header: str,
                          validate: Callable[[dict], object] | None = None) -> str:
@@ -130,7 +125,7 @@ def write_language_score(path: str | Path, value: float, note: str, header: str,
                             "several lines?); set it by hand")
     if validate is not None:
         validate(data)
-    _atomic_write(path, new)
+    atomic.write_text(path, new)
     return action
 
 

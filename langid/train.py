@@ -16,12 +16,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from curation.core import CurationError
 from datatrove.utils.logging import logger
-from langid.data import LabelledSet
-from langid.fasttext_lid import _MODELS
-from langid.fit import fit
 
+from curation.core import CurationError
+from langid.data import LabelledSet
+from langid.fit import fit
+from langid.loading import forget_model
 
 # A NaN that still happens in the fresh process (`langid.fit`) is tried again a few times before it is
 # reported: a real divergence (learning rate too high) fails every try and is reported with its remedy.
@@ -121,6 +121,6 @@ def train_model(data: LabelledSet, output: str, config: TrainConfig = TrainConfi
                                         + ("; try a lower --lr" if "NaN" in str(e) else "")) from None
                 logger.warning(f"fastText reported '{e}' (try {attempt} of {NAN_TRIES}); training again")
         os.replace(tmp_model, out)
-    _MODELS.pop(str(out), None)  # a model loaded earlier from this path is stale now
+    forget_model(str(out))  # a model loaded earlier from this path is stale now
     return {"path": str(out), "bytes": out.stat().st_size, "labels": n_labels,
             "documents": len(data), "config": asdict(config)}

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curation import atomic
 from curation.core import Document
 from rephrase.engine import BatchResult
 
@@ -64,11 +64,6 @@ def from_table(table: pa.Table) -> list[Document]:
     return out
 
 
-def _write_atomic(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
 
 class BatchCheckpoint:
     """Finished batches in `folder`: `part-NNNNNN.parquet` (the rephrased documents, absent when a batch
@@ -88,7 +83,8 @@ class BatchCheckpoint:
 
     def remove_unfinished(self) -> int:
         """Delete parts and temporary files of batches that never got their done marker."""
-        n = 0
+        n = atomic.remove_temp_files(self.folder)
+        # parts of batches without a marker, and temporary files of earlier versions (`part-*.parquet.tmp`)
         for p in list(self.folder.glob("part-*.parquet*")) + list(self.markers.glob("*.tmp")):
             if p.name.endswith(".tmp") or not self.marker(int(p.name[5:11])).exists():
                 p.unlink(missing_ok=True)
@@ -115,10 +111,10 @@ class BatchCheckpoint:
             self.part(bid).unlink(missing_ok=True)
         else:
             table = to_table(result.outputs)
-            _write_atomic(self.part(bid), lambda p: pq.write_table(table, p, compression="zstd"))
+            atomic.write_with(self.part(bid), lambda p: pq.write_table(table, p, compression="zstd"))
         info = {"digest": batch_digest(docs), "rows": len(result.outputs), "counts": dict(result.counts),
                 "retry": result.retry}
-        _write_atomic(self.marker(bid), lambda p: p.write_text(json.dumps(info)))
+        atomic.write_with(self.marker(bid), lambda p: p.write_text(json.dumps(info)))
 
     def done_counts(self) -> Counter:
         total = Counter()

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import re
 
-from rephrase.backend import Completion
-
 # a first line that only announces the answer, in the languages models most often slip into
 _PREAMBLE_LINE = re.compile(
     r"^\s*(?:\*\*)?(?:(?:sure|certainly|of course|okay|ok|absolutely)\b[^\n]{0,80}?[.!,]\s*)?"

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from curation.core import CurationError, Document, Stage, register_stage
+from curation.core import CurationError, Stage, StageKind, register_stage
 from rephrase.checks import OutputChecker
 from rephrase.chunking import load_tokenizer
 from rephrase.prompts import HIGH_QUALITY_STYLES, LOW_QUALITY_STYLES, Routing, language_name
@@ -58,7 +58,7 @@ class Rephrase(Stage):
     """
 
     name = "🪄 Rephrase"
-    type = "🪄 - REPHRASE"
+    type = StageKind.REPHRASE
 
     def __init__(self, style: str | list[str] | None = None, language: str | None = None,
                  backend: Literal["openai", "transformers"] = "openai", model: str | None = None,
@@ -86,7 +86,8 @@ class Rephrase(Stage):
         if backend == "openai" and not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url '{base_url}' must start with http:// or https://")
         if backend == "transformers" and not Path(model).is_dir():
-            raise CurationError(f"model '{model}': no such model folder (the transformers backend loads a local folder)")
+            raise CurationError(f"model '{model}': no such model folder "
+                                "(the transformers backend loads a local folder)")
         if language and language_name(language, language_names) is None:
             raise CurationError(f"language '{language}': no name for it in rephrase/languages.yml; "
                                 "add it there or give language_names")

@@ -1,11 +1,11 @@
-"""Shared fixtures: small WARC files built in tmp_path with curation.warcgen, and good pages to surround
+"""Shared fixtures: small WARC files built in tmp_path with curation.demo.warc, and good pages to surround
 broken records with (each good page carries a marker, so a test can check its text came through)."""
 
 from __future__ import annotations
 
 import pytest
 
-from curation import warcgen
+from curation.demo import warc as warcgen
 
 DATE = "2024-03-01T12:00:00Z"
 

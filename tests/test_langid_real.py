@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from curation import demo
 from curation.cli import main
 from curation.core import CurationError, Document
-from curation.langid_udhr import udhr_paragraphs
+from curation.demo import build as demo
+from curation.demo.langid_sets import udhr_paragraphs
 from langid import corpora
 from langid.combine import Cascade, fit_trust
 from langid.labels import canonical_label, normalize_label
@@ -118,7 +118,8 @@ def test_mix_refuses_test_splits_and_names_missing_corpora(fake_corpora, tmp_pat
     entries = {e.corpus: e for e in load_mix(ROOT / "langid/mixes/real.yml")}
     for corpus, name in (("sib200", "flores-test"), ("ntrex", "ntrex-heldout"), ("tatoeba", "tatoeba-heldout")):
         train = read_entry(entries[corpus], fake_corpora[corpus])  # the fake corpora share texts: one at a time
-        assert len(train) and not set(zip(train.texts, train.labels)) & set(zip(tests[name].texts, tests[name].labels)), name
+        held = set(zip(tests[name].texts, tests[name].labels))
+        assert len(train) and not set(zip(train.texts, train.labels)) & held, name
     spec.write_text("corpora:\n  - corpus: nope\n", encoding="utf-8")
     with pytest.raises(CurationError, match="corpora\\[0\\]"):
         load_mix(spec)
@@ -178,7 +179,8 @@ def test_lid176_never_uses_another_models_thresholds(caplog):
     class OwnScores(dict):
         model = "lid176"
 
-    assert LanguageId(model="lid176", min_scores=ChainMap({}, OwnScores(fra_Latn=0.42))).threshold("fra_Latn") == (0.42, False)
+    own = LanguageId(model="lid176", min_scores=ChainMap({}, OwnScores(fra_Latn=0.42)))
+    assert own.threshold("fra_Latn") == (0.42, False)
 
     # a model without thresholds: the stated default, counted
     stage = LanguageId(model="cld2")

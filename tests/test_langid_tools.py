@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from curation import demo
 from curation.cli import main
 from curation.core import CurationError
-from curation.langid_udhr import build_udhr_sets, udhr_paragraphs
+from curation.demo import build as demo
+from curation.demo.langid_sets import build_udhr_sets, udhr_paragraphs
 from filters.config import LanguageConfig
 from langid.data import read_labelled
 from langid.evaluate import prf

@@ -1,7 +1,6 @@
 """End to end: manifests run on the demo crawl and on JSONL/Parquet, resume, overrides, custom filters."""
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -10,9 +9,9 @@ import pytest
 
 from curation import Pipeline
 from curation.cli import main
-from curation.demo import build_demo
+from curation.demo.build import build_demo
 from curation.manifest import parse_manifest
-from curation.runner import run_manifest
+from curation.run.runner import run_manifest
 from filters.config import language_scores
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,8 +79,9 @@ def test_demo_manifest_end_to_end(small_crawl, tmp_path, capsys):
     assert quality["in"] == quality["kept"] + quality["removed"] and quality["removed"] > 0
     assert any(v["removed"] for v in stats["languages"].values())
     # the truth: written article pages carry their true language
-    truth = {json.loads(l)["url"]: json.loads(l) for l in (small_crawl / "truth.jsonl").read_text().splitlines()}
-    pairs = [(truth[u]["iso639_3"], lang) for u, lang in zip(df["url"], df["language"]) if truth[u]["kind"] == "article"]
+    truth = {r["url"]: r for r in map(json.loads, (small_crawl / "truth.jsonl").read_text().splitlines())}
+    pairs = [(truth[u]["iso639_3"], lang) for u, lang in zip(df["url"],
+                                                             df["language"]) if truth[u]["kind"] == "article"]
     checked = [(t, lang) for t, lang in pairs if t in ("fra", "deu", "spa", "rus", "por", "ita", "nld", "pol", "tur")]
     assert checked and all(lang.startswith(t) for t, lang in checked), checked
 
@@ -128,11 +128,11 @@ def test_a_second_run_on_the_same_output_exits_at_once_and_touches_nothing(small
     import subprocess
 
     from curation.lock import EXIT_LOCKED
-    from curation.runner import output_lock
+    from curation.run.runner import output_lock
 
     m = manifest(tmp_path, small_crawl / "crawl.warc.gz")
     out = tmp_path / "out"
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom curation.runner import output_lock\n"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom curation.run.runner import output_lock\n"
                                f"with output_lock({str(out)!r}):\n    print('held', flush=True); time.sleep(60)"],
                               stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1])
     try:
@@ -220,7 +220,8 @@ def test_python_api_with_a_plain_function(small_crawl, tmp_path):
 def test_entry_point_stages(tmp_path, monkeypatch):
     pkg = tmp_path / "plugin"
     pkg.mkdir()
-    (pkg / "shouty_filters.py").write_text("def no_shouting(doc):\n    return 'shouting' if doc.text.isupper() else True\n")
+    (pkg / "shouty_filters.py").write_text("def no_shouting(doc):\n    return 'shouting' if doc.text.isupper() else "
+                                           "True\n")
     dist = pkg / "shouty_filters-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: shouty-filters\nVersion: 0.1\n")
@@ -234,11 +235,12 @@ def test_entry_point_stages(tmp_path, monkeypatch):
 
 
 def test_langid_thresholds_come_from_language_configs(tmp_path):
-    from curation.runner import compile_pipeline
+    from curation.run.runner import compile_pipeline
     from langid.fasttext_lid import LanguageId
 
     m = parse_manifest(f"input: {{paths: ['{ROOT / 'manifests/demo.yml'}'], format: jsonl}}\noutput: {tmp_path}\n"
-                       "stages:\n  - stage: langid\n    min_score: 0.5\n    min_scores: {fra_Latn: 0.9}\n", source="m.yml")
+                       "stages:\n  - stage: langid\n    min_score: 0.5\n    min_scores: {fra_Latn: 0.9}\n",
+                       source="m.yml")
     step = next(s for s in compile_pipeline(m, progress=False) if isinstance(s, LanguageId))
     assert step.min_scores["eng_Latn"] == 0.65  # from filters/configs/eng_Latn.yml
     assert step.min_scores["fra_Latn"] == 0.9 and step.min_score == 0.5  # the manifest's own win
@@ -260,7 +262,7 @@ def test_dedup_stage_splits_the_run_and_resumes(small_crawl, tmp_path):
     assert len(excluded) == dedup["removed"] and set(excluded["filter_reason"]) == {"near_duplicate"}
     assert not set(excluded["id"]) & set(df["id"])
     # near-duplicate mirrors of the demo are removed, pointing at the page they copy
-    truth = {json.loads(l)["url"]: json.loads(l) for l in (small_crawl / "truth.jsonl").read_text().splitlines()}
+    truth = {r["url"]: r for r in map(json.loads, (small_crawl / "truth.jsonl").read_text().splitlines())}
     kinds = [truth[u]["kind"] for u in excluded["url"]]
     assert kinds.count("near_duplicate") + kinds.count("exact_duplicate") > 0
     # a second run redoes nothing and reports the same
@@ -276,7 +278,7 @@ def test_exact_and_url_dedup_stages(small_crawl, tmp_path):
     assert exact["removed"] > 0 and exact["reasons"] == {"duplicate_text": exact["removed"]}
     assert url["in"] == exact["kept"]
     excluded = pl.concat([pl.read_parquet(f) for f in (tmp_path / "out/_exclusions").glob("*_exact_dedup/*.parquet")])
-    truth = {json.loads(l)["url"]: json.loads(l) for l in (small_crawl / "truth.jsonl").read_text().splitlines()}
+    truth = {r["url"]: r for r in map(json.loads, (small_crawl / "truth.jsonl").read_text().splitlines())}
     assert {truth[u]["kind"] for u in excluded["url"]} <= {"exact_duplicate", "spam", "near_duplicate", "article"}
     assert "exact_duplicate" in {truth[u]["kind"] for u in excluded["url"]}
     originals = {truth[u]["orig_url"] for u in excluded["url"] if truth[u]["kind"] == "exact_duplicate"}

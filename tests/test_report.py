@@ -12,11 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from curation.cli import main
-from curation.demo import build_demo
+from curation.demo.build import build_demo
 from curation.manifest import parse_manifest
-from curation.report import TOP_SCORE_LANGUAGES
-from curation.runner import run_manifest
-from curation.summary import summary_from_logs
+from curation.report.html import TOP_SCORE_LANGUAGES
+from curation.run.runner import run_manifest
+from curation.run.summary import summary_from_logs
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -52,7 +52,8 @@ def run(tmp_path_factory):
 input: {{paths: ["{base / 'crawl' / 'crawl.warc.gz'}"]}}
 output: {base / 'out'}
 executor: {{tasks: 2, workers: 1}}
-languages: [eng_Latn, deu_Latn, spa_Latn, rus_Cyrl, por_Latn, pol_Latn, nld_Latn, tur_Latn, ukr_Cyrl, swe_Latn, ces_Latn]
+languages: [eng_Latn, deu_Latn, spa_Latn, rus_Cyrl, por_Latn, pol_Latn, nld_Latn, tur_Latn, ukr_Cyrl, swe_Latn,
+            ces_Latn]
 stages:
   - stage: extract
     engine: resiliparse
@@ -130,7 +131,8 @@ def test_run_writes_a_report_that_loads_and_shows_every_chart(run, browser):
     assert "Finished run" in text and "PARTIAL" not in text
     assert f"{summary['documents_written']:,} written" in text
     # the per-language table adds up to the documents written, read back from the Parquet files
-    rows = sum(pq.ParquetFile(p).metadata.num_rows for p in out.glob("*/*.parquet") if not p.parent.name.startswith("_"))
+    rows = sum(pq.ParquetFile(p).metadata.num_rows for p in out.glob("*/*.parquet")
+               if not p.parent.name.startswith("_"))
     assert rows == summary["documents_written"]
     html = page_path.read_text()
     assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
@@ -178,7 +180,7 @@ def test_report_of_a_run_without_exclusions(run, browser, tmp_path):
 
 
 def test_tokens_counted_with_a_tokenizer(run, tmp_path):
-    from curation.report_data import scan_output
+    from curation.report.data import scan_output
     from curation.tokenize import load_tokenizer, train_bpe
 
     out, _ = run

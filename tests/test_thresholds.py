@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from curation.cli import main
-from curation.reference import build as build_reference
+from curation.demo.reference import build as build_reference
 from filters.config import LanguageConfig, load_config
 from filters.thresholds import RULES, Reference, derive, stopwords, transfer
 

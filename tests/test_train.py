@@ -128,10 +128,10 @@ def test_bits_per_byte_scores_every_token_of_long_documents():
 def shards(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
     rows = make_texts(120)
-    pq.write_table(pa.table({"text": [t for _, t in rows[:100]], "language": [l for l, _ in rows[:100]]}),
+    pq.write_table(pa.table({"text": [t for _, t in rows[:100]], "language": [lang for lang, _ in rows[:100]]}),
                    root / "train.parquet")
     (root / "held").mkdir()
-    pq.write_table(pa.table({"text": [t for _, t in rows[100:]], "language": [l for l, _ in rows[100:]]}),
+    pq.write_table(pa.table({"text": [t for _, t in rows[100:]], "language": [lang for lang, _ in rows[100:]]}),
                    root / "held" / "held.parquet")
     tok = train_bpe((t for _, t in rows), 300, root / "tok.json")
     tokenize_dataset([str(root / "train.parquet")], root / "shards", str(tok), progress=False)

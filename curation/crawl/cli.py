@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
-from curation.lock import EXIT_LOCKED
 from curation.crawl.spec import PUBLIC_INDEX
+from curation.lock import EXIT_LOCKED
 
 EPILOG = f"""examples:
   curate crawl list                                   snapshots in {PUBLIC_INDEX}
@@ -93,8 +93,8 @@ def _state(row, selected: bool | None) -> str:
 
 
 def _cmd_sync(args) -> int:
-    from curation.lock import Locked
     from curation.crawl.sync import ledger_path, sync
+    from curation.lock import Locked
 
     manifest = _manifest(args.manifest)
     try:

@@ -1,5 +1,5 @@
 """`curate crawl sync`: process every selected snapshot's files that the ledger does not record as done, oldest
-snapshot first, each batch of files as one run of the manifest's pipeline (curation.runner.run_manifest).
+snapshot first, each batch of files as one run of the manifest's pipeline (curation.run.runner.run_manifest).
 
 Cross-snapshot dedup: the manifest's dedup stage gets the crawl's persistent index (dedup/index.py), so each
 batch is deduplicated against everything kept before it (earlier batches and earlier snapshots) and adds its
@@ -20,6 +20,7 @@ from curation.crawl.ledger import Ledger
 from curation.crawl.spec import CrawlSpec
 from curation.lock import ExclusiveLock
 from curation.manifest import Manifest
+from curation.run import layout
 
 LEDGER_NAME = "crawl-ledger.sqlite"
 INDEX_NAME = "_dedup_index"
@@ -100,14 +101,15 @@ def run_complete(output: str, tasks: int) -> bool:
     """The run's summary is on disk, every pass left a completion marker for each of its tasks and every
     barrier (dedup) its done.json: only then are the batch's files marked done."""
     out = Path(output)
-    if not (out / "stats.json").is_file():
+    if not (out / layout.STATS).is_file():
         return False
-    for logs in [out / "_logs", *sorted((out / "_logs").glob("pass_*"))]:
+    for logs in layout.all_pass_logs(out):
         done = {p.name for p in (logs / "completions").glob("*")} if (logs / "completions").is_dir() else set()
         if any(f"{rank:05d}" not in done for rank in range(tasks)):
             return False
-    barriers = [d for d in (out / "_stages").glob("*") if (d / "input").exists() or (d / "kept").exists()]
-    return all((d / "done.json").is_file() for d in barriers)
+    barriers = [d for d in (out / layout.STAGES).glob("*")
+                if (d / layout.HANDOFF).exists() or (d / layout.KEPT).exists()]
+    return all((d / layout.DONE).is_file() for d in barriers)
 
 
 def sync(manifest: Manifest, index_url: str | None = None, data_url: str | None = None, progress: bool = True,
@@ -146,7 +148,7 @@ def sync(manifest: Manifest, index_url: str | None = None, data_url: str | None 
 
 def _sync_snapshot(manifest, spec: CrawlSpec, location: Location, ledger: Ledger, snapshot: str,
                    index: str | None, progress: bool, echo, result: SyncResult) -> None:
-    from curation.runner import run_manifest
+    from curation.run.runner import run_manifest
 
     if not ledger.listed(snapshot, spec.kind):
         try:

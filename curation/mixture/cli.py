@@ -1,4 +1,4 @@
-"""`curate mix` and `curate publish`: the mixture commands (hooked into curation/cli.py by `add_parser`)."""
+"""`curate mix` and `curate publish`: the mixture commands (hooked into curation/cli/main.py by `add_parser`)."""
 
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ def _cmd_mix(args) -> int:
         from curation.mixture.plan import make_plan
 
         plan = make_plan(spec, progress=not a.no_progress)
-        print(f"{'language':<12} {'source':<10} {'docs in':>10} {'pool (' + spec.unit + ')':>18} {'budget':>14} {'epochs':>7}")
+        print(f"{'language':<12} {'source':<10} {'docs in':>10} {'pool (' + spec.unit + ')':>18} {'budget':>14} "
+              f"{'epochs':>7}")
         for p in plan.sources:
             print(f"{p.source.language or '(all)':<12} {p.source.name:<10} {p.source.rows:>10,} "
                   f"{p.pool(spec.unit):>18,} {p.budget:>14,.0f} {p.epochs:>7.3f}")
@@ -107,8 +108,7 @@ def _weights(a) -> int:
         content["removed_by"] = dict(d["removed_by"])
         content["duplicates_judged"] = d.get("duplicates_judged")
         path = write_weights(a.output, lang, content)
-        more = [f"{b['min_size']}{'+' if b['max_size'] is None else '' if b['max_size'] == b['min_size'] else '-' + str(b['max_size'])}"
-                f"x{b['reps']}" for b in content["buckets"] if b["reps"] > 1]
+        more = [f"{_size_range(b)}x{b['reps']}" for b in content["buckets"] if b["reps"] > 1]
         print(f"{lang:<12} {content['documents']:>8} docs, {content['global_removal_rate']:.1%} removed"
               f"{'; more copies for sizes ' + ', '.join(more) if more else '; 1 copy everywhere'} -> {path}")
     return 0
@@ -136,3 +136,9 @@ def add_parser(sub) -> None:
     pub.add_argument("--private", action="store_true", help="create the repo as private")
     pub.add_argument("--dry-run", action="store_true", help="check the folder and card, list the files, upload nothing")
     pub.set_defaults(func=_cmd_publish)
+
+
+def _size_range(bucket: dict) -> str:
+    """A cluster-size bucket as `5-99`, `1000+`, or `4` (one size)."""
+    lo, hi = bucket["min_size"], bucket["max_size"]
+    return f"{lo}+" if hi is None else f"{lo}" if hi == lo else f"{lo}-{hi}"

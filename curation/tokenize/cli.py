@@ -28,7 +28,7 @@ EXAMPLES = """examples:
 
 
 def _texts(inputs: list[str], text_column: str, limit: int | None):
-    from curation.readers import record_batches
+    from curation.io.readers import record_batches
     from curation.tokenize.encode import input_files
 
     n = 0

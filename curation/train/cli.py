@@ -26,7 +26,8 @@ def _cmd_train(args) -> int:
 
     cfg = load_config(args.config, output=args.output, steps=args.steps, device=args.device)
     r = train(cfg, progress=not args.no_progress)
-    print(f"{r['steps']} steps, {r['parameters']:,} parameters, {r['tokens']:,} tokens on {r['device']} -> {cfg.output}")
+    print(f"{r['steps']} steps, {r['parameters']:,} parameters, {r['tokens']:,} tokens on {r['device']} "
+          f"-> {cfg.output}")
     for lang, v in (r["bpb"] or {}).items():
         print(f"  {lang:<12} {v:.4f} bits/byte")
     return 0

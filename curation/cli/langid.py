@@ -33,7 +33,7 @@ def _warn(line: str) -> None:
 
 
 def _cmd_udhr(args) -> int:
-    from curation.langid_udhr import build_udhr_sets
+    from curation.demo.langid_sets import build_udhr_sets
 
     s = build_udhr_sets(args.output, args.heldout_share, args.seed, args.cache)
     print(f"{s['languages']} languages: {s['train']} training and {s['heldout']} held-out paragraphs "
@@ -112,7 +112,7 @@ def _write_model_thresholds(model: str, data, command: str, min_docs: int, outpu
                             model_id: str | None = None) -> None:
     """Per-language thresholds of `model` on `data`, into its own thresholds file (beside it by default)."""
     from langid.combine import build_detector
-    from langid.fasttext_lid import sidecar_path
+    from langid.loading import sidecar_path
     from langid.score_files import write_score_file
     from langid.thresholds import detector_thresholds
 
@@ -145,12 +145,13 @@ def _cmd_eval(args) -> int:
 
 def _eval_sets(args) -> int:
     from curation.core import CurationError
+    from langid.mix import held_out_sets, parse_corpus_args
     from langid.report import evaluate_all, format_table
-    from langid.mix import parse_corpus_args, held_out_sets
 
     paths = parse_corpus_args(args.corpus)
     if not paths:
-        raise CurationError("--models needs the test corpora: --corpus NAME=PATH (sib200, ntrex, lingua, tatoeba, udhr)")
+        raise CurationError("--models needs the test corpora: --corpus NAME=PATH "
+                            "(sib200, ntrex, lingua, tatoeba, udhr)")
     models = [m for m in (args.models or args.model or "").split(",") if m]
     if not models:
         raise CurationError("--corpus needs --models (comma-separated: lid176,cld2,curlid,curlid+cld2+lid176,PATH)")
@@ -251,8 +252,9 @@ def _cmd_trust(args) -> int:
         print(f"{det.model_id}: {len(data)} tuning documents ...", file=sys.stderr)
         preds[det.model_id] = det.predict_many(data.texts)
     table = fit_trust(preds, data.labels)
-    write_text(args.output, json.dumps({"source": data.source, "command": "curate langid trust --models "
-                                        + args.models + "".join(f" --corpus {c}=PATH" for c in paths), "trust": table}, ensure_ascii=False, sort_keys=True) + "\n")
+    command = "curate langid trust --models " + args.models + "".join(f" --corpus {c}=PATH" for c in paths)
+    body = {"source": data.source, "command": command, "trust": table}
+    write_text(args.output, json.dumps(body, ensure_ascii=False, sort_keys=True) + "\n")
     print(f"{args.output}: trust of {', '.join(table)} on {len(data)} documents")
     return 0
 

@@ -6,7 +6,6 @@ not."""
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections import Counter
 from html import escape
@@ -15,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from curation import atomic
-from curation.report_data import SCORE_BINS, gather
-from curation.svg import PALETTE, columns, hbars, number
+from curation.report.data import SCORE_BINS, gather
+from curation.report.svg import PALETTE, columns, hbars, number
+from curation.run.layout import REPORT
 
 TOP_BARS = 30  # rows in the per-language and per-domain bar charts (tables hold all)
 TOP_SCORE_LANGUAGES = 8  # languages with a language-score histogram of their own
@@ -122,7 +122,8 @@ def _removals(d: dict) -> str:
     readers = [s for s in stages if "documents" in s]
     for r in readers:
         skipped = ", ".join(f"{k} {number(v)}" for k, v in r.get("skipped", {}).items()) or "none"
-        parts.append(_note(f"{_stage(r['stage'])}: {number(r.get('files', 0))} files, {number(r['documents'])} documents "
+        parts.append(_note(f"{_stage(r['stage'])}: {number(r.get('files', 0))} files, {number(r['documents'])} "
+                           "documents "
                            f"read; records skipped: {skipped}."))
     return "".join(parts) + _per_language(d)
 
@@ -153,7 +154,8 @@ def _scores(d: dict) -> str:
     kept = {k: v["scores"] for k, v in d["output"]["languages"].items() if v["scores"].sum()}
     removed = {e["key"]: e["scores"] for e in d["exclusions"]["stages"].values() if e["scores"]}
     if not kept and not removed:
-        return "".join(parts) + _note("No language_score in the output or the exclusions (not yet, or no language ID stage).")
+        return "".join(parts) + _note("No language_score in the output or the exclusions (not yet, or no language ID "
+                                      "stage).")
     totals = Counter({k: int(v.sum()) for k, v in kept.items()})
     for scores in removed.values():
         totals.update({k: int(v.sum()) for k, v in scores.items()})
@@ -262,30 +264,6 @@ def write_report(out: str | Path, tokenizer: str | None = None, progress: bool =
     """Write the report of run folder `out` to `path` (default `out/report.html`), atomically."""
     out = Path(out)
     html = render(gather(out, tokenizer, progress))
-    path = Path(path) if path else out / "report.html"
+    path = Path(path) if path else out / REPORT
     atomic.write_text(path, html)
     return path
-
-
-def _cmd_report(args) -> int:
-    path = write_report(args.out, tokenizer=args.tokenizer, progress=not args.no_progress, path=args.html)
-    print(f"wrote {path}")
-    return 0
-
-
-def add_parser(sub) -> None:
-    rep = sub.add_parser(
-        "report", help="write a run's HTML report (OUT/report.html)",
-        description="Write a self-contained HTML report of a `curate run` output folder: documents and tokens\n"
-                    "per language, removals per stage, reason and language, language-score distributions,\n"
-                    "duplicate-cluster sizes, the most removed domains and throughput per stage. No network,\n"
-                    "no scripts: open it anywhere. `curate run` writes it at the end of every run; this\n"
-                    "command rewrites it, also for a run that has not finished (marked PARTIAL).",
-        epilog="examples:\n  curate report out/demo\n  curate report out/demo --tokenizer tok/tokenizer.json "
-               "--html /tmp/demo.html", formatter_class=argparse.RawDescriptionHelpFormatter)
-    rep.add_argument("out", help="the run's output folder")
-    rep.add_argument("--tokenizer", help="tokenizer.json to count tokens exactly (default: estimate as UTF-8 "
-                                         "bytes / 4)")
-    rep.add_argument("--html", help="where to write the page (default OUT/report.html)")
-    rep.add_argument("--no-progress", action="store_true", help="no progress bars")
-    rep.set_defaults(func=_cmd_report)

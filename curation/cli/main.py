@@ -11,6 +11,7 @@ import json
 import sys
 
 from curation.core import CurationError
+from curation.io.paths import FORMATS
 
 EPILOG = """examples:
   curate validate manifests/demo.yml
@@ -26,10 +27,10 @@ EPILOG = """examples:
 
 
 def _cmd_run(args) -> int:
-    from curation.interrupt import stopped_run_handling
     from curation.manifest import load_manifest
-    from curation.runner import apply_overrides, run_manifest
-    from curation.summary import format_summary
+    from curation.run.interrupt import stopped_run_handling
+    from curation.run.runner import apply_overrides, run_manifest
+    from curation.run.summary import format_summary
 
     manifest = apply_overrides(load_manifest(args.manifest), args.input, args.output, args.format)
     with stopped_run_handling(manifest.output.path, args.argv, local=manifest.executor.kind == "local") as stop:
@@ -38,7 +39,7 @@ def _cmd_run(args) -> int:
     if stop.interrupted:
         return 130
     if summary.get("executor") == "slurm" and "jobs" in summary:  # submitted, not run: say what to follow
-        from curation.executors import format_submission
+        from curation.run.executors import format_submission
 
         print(format_submission(summary))
         return 0
@@ -48,7 +49,8 @@ def _cmd_run(args) -> int:
 
 def _cmd_validate(args) -> int:
     from curation.manifest import load_manifest, load_mixture, mixture_only
-    from curation.runner import Barrier, apply_overrides, compile_phases
+    from curation.run.barrier import Barrier
+    from curation.run.compile import apply_overrides, compile_phases
 
     if mixture_only(args.manifest):
         spec = load_mixture(args.manifest)
@@ -65,7 +67,7 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_dedup(args) -> int:
-    from curation.dedup_files import dedup_files
+    from curation.apply.dedup import dedup_files
     from dedup.minhash import config_for
 
     config = config_for(args.mode, n_grams=args.ngrams, num_buckets=args.buckets,
@@ -123,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("manifest", help="YAML manifest (see manifests/demo.yml)")
     run.add_argument("--input", help="file, folder or glob (local or fsspec URL) replacing the manifest's input")
     run.add_argument("--output", help="output folder replacing the manifest's output.path")
-    run.add_argument("--format", choices=["warc", "wet", "jsonl", "parquet", "html"],
+    run.add_argument("--format", choices=FORMATS,
                      help="input format (default: inferred from the file names)")
     run.add_argument("--overwrite", action="store_true", help="delete an existing output folder first")
     run.add_argument("--replace-changed", action="store_true",
@@ -136,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check a manifest (keys, types, stage options, inputs, models)")
     val.add_argument("manifest")
     val.add_argument("--input", help="check against this input instead of the manifest's")
-    val.add_argument("--format", choices=["warc", "wet", "jsonl", "parquet", "html"])
+    val.add_argument("--format", choices=FORMATS)
     val.set_defaults(func=_cmd_validate)
 
     dd = sub.add_parser("dedup", help="MinHash-deduplicate Parquet/JSONL files per language",
@@ -170,14 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
     dd.add_argument("--no-progress", action="store_true")
     dd.set_defaults(func=_cmd_dedup)
 
-    from curation.rephrase_files import add_parser as add_rephrase
+    from curation.cli.rephrase import add_parser as add_rephrase
 
     add_rephrase(sub)
 
     sch = sub.add_parser("schema", help="print the manifest JSON Schema (for editors)")
     sch.set_defaults(func=_cmd_schema)
 
-    from curation.kenlm_cli import add_parser as add_kenlm
+    from curation.cli.kenlm import add_parser as add_kenlm
 
     add_kenlm(sub)
 
@@ -185,10 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     stg.set_defaults(func=_cmd_stages)
 
     # command groups with modules of their own
-    from curation import thresholds_cli
-    from curation.langid_cli import add_parser as add_langid
+    from curation.cli import thresholds as thresholds_cli
+    from curation.cli.langid import add_parser as add_langid
+    from curation.cli.report import add_parser as add_report
+    from curation.crawl.cli import add_parser as add_crawl
     from curation.mixture.cli import add_parser as add_mixture
-    from curation.report import add_parser as add_report
     from curation.tokenize.cli import add_parser as add_tokenize
     from curation.train.cli import add_parsers as add_train
 
@@ -198,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report(sub)
     add_tokenize(sub)
     add_train(sub)
-    from curation.crawl.cli import add_parser as add_crawl; add_crawl(sub)  # noqa: E702
+    add_crawl(sub)
     return parser
 
 

@@ -13,7 +13,6 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,9 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from curation.atomic import TMP_SUFFIX, commit, temp_path, write_error
-from curation.readers import infer_format, language_values, record_batches, resolve_paths, text_values
+from curation.io.paths import infer_format, resolve_paths
+from curation.io.readers import language_values, record_batches, text_values
+from curation.io.writer import safe_language
 from dedup.minhash import Deduper, MinhashConfig
 from filters.words import normalized_word_splitter
 
@@ -96,8 +97,8 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
         for m, groups in _language_batches(files, formats, language, text_column, language_column, url_column, counts):
             for lang, (idx, texts, hosts) in groups.items():
                 if lang not in dedupers:
-                    dedupers[lang] = Deduper(normalized_word_splitter(lang), config, work / _safe(lang),
-                                             BandIndex(index, _safe(lang), config) if index else None,
+                    dedupers[lang] = Deduper(normalized_word_splitter(lang), config, work / safe_language(lang),
+                                             BandIndex(index, safe_language(lang), config) if index else None,
                                              lines=line_counts)
                     rows[lang] = []
                 try:
@@ -137,7 +138,7 @@ def exact_dedup_files(inputs: list[str], output: str, by: str = "text", text_col
     datatrove's normalisation) or the same URL (`by="url"`, fragment and trailing slash ignored)."""
     import xxhash
 
-    from dedup.minhash import normalize
+    from dedup.normalize import normalize
 
     files = resolve_paths(inputs)
     formats = [infer_format(f) for f in files]
@@ -178,10 +179,6 @@ def exact_dedup_files(inputs: list[str], output: str, by: str = "text", text_col
     _write_kept(files, formats, output, keep, None, cluster, id_column, exclusions, reason=f"duplicate_{by}")
     return {"documents": n, "kept": int(keep.sum()), "removed": int((~keep).sum()), "no_text": int((arr < 0).sum()),
             "languages": dict(sorted(per_language.items(), key=lambda kv: -kv[1]["in"]))}
-
-
-def _safe(lang: str) -> str:
-    return "".join(c if c.isalnum() or c in "_-" else "_" for c in lang) or "und"
 
 
 def _close_all(writers: dict, targets: dict, complete: bool) -> None:

@@ -1,10 +1,10 @@
 """Kill a `curate run` at chosen moments and check that resuming it gives exactly the uninterrupted output.
 
 Used by tests/test_resume.py and benchmarks/resume.py. A run goes through phases that can be seen on disk:
-start-up (until it writes `_logs/run.json`), each pass of datatrove tasks (done when every task's completion marker exists), each barrier (dedup) between
-passes (done when its `done.json` exists), then the summary (stats.json, report). `snapshot` reads a run's
-output into something two runs can be compared by: every Parquet file's rows as a multiset, the run summary
-without its timings and output path, and any temporary file left behind.
+start-up (until it writes `_logs/run.json`), each pass of datatrove tasks (done when every task's completion marker
+exists), each barrier (dedup) between passes (done when its `done.json` exists), then the summary (stats.json,
+report). `snapshot` reads a run's output into something two runs can be compared by: every Parquet file's rows as
+a multiset, the run summary without its timings and output path, and any temporary file left behind.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from curation.atomic import is_temp
+from curation.run import layout
 
 VOLATILE_KEYS = {"elapsed_seconds", "already_complete", "seconds", "output"}  # differ between any two runs
 
@@ -36,12 +37,13 @@ class RunShape:
 
     @classmethod
     def of(cls, manifest) -> "RunShape":
-        from curation.runner import Barrier, compile_phases
+        from curation.run.barrier import Barrier
+        from curation.run.compile import compile_phases
 
         phases = compile_phases(manifest, progress=False)
         out = Path(manifest.output.path)
         return cls(out, manifest.executor.tasks,
-                   [Path(p.output_dir).parent / "done.json" for p in phases if isinstance(p, Barrier)])
+                   [layout.done_marker(p.output_dir) for p in phases if isinstance(p, Barrier)])
 
     @property
     def names(self) -> list[str]:
@@ -56,12 +58,12 @@ class RunShape:
         """The index (into `names`) of the phase the run started at `started` (time.time()) is in now,
         judged from its files."""
         try:
-            if (self.out / "_logs" / "run.json").stat().st_mtime < started:
+            if layout.run_stamp(self.out).stat().st_mtime < started:
                 return 0
         except FileNotFoundError:
             return 0
         for i in range(len(self.barriers) + 1):
-            logs = self.out / "_logs" if i == 0 else self.out / "_logs" / f"pass_{i}"
+            logs = layout.pass_logs(self.out, i)
             done = logs / "completions"
             if not done.is_dir() or sum(1 for _ in done.iterdir()) < self.tasks:
                 return 2 * i + 1
@@ -158,9 +160,9 @@ def snapshot(out: Path) -> Snapshot:
                     s.unreadable.append(f"{rel}: {e}")
                     continue
                 s.files[rel] = Counter(json.dumps(r, sort_keys=True, default=str) for r in rows)
-            elif name == "done.json":
+            elif name == layout.DONE:
                 s.barriers[rel] = _stable(json.loads(path.read_text()))
-    stats = out / "stats.json"
+    stats = out / layout.STATS
     if stats.exists():
         s.summary = _stable(json.loads(stats.read_text()))
     return s

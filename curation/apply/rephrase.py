@@ -1,0 +1,120 @@
+"""`curate rephrase`: rephrase the documents of Parquet/JSONL files and write the rephrased ones as Parquet.
+
+The output folder holds `part-NNNNNN.parquet` (one per finished batch of documents, columns: id, text,
+source_id, url, language, source_language, rephrase_style, rephrase_model, passage and token counts),
+`_progress/` (a done marker per batch, see rephrase.checkpoint) and `stats.json`. Started again on the
+same output with the same input and options, it skips finished batches; with different ones it refuses
+(or starts over with --overwrite).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+from curation import atomic
+from curation.core import CurationError
+from curation.io.paths import input_stamps
+
+RUN_FILE = "_progress/run.json"
+
+
+def _fingerprint(files: list[str], options: dict) -> str:
+    data = json.dumps({"inputs": input_stamps(files), "options": options}, sort_keys=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+def read_documents(files: list[str], text_column: str = "text", id_column: str = "id"):
+    """Documents from Parquet/JSONL rows, in file and row order; every other scalar column goes to metadata
+    (`language` is the source language). Rows without an id get `<file number>:<row>`."""
+    from curation.core import Document
+    from curation.io.paths import infer_format
+    from curation.io.readers import record_batches as arrow_batches
+    from curation.io.readers import text_values
+
+    for i, path in enumerate(files):
+        fmt = infer_format(path)
+        if fmt not in ("parquet", "jsonl"):
+            raise CurationError(f"{path}: curate rephrase reads Parquet or JSONL files, not {fmt or 'this format'}")
+        row = 0
+        for batch in arrow_batches(path, fmt):
+            texts = text_values(batch, path, text_column)
+            columns = {name: batch.column(name).to_pylist() for name in batch.schema.names
+                       if name != text_column and not _nested(batch.schema.field(name).type)}
+            ids = columns.pop(id_column, None)
+            for k, text in enumerate(texts):
+                meta = {name: values[k] for name, values in columns.items() if values[k] is not None}
+                doc_id = str(ids[k]) if ids is not None and ids[k] is not None else f"{i}:{row}"
+                yield Document(text=text if isinstance(text, str) else "", id=doc_id, metadata=meta)
+                row += 1
+
+
+def _nested(t) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_nested(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t)
+
+
+def rephrase_files(inputs: list[str], output: str, stage, text_column: str = "text", id_column: str = "id",
+                   overwrite: bool = False, progress: bool = True, options_for_fingerprint: dict | None = None) -> dict:
+    """Rephrase every document of `inputs` with the configured `rephrase.stage.Rephrase` into `output`;
+    returns the counts of the whole run (finished batches of earlier runs included)."""
+    from tqdm import tqdm
+
+    from curation.io.paths import resolve_paths
+    from rephrase.checkpoint import BatchCheckpoint
+
+    files = resolve_paths(inputs)
+    out = Path(output)
+    run_file = out / RUN_FILE
+    fp = _fingerprint(files, {**(options_for_fingerprint or {}), "batch_size": stage.batch_size,
+                              "text_column": text_column, "id_column": id_column})
+    if overwrite and out.exists():
+        shutil.rmtree(out)
+    if run_file.exists() and json.loads(run_file.read_text()).get("fingerprint") != fp:
+        raise CurationError(f"output '{out}' holds a rephrasing of other input or options; choose another "
+                            "--output, or pass --overwrite to replace it")
+    if out.exists() and not run_file.exists() and any(out.iterdir()):
+        raise CurationError(f"output '{out}' exists and is not a curate rephrase output; choose another --output")
+    run_file.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(run_file, json.dumps({"fingerprint": fp, "inputs": files}, indent=2))
+    checkpoint = BatchCheckpoint(out)
+
+    def batches():
+        batch, bid = [], 0
+        for doc in read_documents(files, text_column, id_column):
+            batch.append(doc)
+            if len(batch) >= stage.batch_size:
+                yield bid, batch
+                batch, bid = [], bid + 1
+        if batch:
+            yield bid, batch
+
+    totals = Counter()
+    rephraser = stage.rephraser()
+    bar = tqdm(desc=f"rephrase ({stage.backend_kind}: {stage.model})", unit=" docs", disable=not progress)
+    resumed = 0
+    for _, docs, result in rephraser.run_batches(batches(), checkpoint, stage.batches_in_flight):
+        totals.update(result.counts)
+        resumed += len(docs) if result.cached else 0
+        bar.update(len(docs))
+        bar.set_postfix(rephrased=totals["rephrased"], rejected=sum(v for k, v in totals.items()
+                                                                    if k.startswith("rejected/")))
+    bar.close()
+    usage = rephraser.backend.usage
+    summary = {
+        "output": str(out), "documents": totals["in"], "rephrased": totals["rephrased"],
+        "from_earlier_runs": resumed, "passages": totals["passages"], "passages_kept": totals["passages_kept"],
+        "prompt_tokens": totals["prompt_tokens"], "completion_tokens": totals["completion_tokens"],
+        "model": stage.model, "tokenizer": stage.counter.name,
+        "reasons": {k: v for k, v in sorted(totals.items()) if k.split("/")[0] in
+                    ("skipped", "rejected", "failed", "dropped")},
+        "styles": {k.split("/", 1)[1]: v for k, v in sorted(totals.items()) if k.startswith("style/")},
+        "this_run": {"requests": usage.requests, "retries": usage.retries, "failed": usage.failed,
+                     "errors": dict(usage.errors)},
+    }
+    atomic.write_text(out / "stats.json", json.dumps(summary, indent=2))
+    return summary

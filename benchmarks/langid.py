@@ -64,6 +64,7 @@ def main(argv=None) -> int:
     ap.add_argument("--lingua-sets", default="flores-test,lingua-sentences",
                     help="the sets lingua is scored on (it is ~50x slower than the others; 'all' for every set)")
     ap.add_argument("--speed-docs", type=int, default=6000, help="documents for the throughput rounds")
+    ap.add_argument("--speed-only", action="store_true", help="only the throughput rounds (no scoring)")
     ap.add_argument("--json", help="write all numbers here")
     a = ap.parse_args(argv)
     paths = parse_corpus_args(a.corpus)
@@ -75,11 +76,13 @@ def main(argv=None) -> int:
             print("lingua-language-detector is not installed: lingua left out", file=sys.stderr)
             models.remove("lingua")
     sets = held_out_sets(paths)
-    t = time.perf_counter()
-    only = {} if a.lingua_sets == "all" else {"lingua": set(a.lingua_sets.split(","))}
-    res = evaluate_all(models, sets, progress=sys.stderr.isatty(), only=only)
-    print(format_table(res))
-    print(f"(scoring took {time.perf_counter() - t:.0f} s)")
+    res = None
+    if not a.speed_only:
+        t = time.perf_counter()
+        only = {} if a.lingua_sets == "all" else {"lingua": set(a.lingua_sets.split(","))}
+        res = evaluate_all(models, sets, progress=sys.stderr.isatty(), only=only)
+        print(format_table(res))
+        print(f"(scoring took {time.perf_counter() - t:.0f} s)")
 
     # throughput: NTREX held-out sentences and MasakhaNEWS articles (short and long documents)
     speed_models = ["lid176"] + [m for m in models if m not in ("lid176", "lingua")]

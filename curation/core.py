@@ -71,6 +71,12 @@ class Stats:
     def per_language(language: str, label: str) -> str:
         return f"{Stats.LANG}/{language}/{label}"
 
+    CONFIG_FALLBACK = "config_fallback"  # documents of a language judged with default.yml (no config of its own)
+
+    @staticmethod
+    def config_fallback(language: str) -> str:
+        return f"{Stats.CONFIG_FALLBACK}/{language}"
+
 
 class StageKind:
     """A step's `type` (datatrove shows it beside the step's name; stats.json records it)."""

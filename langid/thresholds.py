@@ -23,6 +23,7 @@ from langid.labels import normalize_label
 FLOOR, CAP = 0.3, 0.9
 MIN_DOCS = 30
 _KEY_LINE = re.compile(r"^language_score[ \t]*:.*$", re.M)
+_MODEL_LINE = re.compile(r"^language_score_model[ \t]*:.*\n?", re.M)
 
 
 def threshold(scores) -> float:
@@ -87,8 +88,9 @@ def language_thresholds(model, data: LabelledSet, min_docs: int = MIN_DOCS, know
 
 
 def write_language_score(path: str | Path, value: float, note: str, header: str,
-                         validate: Callable[[dict], object] | None = None) -> str:
-    """Set `language_score: value  # note` in the YAML config at `path`, keeping every other line.
+                         validate: Callable[[dict], object] | None = None, model: str | None = None) -> str:
+    """Set `language_score: value  # note` in the YAML config at `path`, keeping every other line; with
+    `model`, `language_score_model: model` beside it (a threshold belongs to the model whose scores it cuts).
 
     A file that does not exist is created with `header` (comment lines) and the one key. `validate` (the
     config model) checks the result before it replaces the file. Returns 'updated', 'added' or 'created'.
@@ -97,6 +99,8 @@ def write_language_score(path: str | Path, value: float, note: str, header: str,
 
     path = Path(path)
     line = f"language_score: {value}  # {note}"
+    if model:
+        line += f"\nlanguage_score_model: {model}"
     if path.exists():
         old = path.read_text(encoding="utf-8")
         try:
@@ -105,6 +109,8 @@ def write_language_score(path: str | Path, value: float, note: str, header: str,
             raise CurationError(f"{path}: not valid YAML ({str(e).splitlines()[0]}); fix or remove it") from None
         if data is not None and not isinstance(data, dict):
             raise CurationError(f"{path}: not a language config (a YAML mapping of keys to thresholds)")
+        if model:  # the new model line replaces the old one
+            old = _MODEL_LINE.sub("", old)
         if _KEY_LINE.search(old):
             new, action = _KEY_LINE.sub(lambda _: line, old, count=1), "updated"
         else:  # after the leading comment block, so the header stays first
@@ -120,7 +126,8 @@ def write_language_score(path: str | Path, value: float, note: str, header: str,
         new = "".join(f"# {h}\n" for h in header.splitlines()) + line + "\n"
         action = "created"
     data = yaml.safe_load(new)
-    if not isinstance(data, dict) or data.get("language_score") != value:
+    wrong_model = bool(model) and isinstance(data, dict) and data.get("language_score_model") != model
+    if not isinstance(data, dict) or data.get("language_score") != value or wrong_model:
         raise CurationError(f"{path}: could not set language_score in this file (is the key written over "
                             "several lines?); set it by hand")
     if validate is not None:

@@ -67,7 +67,8 @@ def from_table(table: pa.Table) -> list[Document]:
 
 class BatchCheckpoint:
     """Finished batches in `folder`: `part-NNNNNN.parquet` (the rephrased documents, absent when a batch
-    kept none) and `markers/part-NNNNNN.json` (done marker: the batch's digest and counts)."""
+    kept none) and `markers/part-NNNNNN.json` (done marker: the batch's digest, counts and a sample of its
+    rejected outputs)."""
 
     def __init__(self, folder: str | Path, markers: str = "_progress"):
         self.folder = Path(folder)
@@ -103,7 +104,8 @@ class BatchCheckpoint:
             self.part(bid).unlink(missing_ok=True)
             return None
         outputs = from_table(pq.read_table(self.part(bid))) if info.get("rows") else []
-        return BatchResult(outputs=outputs, counts=Counter(info.get("counts", {})), cached=True)
+        return BatchResult(outputs=outputs, counts=Counter(info.get("counts", {})), cached=True,
+                           rejected=info.get("rejected", []))
 
     def save(self, bid: int, docs: list[Document], result: BatchResult) -> None:
         """Write the batch's part, then its marker; a batch saved again replaces both (never a second copy)."""
@@ -113,7 +115,7 @@ class BatchCheckpoint:
             table = to_table(result.outputs)
             atomic.write_with(self.part(bid), lambda p: pq.write_table(table, p, compression="zstd"))
         info = {"digest": batch_digest(docs), "rows": len(result.outputs), "counts": dict(result.counts),
-                "retry": result.retry}
+                "retry": result.retry, "rejected": result.rejected}
         atomic.write_with(self.marker(bid), lambda p: p.write_text(json.dumps(info)))
 
     def done_counts(self) -> Counter:

@@ -125,7 +125,7 @@ def edges() -> list[tuple[str, str, int, bool]]:
     for module, path in MODULES.items():
         for name, line, lazy in imports(path, module):
             target = resolve(name)
-            if target is not None and target != module:
+            if target is not None and target != module and (module, target, line, lazy) not in out:
                 out.append((module, target, line, lazy))
     return out
 

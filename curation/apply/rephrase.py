@@ -2,7 +2,9 @@
 
 The output folder holds `part-NNNNNN.parquet` (one per finished batch of documents, columns: id, text,
 source_id, url, language, source_language, rephrase_style, rephrase_model, passage and token counts),
-`_progress/` (a done marker per batch, see rephrase.checkpoint) and `stats.json`. Started again on the
+`_progress/` (a done marker per batch, see rephrase.checkpoint), `stats.json` and `rejected.jsonl` (a sample
+of the outputs the checks rejected, with their reason and passage). A run that keeps nothing, or loses
+more than --fail-above of its passages, exits with code 3 and one line that says why. Started again on the
 same output with the same input and options, it skips finished batches; with different ones it refuses
 (or starts over with --overwrite).
 """
@@ -20,6 +22,7 @@ from curation.core import CurationError
 from curation.io.paths import input_stamps
 
 RUN_FILE = "_progress/run.json"
+REJECTED_FILE = "rejected.jsonl"  # a sample of the rejected outputs per reason and batch, with their passages
 
 
 def _fingerprint(files: list[str], options: dict) -> str:
@@ -59,13 +62,17 @@ def _nested(t) -> bool:
 
 
 def rephrase_files(inputs: list[str], output: str, stage, text_column: str = "text", id_column: str = "id",
-                   overwrite: bool = False, progress: bool = True, options_for_fingerprint: dict | None = None) -> dict:
+                   overwrite: bool = False, progress: bool = True, options_for_fingerprint: dict | None = None,
+                   fail_above: float = 0.5) -> dict:
     """Rephrase every document of `inputs` with the configured `rephrase.stage.Rephrase` into `output`;
-    returns the counts of the whole run (finished batches of earlier runs included)."""
+    returns the counts of the whole run (finished batches of earlier runs included); its `verdict` is None,
+    or the one line that says why the run failed (nothing kept, or more than `fail_above` of the passages
+    lost)."""
     from tqdm import tqdm
 
     from curation.io.paths import resolve_paths
     from rephrase.checkpoint import BatchCheckpoint
+    from rephrase.verdict import shortfall
 
     files = resolve_paths(inputs)
     out = Path(output)
@@ -95,10 +102,12 @@ def rephrase_files(inputs: list[str], output: str, stage, text_column: str = "te
 
     totals = Counter()
     rephraser = stage.rephraser()
+    rejected: list[dict] = []
     bar = tqdm(desc=f"rephrase ({stage.backend_kind}: {stage.model})", unit=" docs", disable=not progress)
     resumed = 0
     for _, docs, result in rephraser.run_batches(batches(), checkpoint, stage.batches_in_flight):
         totals.update(result.counts)
+        rejected.extend(result.rejected)
         resumed += len(docs) if result.cached else 0
         bar.update(len(docs))
         bar.set_postfix(rephrased=totals["rephrased"], rejected=sum(v for k, v in totals.items()
@@ -114,7 +123,21 @@ def rephrase_files(inputs: list[str], output: str, stage, text_column: str = "te
                     ("skipped", "rejected", "failed", "dropped")},
         "styles": {k.split("/", 1)[1]: v for k, v in sorted(totals.items()) if k.startswith("style/")},
         "this_run": {"requests": usage.requests, "retries": usage.retries, "failed": usage.failed,
-                     "errors": dict(usage.errors)},
+                     "abandoned": usage.abandoned, "probes": usage.probes, "errors": dict(usage.errors),
+                     **rephraser.backend.stats(), "notes": list(rephraser.backend.notes)},
+        "rejected_samples": len(rejected),
+        "verdict": shortfall(totals, fail_above, output_limits(stage)),
     }
+    atomic.write_text(out / REJECTED_FILE, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rejected))
     atomic.write_text(out / "stats.json", json.dumps(summary, indent=2))
     return summary
+
+
+def output_limits(stage) -> tuple[int, ...]:
+    """The output-token limits of the run's styles (what a truncated output ran into)."""
+    from rephrase.prompts import load_style
+
+    limits = {load_style(s).max_output_tokens for s in stage.routing.all_styles()}
+    if stage.max_output_tokens:
+        limits = {min(t, stage.max_output_tokens) for t in limits}
+    return tuple(sorted(limits))

@@ -185,7 +185,7 @@ def _cmd_thresholds(args) -> int:
     if args.corpus:
         raise CurationError("--corpus writes a model's thresholds file: give -o FILE.yml or --model-file")
 
-    from filters.config import LanguageConfig
+    from filters.config import LanguageConfig, model_id
     from langid.data import read_labelled
     from langid.evaluate import known_labels, model_path
     from langid.fasttext_lid import load_fasttext
@@ -216,7 +216,8 @@ def _cmd_thresholds(args) -> int:
         if args.dry_run:
             action = "would write"
         else:
-            action = write_language_score(path, r.threshold, note, header, LanguageConfig.model_validate)
+            action = write_language_score(path, r.threshold, note, header, LanguageConfig.model_validate,
+                                          model=model_id(args.model))
             written += 1
         print(f"{r.language:<12} {r.threshold:.4f}  ({note}) {action} {path}")
     skipped = sum(1 for r in rows if r.skipped)

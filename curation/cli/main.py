@@ -188,12 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     # command groups with modules of their own
     from curation.cli import thresholds as thresholds_cli
+    from curation.cli.crawl import add_parser as add_crawl
     from curation.cli.langid import add_parser as add_langid
+    from curation.cli.mixture import add_parser as add_mixture
     from curation.cli.report import add_parser as add_report
-    from curation.crawl.cli import add_parser as add_crawl
-    from curation.mixture.cli import add_parser as add_mixture
-    from curation.tokenize.cli import add_parser as add_tokenize
-    from curation.train.cli import add_parsers as add_train
+    from curation.cli.tokenize import add_parser as add_tokenize
+    from curation.cli.train import add_parsers as add_train
 
     thresholds_cli.add_parsers(sub)
     add_langid(sub)

@@ -125,7 +125,20 @@ def _removals(d: dict) -> str:
         parts.append(_note(f"{_stage(r['stage'])}: {number(r.get('files', 0))} files, {number(r['documents'])} "
                            "documents "
                            f"read; records skipped: {skipped}."))
-    return "".join(parts) + _per_language(d)
+    return "".join(parts) + _per_language(d) + _fallback(d)
+
+
+def _fallback(d: dict) -> str:
+    """The languages the quality stage judged with default.yml, having no config of their own."""
+    fallback = d["summary"].get("default_config_languages") or {}
+    if not fallback:
+        return ""
+    rows = [[lang, n] for lang, n in fallback.items()]
+    return (f"<h3 id=\"default-config\">Languages filtered with default.yml ({len(rows)})</h3>"
+            + _note("These languages have no quality config of their own (filters/configs/&lt;language&gt;.yml, or the "
+                    "quality stage's config_dir): their documents were judged with default.yml's generic thresholds "
+                    "and no stopword check. Derive a config with `curate thresholds derive`.")
+            + _table(["language", "documents"], rows))
 
 
 def _per_language(d: dict) -> str:

@@ -4,6 +4,7 @@ stages (dedup), with each stage's folders named by curation.run.layout."""
 from __future__ import annotations
 
 import os
+from collections import ChainMap
 from pathlib import Path
 
 from datatrove.pipeline.base import PipelineStep
@@ -17,7 +18,7 @@ from curation.run import layout
 from curation.run.barrier import Barrier
 from curation.run.executors import concurrent_tasks
 from curation.run.progress import Progress
-from filters.config import language_scores
+from filters.config import language_scores, model_id
 
 
 def apply_overrides(manifest: Manifest, input: str | None = None, output: str | None = None,
@@ -111,8 +112,10 @@ def _build(manifest: Manifest, i: int, spec: dict, out: str) -> PipelineStep:
     if getattr(stage_cls, "labels_language", False):  # language ID
         if manifest.languages and "languages" not in options:
             options["languages"] = manifest.languages
-        # per-language thresholds from the language configs; the manifest's own min_scores win
-        options["min_scores"] = {**language_scores(_quality_config_dir(manifest)), **(options.get("min_scores") or {})}
+        # per-language thresholds from the language configs made for this run's model (FineWeb2's are
+        # GlotLID's), read per language on first use; the manifest's own min_scores win
+        own = language_scores(_quality_config_dir(manifest), model_id(options.get("model")))
+        options["min_scores"] = ChainMap(dict(options.get("min_scores") or {}), own)
     try:
         step = build_stage(stage_cls, options)
     except CurationError:

@@ -33,6 +33,7 @@ def _value(metric) -> float:
 def collect_summary(out: Path, step_stats: list, elapsed: float, resumed_complete: bool = False) -> dict:
     """`step_stats`: (step, datatrove Stats) pairs of every pass of the run, in pipeline order."""
     stages, languages = [], defaultdict(lambda: {"in": 0, "kept": 0, "removed": Counter()})
+    fallback: Counter = Counter()  # documents per language judged with default.yml (no config of its own)
     written_total = 0
     for step, st in step_stats:
         if getattr(step, "internal", False):
@@ -57,6 +58,9 @@ def collect_summary(out: Path, step_stats: list, elapsed: float, resumed_complet
             if counters.get("default_threshold"):  # langid: documents cut with min_score, no threshold of the model
                 entry["default_threshold"] = int(counters["default_threshold"])
             for k, v in counters.items():
+                if k.startswith(Stats.config_fallback("")):
+                    fallback[k.split("/", 1)[1]] += int(v)
+                    continue
                 parts = k.split("/")
                 if parts[0] != Stats.LANG or parts[1] == "unknown":
                     continue
@@ -81,6 +85,7 @@ def collect_summary(out: Path, step_stats: list, elapsed: float, resumed_complet
         "languages_written": sum(1 for v in langs.values() if v["kept"] > 0),
         "stages": stages,
         "languages": langs,
+        "default_config_languages": dict(fallback.most_common()),
     }
 
 
@@ -117,6 +122,10 @@ def format_summary(s: dict, top_languages: int = 15) -> str:
             lines.append(f"{k:<12}{v['in']:>7}{v['kept']:>7}   {why}")
         if len(langs) > top_languages:
             lines.append(f"... and {len(langs) - top_languages} more languages (all in stats.json)")
+    fallback = s.get("default_config_languages") or {}
+    if fallback:
+        lines.append(f"\n{len(fallback)} language(s) have no quality config of their own and were filtered with "
+                     "default.yml: " + ", ".join(f"{k} ({v} docs)" for k, v in fallback.items()))
     note = " (all tasks had already finished: nothing was redone)" if s.get("already_complete") else ""
     lines.append(f"\nwrote {s['documents_written']} documents in {s['languages_written']} languages to "
                  f"{s['output']}/<language>/ in {s['elapsed_seconds']}s{note}; details in {s['output']}/stats.json "

@@ -11,7 +11,8 @@ output: it could only name its nearest known language (each model is trusted on 
 label with most trust wins; its score is its share of the trust, so the combination's `language_score` is
 its own and has its own thresholds (`langid/score_thresholds/<model_id>.yml`).
 
-Each detector reads the first `MAX_CHARS` characters. Cost per text: one fastText call and one CLD2 call (about a quarter of a fastText call), plus lid.176 on the
+Each detector reads the first `MAX_CHARS` characters. Cost per text: one fastText call and one CLD2 call
+(about a quarter of a fastText call), plus lid.176 on the
 texts where the two disagree (benchmarks/langid.py measures it against lid.176 alone).
 """
 
@@ -45,7 +46,7 @@ TRUST_FILE = Path(__file__).parent / "score_thresholds" / "trust.json"
 # the test sets' numbers moved by under 0.01 across the grid, except UDHR and lingua's word pairs):
 PRIOR, STRENGTH = 0.6, 1.0  # trust of a (label, score bin) never seen in tuning, and how many documents it weighs
 SKIP_CONF = 0.3  # the primary at least this sure of a label another detector lacks: that one does not vote
-MAX_CHARS = 1000  # the combination reads a document's first 1,000 characters (enough to tell a language; sentences whole)
+MAX_CHARS = 1000  # the combination reads a document's first 1,000 characters (sentences whole)
 
 
 def score_bin(score: float) -> int:

@@ -63,6 +63,7 @@ class LanguageId(Filter):
     """
 
     name = "🌍 Language ID"
+    default_model = DEFAULT_MODEL  # the runner names the configs' thresholds it hands over after it
     labels_language = True
 
     def __init__(self, model: str | None = None, min_score: float = DEFAULT_MIN_SCORE,

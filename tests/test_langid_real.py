@@ -246,3 +246,20 @@ def test_every_models_labels_land_in_fineweb2_config_folders():
     for gold in ("pes_Arab", "zho_Hans", "est_Latn", "lav_Latn", "msa_Latn", "nor_Latn", "aze_Latn", "tgl_Latn",
                  "swa_Latn", "sqi_Latn", "uzb_Latn", "mon_Cyrl", "ori_Orya", "nep_Deva", "pus_Arab", "yid_Hebr"):
         assert canonical_label(gold) in configs, gold
+
+
+def test_a_default_run_takes_only_the_combinations_own_cuts(tmp_path):
+    """The runner hands the configs' cuts made for the stage's default model (none: FineWeb2's are GlotLID's,
+    English's lid.176's); the combination then uses its own thresholds file."""
+    from curation.manifest import parse_manifest
+    from curation.run.compile import compile_phases
+
+    (tmp_path / "in.jsonl").write_text('{"text": "bonjour"}\n')
+    text = f'input: {{paths: ["{tmp_path}/in.jsonl"]}}\noutput: {tmp_path / "out"}\nstages:\n  - stage: langid\n'
+    lid = next(s for s in compile_phases(parse_manifest(text, source="t.yml"), progress=False)[-1]
+               if getattr(s, "stage_key", "") == "langid")
+    assert lid.model_id == "curlid+cld2+lid176"
+    assert lid.min_scores.get("eng_Latn") is None and lid.min_scores.get("fra_Latn") is None
+    th = yaml.safe_load((ROOT / "langid/score_thresholds/curlid+cld2+lid176.yml").read_text())["thresholds"]
+    assert lid.threshold("fra_Latn") == (th["fra_Latn"], False)
+    assert lid.threshold_file.endswith("curlid+cld2+lid176.yml")

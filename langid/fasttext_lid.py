@@ -52,7 +52,8 @@ class LanguageId(Filter):
             `curlid+cld2+lid176`
         model_id: the name the model's thresholds go by (default: known from a built-in name, the model's
             `.thresholds.yml` beside it, or its labels: lid176, glotlid; else the file's stem)
-        min_score: the threshold of a language that has none for this model (a warning says so)
+        min_score: minimum confidence of the top label, for a language with no threshold for this model (a
+            warning says so)
         min_scores: per-language minimum score ({"fra_Latn": 0.8, ...}); in a manifest run the quality configs'
             `language_score` made for this model (`language_score_model`) fill it unless given here
         languages: keep only these `iso639-3_Script` codes (default: all); the manifest's `languages` fills it

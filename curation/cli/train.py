@@ -44,7 +44,41 @@ def _cmd_ablate(args) -> int:
     return 0
 
 
+SPLIT_DESCRIPTION = """Hold documents out for evaluation before a tokenizer or a model sees them: per language, a
+fixed-seed share of the documents (chosen by a keyed hash of the text, so exact duplicates stay on one side) goes
+to OUTPUT/heldout/, the rest to OUTPUT/train/, with every column kept; OUTPUT/split.json counts both sides per
+language. Train the tokenizer and the model on OUTPUT/train and give OUTPUT/heldout as eval.paths."""
+
+SPLIT_EXAMPLES = """example (what manifests/training/train.yml expects):
+  curate split out/demo -o splits/demo --share 0.1
+  curate tokenize train splits/demo/train -o tok/tokenizer.json --vocab-size 4096
+  curate tokenize splits/demo/train -o tokens/demo --tokenizer tok/tokenizer.json
+  curate train manifests/training/train.yml"""
+
+
+def _cmd_split(args) -> int:
+    from curation.train.split import split_dataset
+
+    s = split_dataset(args.inputs, args.output, share=args.share, seed=args.seed, text_column=args.text_column)
+    for side in ("train", "heldout"):
+        docs = sum(v["documents"] for v in s[side].values())
+        print(f"{side:<8} {docs:>8,} documents in {len(s[side])} languages -> {args.output}/{side}")
+    alone = sorted(set(s["train"]) - set(s["heldout"]))
+    if alone:
+        print(f"not held out (fewer than 2 documents): {', '.join(alone[:20])}{' ...' if len(alone) > 20 else ''}")
+    return 0
+
+
 def add_parsers(sub) -> None:
+    p = sub.add_parser("split", help="hold out evaluation documents per language (before tokenizer and model)",
+                       description=SPLIT_DESCRIPTION, epilog=SPLIT_EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("inputs", nargs="+", help="Parquet/JSONL files, folders or globs")
+    p.add_argument("-o", "--output", required=True, help="folder for train/, heldout/ and split.json")
+    p.add_argument("--share", type=float, default=0.1, help="share of each language's documents held out (0.1)")
+    p.add_argument("--seed", type=int, default=0, help="which documents (the hash key)")
+    p.add_argument("--text-column", default="text")
+    p.set_defaults(func=_cmd_split)
     for name, func, desc, help_ in (
             ("train", _cmd_train, TRAIN_DESCRIPTION, "train the bundled (quantized) model on token shards"),
             ("ablate", _cmd_ablate, ABLATE_DESCRIPTION, "compare dataset variants by training the same model")):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import zlib
 from collections.abc import Iterator
 from pathlib import PurePosixPath
@@ -196,9 +197,18 @@ _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b
                  b"Rar!", b"\x00\x00\x01\x00", b"RIFF", b"OggS", b"ID3", b"\x7fELF", b"MZ", b"wOFF", b"\x00asm")
 
 
+# byte-order marks, longest first (a UTF-32-LE mark starts like a UTF-16-LE one)
+_BOMS = ((b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\xef\xbb\xbf", "utf-8-sig"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]{2,40})""", re.IGNORECASE)
+_UTF8_NAMES = ("utf-8", "utf8", "utf_8")
+
+
 def looks_binary(body: bytes) -> bool:
     if body.startswith(_BINARY_MAGIC):
         return True
+    if body.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):  # UTF-16/32 text has NULs by design
+        return False
     head = body[:4096]
     return head.count(b"\x00") > len(head) // 100 + 1
 
@@ -215,9 +225,29 @@ def content_type(headers: dict) -> tuple[str, str | None]:
 
 
 def decode(body: bytes, charset: str | None) -> tuple[str | None, str]:
-    """Bytes -> text: the declared charset, then UTF-8, then a detected one. Returns (text, how)."""
-    for enc, how in ((charset, "declared"), ("utf-8", "utf-8")):
-        if not enc:
+    """Bytes -> text. Returns (text, how); how is "declared" when the declared charset (or plain ASCII) was right.
+
+    Order: a byte-order mark; then UTF-8 when the bytes are valid UTF-8, whatever the header says (an
+    ISO-8859-1 label on a UTF-8 page is common on the web, and valid UTF-8 with non-ASCII text almost never
+    arises by chance in another encoding; trafilatura decodes bytes the same way, so its direct call and our
+    stage see the same text); the declared charset; the page's own <meta charset>; UTF-8 with its few broken
+    bytes replaced; a detected charset."""
+    for bom, enc in _BOMS:
+        if body.startswith(bom):
+            try:
+                return body.decode(enc), "declared" if charset and charset.lower().startswith(enc[:6]) else "bom"
+            except UnicodeDecodeError:
+                break
+    declared_utf8 = bool(charset) and charset.lower() in _UTF8_NAMES
+    try:
+        text = body.decode("utf-8")
+        return text, "declared" if declared_utf8 or not charset or text.isascii() else "utf-8"
+    except UnicodeDecodeError:
+        pass
+    meta = _META_CHARSET.search(body[:8192])
+    candidates = ((charset, "declared"), (meta.group(1).decode("ascii", "replace") if meta else None, "meta"))
+    for enc, how in candidates:
+        if not enc or enc.lower() in _UTF8_NAMES:
             continue
         try:
             return body.decode(enc), how

@@ -99,7 +99,7 @@ def ablate(cfg: AblationConfig, progress: bool = True) -> dict:
             results[variant][seed] = train(run_config(cfg, variant, seed), progress=progress)["bpb"]
     cmp = compare(results)
     out = Path(cfg.output)
-    (out / "ablation.json").write_text(json.dumps({"runs": results} | cmp, indent=1))
-    (out / "ablation.md").write_text(markdown(cmp))
+    atomic.write_text(out / "ablation.json", json.dumps({"runs": results} | cmp, indent=1))
+    atomic.write_text(out / "ablation.md", markdown(cmp))
     plot(cmp, out / "ablation.png")
     return cmp

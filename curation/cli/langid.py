@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 EPILOG = """examples:
   curate langid udhr -o data/langid                      labelled train/held-out sets from the demo's UDHR texts
-  curate langid train --mix langid/mixes/real.yml --corpus sib200=CORPORA/sib-200/data/annotated \
+  curate langid train --mix langid/mixes/real.yml --corpus sib200=CORPORA/sib-200/data/annotated \\
       --corpus ntrex=CORPORA/NTREX/NTREX-128 --corpus udhr=data/langid -o models/mine.ftz
   curate langid eval --models lid176,cld2,curlid,curlid+cld2+lid176 --corpus sib200=... --corpus lingua=...
   curate langid train data/langid/train.jsonl --heldout-data data/langid/heldout.jsonl -o models/udhr.ftz

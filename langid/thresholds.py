@@ -134,3 +134,32 @@ def write_language_score(path: str | Path, value: float, note: str, header: str,
         validate(data)
     atomic.write_text(path, new)
     return action
+
+
+def detector_thresholds(det, data: LabelledSet, min_docs: int = MIN_DOCS,
+                        progress: bool = False) -> list[LanguageThreshold]:
+    """`language_thresholds` for any detector (`langid.detectors`, `langid.combine.Cascade`). A fastText
+    detector scores each document's own label (`gold_scores`); any other gives its top score when its top
+    label is right and 0 when not (CLD2 and a combination give one label per text)."""
+    known = det.known_labels()
+    if getattr(det, "kind", "") == "fasttext":
+        return language_thresholds(det.model, data, min_docs, known, progress)
+    from langid.evaluate import predict
+
+    counts = {lab: len(idx) for lab, idx in data.by_label().items()}
+    wanted = [lab for lab in sorted(counts) if counts[lab] >= min_docs and lab in known]
+    subset = data.only(wanted)
+    scores: dict[str, list[float]] = {}
+    for gold, (lab, sc) in zip(subset.labels, predict(det, subset.texts, progress)):
+        scores.setdefault(gold, []).append(sc if lab == gold else 0.0)
+    rows = []
+    for lab in sorted(counts):
+        n = counts[lab]
+        if lab not in known:
+            rows.append(LanguageThreshold(lab, n, skipped="the model has no label for this language"))
+        elif n < min_docs:
+            rows.append(LanguageThreshold(lab, n, skipped=f"only {n} documents (at least {min_docs} needed)"))
+        else:
+            s = np.asarray(scores[lab])
+            rows.append(LanguageThreshold(lab, n, float(np.median(s)), float(np.std(s)), round(threshold(s), 4)))
+    return rows

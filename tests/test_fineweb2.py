@@ -166,6 +166,7 @@ input: {{paths: ["{tmp_path}/in.jsonl"]}}
 output: {tmp_path / "out"}
 stages:
   - stage: langid
+    model: lid176
   - stage: quality
 """
     (tmp_path / "in.jsonl").write_text('{"text": "bonjour"}\n')

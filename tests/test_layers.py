@@ -49,7 +49,7 @@ LAZY_THIRD_PARTY = {
     "laonlp", "loguru", "matplotlib", "numba", "numpy", "orjson", "playwright", "polars", "pyarrow",
     "pyidaungsu", "pythainlp", "pyvi", "ray", "resiliparse", "spacy", "sudachipy", "tokenizers", "torch",
     "tqdm", "trafilatura", "transformers", "warcio", "xxhash", "yaml", "zstandard", "llama_cpp", "pydantic",
-    "cchardet", "tldextract",
+    "cchardet", "tldextract", "pycld2", "lingua",
 }
 
 

@@ -239,10 +239,11 @@ def test_langid_thresholds_come_from_language_configs(tmp_path):
     from langid.fasttext_lid import LanguageId
 
     m = parse_manifest(f"input: {{paths: ['{ROOT / 'manifests/demo.yml'}'], format: jsonl}}\noutput: {tmp_path}\n"
-                       "stages:\n  - stage: langid\n    min_score: 0.5\n    min_scores: {fra_Latn: 0.9}\n",
+                       "stages:\n  - stage: langid\n    model: lid176\n    min_score: 0.5\n"
+                       "    min_scores: {fra_Latn: 0.9}\n",
                        source="m.yml")
     step = next(s for s in compile_pipeline(m, progress=False) if isinstance(s, LanguageId))
-    assert step.min_scores["eng_Latn"] == 0.65  # from filters/configs/eng_Latn.yml
+    assert step.min_scores["eng_Latn"] == 0.65  # from filters/configs/eng_Latn.yml (language_score_model: lid176)
     assert step.min_scores["fra_Latn"] == 0.9 and step.min_score == 0.5  # the manifest's own win
     doc = __import__("curation").Document(text="The weather is nice today and we are going out.", id="x")
     lang, score = step.predict(doc.text)

@@ -114,7 +114,9 @@ def _build(manifest: Manifest, i: int, spec: dict, out: str) -> PipelineStep:
             options["languages"] = manifest.languages
         # per-language thresholds from the language configs made for this run's model (FineWeb2's are
         # GlotLID's), read per language on first use; the manifest's own min_scores win
-        own = language_scores(_quality_config_dir(manifest), model_id(options.get("model")))
+        model = options.get("model") or getattr(stage_cls, "default_model", None)
+        run_model = options.get("model_id") or model_id(model)
+        own = language_scores(_quality_config_dir(manifest), run_model)
         options["min_scores"] = ChainMap(dict(options.get("min_scores") or {}), own)
     try:
         step = build_stage(stage_cls, options)

@@ -60,6 +60,8 @@ def collect_summary(out: Path, step_stats: list, elapsed: float, resumed_complet
             entry |= {"in": int(counters.get(Stats.IN, 0)), "kept": int(counters.get(Stats.KEPT, 0)),
                       "removed": int(counters.get(Stats.REMOVED, 0)),
                       "reasons": dict(sorted(_by_suffix(counters, Stats.removed("")).items(), key=lambda kv: -kv[1]))}
+            if counters.get("default_threshold"):  # langid: documents cut with min_score, no threshold of the model
+                entry["default_threshold"] = int(counters["default_threshold"])
             for k, v in counters.items():
                 if k.startswith(Stats.config_fallback("")):
                     fallback[k.split("/", 1)[1]] += int(v)
@@ -116,6 +118,9 @@ def format_summary(s: dict, top_languages: int = 15) -> str:
         else:
             why = ", ".join(f"{k} {v}" for k, v in list(st["reasons"].items())[:4])
             lines.append(f"{name:<28}{st['in']:>9}{st['kept']:>9}{st['removed']:>9}   {why}")
+            if st.get("default_threshold"):
+                lines.append(f"{'':<28}{st['default_threshold']} documents judged with the default min_score: "
+                             "their language has no threshold for this model (see the run log)")
     langs = [(k, v) for k, v in s["languages"].items() if v["kept"] or v["in"]]
     if langs:
         lines.append(f"\n{'language':<12}{'in':>7}{'kept':>7}   removed by")

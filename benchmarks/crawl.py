@@ -105,7 +105,8 @@ executor: {{tasks: 1, workers: 1}}
 def kept_ids(folder: Path) -> set[str]:
     import pyarrow.parquet as pq
 
-    files = [f for f in folder.rglob("*.parquet") if not any(p.startswith(("_", ".")) for p in f.relative_to(folder).parts)]
+    files = [f for f in folder.rglob("*.parquet") if not any(p.startswith(("_",
+                                                                           ".")) for p in f.relative_to(folder).parts)]
     return {i for f in files for i in pq.read_table(f, columns=["id"]).column("id").to_pylist()}
 
 

@@ -192,10 +192,10 @@ def loadavg() -> str:
 # ------------------------------------------------------------------------------------------------ 1. signatures
 def bench_signatures(corpus: Corpus, ours, kernels, res: dict) -> dict:
     """Returns per-method arrays needed later: words, shingle hashes, signatures, datasketch objects."""
+    import xxhash
     from datatrove.pipeline.dedup.minhash import MinhashConfig as DTConfig
     from datatrove.pipeline.dedup.minhash import MinhashDedupSignature
     from datatrove.utils.text import simplify_text
-    import xxhash
 
     texts = corpus.texts
     n = len(texts)
@@ -337,8 +337,13 @@ def bench_signatures(corpus: Corpus, ours, kernels, res: dict) -> dict:
 # ------------------------------------------------------------------------------------------------ 3. whole dedup
 def run_datatrove_dedup(corpus: Corpus, work: Path) -> dict:
     from datatrove.executor import LocalPipelineExecutor
-    from datatrove.pipeline.dedup.minhash import (MinhashConfig as DTConfig, MinhashDedupBuckets,
-                                                  MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature)
+    from datatrove.pipeline.dedup.minhash import MinhashConfig as DTConfig
+    from datatrove.pipeline.dedup.minhash import (
+        MinhashDedupBuckets,
+        MinhashDedupCluster,
+        MinhashDedupFilter,
+        MinhashDedupSignature,
+    )
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
 

@@ -132,7 +132,6 @@ def _sentences(paragraph: str) -> list[list[str]]:
 
 def _shingle_set(words: list[str]) -> set[int]:
     import xxhash
-
     from datatrove.utils.text import simplify_text
 
     w = simplify_text(" ".join(words)).split()

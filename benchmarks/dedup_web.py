@@ -207,10 +207,13 @@ def render(site: Site, rng: random.Random, title: str, paras) -> tuple[str, str]
             + f"<{tag('header', 'top')}>" + "".join(f"<div>{E(x)}</div>" for x in site.top[:2])
             + f"</{end('header')}><{tag('nav', 'menu')}><ul>"
             + "".join(f"<li><a href='/{i}'>{E(x)}</a></li>" for i, x in enumerate(site.top[2].split(" | ")))
-            + f"</ul></{end('nav')}>" + (f"<div class='cookie'><p>{E(site.top[3])}</p></div>" if len(site.top) > 3 else "")
-            + f"<{tag('main', 'content')}><{tag('article', 'post')}><h1>{E(title)}</h1><p class='byline'>{E(byline)}</p>"
+            + f"</ul></{end('nav')}>"
+            + (f"<div class='cookie'><p>{E(site.top[3])}</p></div>" if len(site.top) > 3 else "")
+            + f"<{tag('main', 'content')}><{tag('article', 'post')}><h1>{E(title)}</h1><p "
+              f"class='byline'>{E(byline)}</p>"
             + "".join(f"<p>{E(x)}</p>" for x in body) + f"</{end('article')}></{end('main')}>"
-            + f"<{tag('aside', 'side')}><ol>" + "".join(f"<li><a href='/p{i}'>{E(x)}</a></li>" for i, x in enumerate(popular))
+            + f"<{tag('aside', 'side')}><ol>" + "".join(
+                f"<li><a href='/p{i}'>{E(x)}</a></li>" for i, x in enumerate(popular))
             + f"</ol></{end('aside')}><{tag('footer', 'bottom')}>" + "".join(f"<p>{E(x)}</p>" for x in site.bottom)
             + f"</{end('footer')}></body></html>")
     return raw, page
@@ -316,7 +319,8 @@ SWEEP = [  # (n_grams, bands, rows, threshold, containment, exact_margin): setti
 def _row(name: str, s: dict, wall: float, cpu: float, pairs: int | None = None) -> str:
     k = s["recall_by_kind"]
     p = f" {pairs:>7} cand." if pairs is not None else " " * 14
-    return (f"  {name:<44} {wall:6.2f} s wall {cpu:6.2f} s cpu{p}  P {s['precision']:.3f} R {s['recall']:.3f} F1 {s['f1']:.3f}  "
+    return (f"  {name:<44} {wall:6.2f} s wall {cpu:6.2f} s cpu{p}  P {s['precision']:.3f} R {s['recall']:.3f} F1 "
+            f"{s['f1']:.3f}  "
             f"false merges {100 * s['false_merge_rate']:5.1f}% (template sites "
             f"{100 * (s['false_merge_rate_template_sites'] or 0):5.1f}%)  "
             + " ".join(f"{kk} {v:.2f}" for kk, v in k.items()))

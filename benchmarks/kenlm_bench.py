@@ -1,4 +1,5 @@
-"""Benchmark (named kenlm_bench.py: a script named kenlm.py would shadow the kenlm package): KenLM model estimation (`filters.kneser_ney`) and perplexity scoring (the `kenlm` stage), one core.
+"""Benchmark (named kenlm_bench.py: a script named kenlm.py would shadow the kenlm package): KenLM model
+estimation (`filters.kneser_ney`) and perplexity scoring (the `kenlm` stage), one core.
 
     .venv/bin/python benchmarks/kenlm_bench.py                      # demo output in out/demo (run `make demo` first)
     .venv/bin/python benchmarks/kenlm_bench.py --demo-out /tmp/demo-out --json /tmp/kenlm.json
@@ -36,9 +37,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from curation.cli.kenlm import DEMO_LANGUAGES, train_model, udhr_texts  # noqa: E402
 from curation.core import Document  # noqa: E402
 from curation.demo.build import load_udhr  # noqa: E402
-from curation.cli.kenlm import DEMO_LANGUAGES, train_model, udhr_texts  # noqa: E402
 from filters.kenlm_filter import KenlmPerplexity, load_model  # noqa: E402
 from filters.kneser_ney import estimate, write_arpa  # noqa: E402
 from filters.lm_text import lm_sentences, normalize  # noqa: E402
@@ -163,8 +164,9 @@ def bench_held_out(tgz: str, folder: str, n_held: int = 15) -> dict:
 def demo_truth(demo_out: str, truth: str, models: str) -> dict:
     """Buckets of the demo output's scored documents against the demo's ground truth (by URL): pages whose
     true language is not the label language identification gave, spam and mixed-language pages."""
-    import pyarrow.parquet as pq
     from collections import Counter
+
+    import pyarrow.parquet as pq
 
     kinds = {}
     for line in open(truth, encoding="utf-8"):

@@ -1,10 +1,20 @@
-"""Language ID: a small model trained on the demo's UDHR paragraphs (~450 languages) against lid.176.
+"""Language ID on real held-out text: every detector and the shipped combination, on every test set, in one run.
 
-Builds the seeded paragraph split (`curate langid udhr`), trains with `curate langid train`'s defaults,
-scores both models on the same held-out paragraphs in the same run, and compares them per language on the
-languages lid.176 knows. Prints a summary and, with --json, writes every number.
+Test sets (each corpus's evaluation side only; none of it is in the shipped model's training mix,
+`langid/mixes/real.yml`): FLORES-200 test (SIB-200), NTREX-128's held-out 20% of lines, lingua's sentences,
+word pairs and single words, Tatoeba's held-out 50% of lines, UDHR held-out paragraphs, MasakhaNEWS test.
+Models: lid.176, CLD2, lingua (when installed; high-accuracy mode), curlid (ours), and the combination.
+Then the `langid` stage's throughput, lid.176 alone against each other model, on the same documents in the
+same process (ratio of seconds per document).
 
-    .venv/bin/python benchmarks/langid.py [--work /tmp/langid-bench] [--seed 0] [--json out.json]
+Corpora are public GitHub repositories (langid/README.md says where); give their folders:
+
+    .venv/bin/python benchmarks/langid.py --corpus sib200=CORPORA/dadelani+sib-200/data/annotated \\
+        --corpus ntrex=CORPORA/MicrosoftTranslator+NTREX/NTREX-128 \\
+        --corpus lingua=CORPORA/pemistahl+lingua-py/language-testdata \\
+        --corpus tatoeba=CORPORA/facebookresearch+LASER/data/tatoeba/v1 \\
+        --corpus masakhanews=CORPORA/masakhane-io+masakhane-news/data --corpus udhr=data/langid \\
+        [--models lid176,cld2,lingua,curlid,curlid+cld2+lid176] [--json out.json]
 """
 
 from __future__ import annotations
@@ -17,90 +27,80 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from curation.demo.langid_sets import build_udhr_sets  # noqa: E402
-from langid.data import read_labelled  # noqa: E402
-from langid.evaluate import evaluate, known_labels, model_path  # noqa: E402
-from langid.fasttext_lid import load_fasttext  # noqa: E402
-from langid.train import TrainConfig, train_model  # noqa: E402
+from curation.core import Document  # noqa: E402
+from langid.mix import held_out_sets, parse_corpus_args  # noqa: E402
+from langid.report import evaluate_all, format_table  # noqa: E402
+
+DEFAULT_MODELS = "lid176,cld2,lingua,curlid,curlid+cld2+lid176"
 
 
-def macro(per: dict) -> float:
-    return sum(r["f1"] for r in per.values()) / len(per) if per else 0.0
+def stage_throughput(models: list[str], texts: list[str], rounds: int = 3) -> dict:
+    """Seconds per document of the `langid` stage (label only) for each model, interleaved rounds on the
+    same documents; the best round of each counts (the machine is shared)."""
+    from langid.fasttext_lid import LanguageId
 
-
-def timed_predict(spec: str, texts: list[str]) -> float:
-    """Documents per second of one fastText predict call over all texts (model already loaded)."""
-    model = load_fasttext(model_path(spec))
-    model.predict(texts[:10])
-    t = time.perf_counter()
-    model.predict([x.replace("\n", " ") for x in texts], k=1)
-    return len(texts) / (time.perf_counter() - t)
+    stages = {m: LanguageId(model=m, label_only=True) for m in models}
+    best = {m: float("inf") for m in models}
+    for _ in range(rounds):
+        for m, st in stages.items():
+            docs = [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
+            t0 = time.perf_counter()
+            for start in range(0, len(docs), st.batch_size):
+                st.filter_batch(docs[start:start + st.batch_size])
+            best[m] = min(best[m], (time.perf_counter() - t0) / len(docs))
+    base = best[models[0]]
+    out = {m: {"us_per_doc": round(s * 1e6, 2), "ratio_to_" + models[0]: round(s / base, 3)} for m, s in best.items()}
+    for m, st in stages.items():
+        det = st.detector
+        if hasattr(det, "asked"):
+            out[m]["share_asking_all"] = round(det.asked / max(det.seen, 1), 3)
+    return out
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--work", default="/tmp/langid-bench", help="folder for the split and the model")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--heldout-share", type=float, default=0.2)
-    ap.add_argument("--show", type=int, default=15, help="languages to list on each side (default 15)")
+    ap.add_argument("--corpus", action="append", required=True, metavar="NAME=PATH")
+    ap.add_argument("--models", default=DEFAULT_MODELS)
+    ap.add_argument("--lingua-sets", default="flores-test,lingua-sentences",
+                    help="the sets lingua is scored on (it is ~50x slower than the others; 'all' for every set)")
+    ap.add_argument("--speed-docs", type=int, default=6000, help="documents for the throughput rounds")
+    ap.add_argument("--speed-only", action="store_true", help="only the throughput rounds (no scoring)")
     ap.add_argument("--json", help="write all numbers here")
     a = ap.parse_args(argv)
-    work = Path(a.work)
+    paths = parse_corpus_args(a.corpus)
+    models = a.models.split(",")
+    if "lingua" in models:
+        try:
+            import lingua  # noqa: F401
+        except ImportError:
+            print("lingua-language-detector is not installed: lingua left out", file=sys.stderr)
+            models.remove("lingua")
+    sets = held_out_sets(paths)
+    res = None
+    if not a.speed_only:
+        t = time.perf_counter()
+        only = {} if a.lingua_sets == "all" else {"lingua": set(a.lingua_sets.split(","))}
+        res = evaluate_all(models, sets, progress=sys.stderr.isatty(), only=only)
+        print(format_table(res))
+        print(f"(scoring took {time.perf_counter() - t:.0f} s)")
 
-    split = build_udhr_sets(work, a.heldout_share, a.seed)
-    train, held = read_labelled(str(work / "train.jsonl")), read_labelled(str(work / "heldout.jsonl"))
-    print(f"UDHR split (seed {a.seed}): {split['languages']} languages, {split['train']} training and "
-          f"{split['heldout']} held-out paragraphs")
-
-    t = time.perf_counter()
-    info = train_model(train, str(work / "udhr.ftz"), TrainConfig(seed=a.seed))
-    train_s = time.perf_counter() - t
-    print(f"trained {info['path']}: {info['bytes'] / 1e6:.2f} MB, {info['labels']} labels, {train_s:.0f} s")
-
-    ours, lid = evaluate(info["path"], held), evaluate("lid176", held)
-    ours_known = known_labels(load_fasttext(info["path"]))
-    lid_known = known_labels(load_fasttext(model_path("lid176")))
-
-    # common ground: the held-out documents of the languages both models know, scored the same way
-    shared = sorted(lab for lab in set(held.labels) if lab in lid_known and lab in ours_known)
-    sub = held.only(shared)
-    ours_sub, lid_sub = evaluate(info["path"], sub), evaluate("lid176", sub)
-    diff = sorted(((ours_sub["per_language"][lab]["f1"] - lid_sub["per_language"][lab]["f1"], lab)
-                   for lab in shared))
-    wins = [(d, lab) for d, lab in diff if d > 1e-9]
-    losses = [(d, lab) for d, lab in diff if d < -1e-9]
-
-    speed_ours, speed_lid = timed_predict(info["path"], held.texts), timed_predict("lid176", held.texts)
-    lid_size = Path(model_path("lid176")).stat().st_size
-
-    print(f"\nheld-out: {len(held)} paragraphs, {ours['languages']} languages")
-    print(f"{'':<34} {'ours (udhr.ftz)':>16} {'lid.176':>10}")
-    print(f"{'model size (MB)':<34} {info['bytes'] / 1e6:>16.2f} {lid_size / 1e6:>10.2f}")
-    print(f"{'labels':<34} {info['labels']:>16} {lid['model_labels']:>10}")
-    print(f"{'macro-F1, all held-out languages':<34} {ours['macro_f1']:>16.4f} {lid['macro_f1']:>10.4f}")
-    print(f"{'accuracy, all held-out paragraphs':<34} {ours['accuracy']:>16.4f} {lid['accuracy']:>10.4f}")
-    print(f"{f'macro-F1, the {len(shared)} shared languages':<34} {macro(ours_sub['per_language']):>16.4f} "
-          f"{macro(lid_sub['per_language']):>10.4f}")
-    print(f"{'accuracy, their paragraphs':<34} {ours_sub['accuracy']:>16.4f} {lid_sub['accuracy']:>10.4f}")
-    print(f"{'predict docs/s (one call, 1 thread)':<34} {speed_ours:>16,.0f} {speed_lid:>10,.0f}")
-    print(f"\non the {len(shared)} shared languages: ours better on {len(wins)}, lid.176 better on "
-          f"{len(losses)}, equal on {len(shared) - len(wins) - len(losses)}")
-    fmt = lambda lab: (f"{lab} {ours_sub['per_language'][lab]['f1']:.2f} vs "  # noqa: E731
-                       f"{lid_sub['per_language'][lab]['f1']:.2f}")
-    print("ours better (F1 ours vs lid.176):", "; ".join(fmt(lab) for _, lab in reversed(wins[-a.show:])))
-    print("lid.176 better (F1 ours vs lid.176):", "; ".join(fmt(lab) for _, lab in losses[:a.show]))
-    worst = sorted(ours["per_language"].items(), key=lambda kv: kv[1]["f1"])[:a.show]
-    print("ours, lowest F1 overall:", "; ".join(f"{lab} {r['f1']:.2f}" for lab, r in worst))
-    print("ours, top confusions:", "; ".join(f"{c['gold']}->{c['predicted']} {c['documents']}"
-                                             for c in ours["top_confusions"][:10]))
-    print("lid.176, top confusions (shared languages):", "; ".join(
-        f"{c['gold']}->{c['predicted']} {c['documents']}" for c in lid_sub["top_confusions"][:10]))
+    # throughput: NTREX held-out sentences and MasakhaNEWS articles (short and long documents)
+    speed_models = ["lid176"] + [m for m in models if m not in ("lid176", "lingua")]
+    texts = []
+    for name in ("ntrex-heldout", "masakhanews-test", "flores-test"):
+        if name in sets:
+            texts += sets[name].texts[: a.speed_docs // 2]
+    texts = texts[: a.speed_docs]
+    speed = stage_throughput(speed_models, texts) if texts else {}
+    if speed:
+        print(f"\nlangid stage, label only, {len(texts)} documents (mean {sum(map(len, texts)) / len(texts):.0f} "
+              "characters), best of 3 interleaved rounds:")
+        for m, r in speed.items():
+            extra = f", asked all models on {r['share_asking_all']:.0%}" if "share_asking_all" in r else ""
+            print(f"  {m:<26}{r['us_per_doc']:>9.1f} us/doc   {r['ratio_to_lid176']:.2f}x lid.176{extra}")
     if a.json:
-        out = {"split": split, "train": {**info, "seconds": train_s}, "ours": ours, "lid176": lid,
-               "shared_languages": shared, "ours_shared": ours_sub, "lid176_shared": lid_sub,
-               "wins": [lab for _, lab in wins], "losses": [lab for _, lab in losses],
-               "predict_docs_per_s": {"ours": speed_ours, "lid176": speed_lid}}
-        Path(a.json).write_text(json.dumps(out, indent=1, ensure_ascii=False), encoding="utf-8")
+        Path(a.json).write_text(json.dumps({"eval": res, "throughput": speed, "documents_timed": len(texts)},
+                                           indent=1, ensure_ascii=False), encoding="utf-8")
     return 0
 
 

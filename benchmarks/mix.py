@@ -3,8 +3,8 @@
 Both build the same mixture from synthetic Parquet rows laid out like a pipeline output (out/<language>/*.parquet
 with minhash_cluster_size): FineWeb2's rehydration table, proportional sampling with a total of 1.2x the
 rehydrated rows (so a partial pass is drawn), a seeded shuffle, sharded zstd Parquet per language with
-1,000-row row groups and 64 MB shards. Each build runs in a fresh process; its wall time and peak resident memory (ru_maxrss)
-are reported, for several input sizes, so memory growth with rows shows.
+1,000-row row groups and 64 MB shards. Each build runs in a fresh process; its wall time and peak resident memory
+(ru_maxrss) are reported, for several input sizes, so memory growth with rows shows.
 
     .venv/bin/python benchmarks/mix.py                       # 1M, 3M and 10M rows (about 10 minutes)
     .venv/bin/python benchmarks/mix.py --rows 200000         # a quick check
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -28,7 +27,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 LANGS = {"eng_Latn": 0.45, "fra_Latn": 0.2, "deu_Latn": 0.15, "tha_Thai": 0.1, "swh_Latn": 0.07, "yor_Latn": 0.03}
-WORDS = np.array("the of and a to in is was for on that with as by at from his her it an were are which be this".split())
+WORDS = np.array("the of and a to in is was for on that with as by at from his her it an were are which be this"
+                 .split())
 FILE_ROWS = 500_000
 
 
@@ -94,7 +94,8 @@ print(json.dumps({"documents": int(sum(parts))}))
 
 def run(code: str, inp: Path, out: Path, total: float) -> dict:
     shutil.rmtree(out, ignore_errors=True)
-    wrapper = code + "\nimport resource\nprint(json.dumps({'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+    wrapper = (code + "\nimport resource\n"
+               "print(json.dumps({'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n")
     t = time.perf_counter()
     p = subprocess.run([sys.executable, "-c", wrapper, str(inp), str(out), str(total)], capture_output=True, text=True,
                        cwd=Path(__file__).resolve().parents[1])
@@ -115,7 +116,8 @@ def main() -> None:
     work = Path(args.work or tempfile.mkdtemp(prefix="mixbench-"))
     results = []
     print(f"load average {os.getloadavg()[0]:.2f}; {os.cpu_count()} CPUs")
-    print(f"{'rows in':>11} {'rows out':>11} | {'ours s':>7} {'ours MB':>8} | {'polars s':>8} {'polars MB':>9} | {'x time':>6} {'x mem':>6}")
+    print(f"{'rows in':>11} {'rows out':>11} | {'ours s':>7} {'ours MB':>8} | {'polars s':>8} {'polars MB':>9} | "
+          f"{'x time':>6} {'x mem':>6}")
     try:
         for rows in args.rows:
             inp = work / f"in-{rows}"
@@ -126,7 +128,8 @@ def main() -> None:
             pool = pl.scan_parquet(f"{inp}/*/*.parquet").select(
                 pl.col("minhash_cluster_size").alias("s")).with_columns(
                 pl.when(pl.col("s") >= 1000).then(1).when(pl.col("s") >= 100).then(8).when(pl.col("s") >= 5).then(5)
-                .when(pl.col("s") == 4).then(3).otherwise(pl.col("s")).alias("w")).select(pl.col("w").sum()).collect().item()
+                .when(pl.col("s") == 4).then(3).otherwise(pl.col("s")).alias("w")
+            ).select(pl.col("w").sum()).collect().item()
             total = 1.2 * pool
             r = {"rows": rows, "rehydrated": int(pool)}
             if "ours" in args.only:

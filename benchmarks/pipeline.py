@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/pipeline.py --repeat 3 --json out.json
     .venv/bin/python benchmarks/pipeline.py --limit 500 --only datatrove,resiliparse
     .venv/bin/python benchmarks/pipeline.py --only trafilatura --profile   # cProfile of one pipeline
+    .venv/bin/python benchmarks/pipeline.py --wcxb PATH/web-content-extraction-benchmark --aeb PATH/article-...
+                                               # real pages: a WARC built now from WCXB test + AEB pages
 
 Three pipelines run one after the other in this process, each with datatrove's LocalPipelineExecutor
 (tasks=1, workers=1, so in-process) and the process pinned to one CPU (`--cpu`, default 0):
@@ -14,6 +16,11 @@ Three pipelines run one after the other in this process, each with datatrove's L
    checks and dup_line_char_frac off, short-line check off).
 2. ours, `extract` engine trafilatura -> `langid` (eng_Latn, same threshold) -> `quality` -> `write`.
 3. ours, `extract` engine resiliparse, the rest the same.
+4. ours, `extract` engine hybrid (resiliparse + the learned block classifier), the rest the same.
+
+With `--wcxb` and/or `--aeb` (corpus folders; see benchmarks/extract_corpora.py for where to get them) the
+input is not the demo crawl but a WARC of real pages written at benchmark time (WCXB's test split, or `--split
+dev`, and the AEB pages present), one HTTP response record per page.
 
 Reported: documents read, wall seconds, docs/s, kept documents, speed ratio ours/datatrove, and the
 agreement (Jaccard) of the sets of kept WARC-Record-IDs; unless `--no-explain`, every document
@@ -48,8 +55,7 @@ import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # first, even when PYTHONPATH has it: benchmarks/langid.py must not shadow langid/
 
 DEMO_WARC = ROOT / "data" / "demo" / "crawl.warc.gz"
 OURS_LANG = "eng_Latn"  # our label for English (lid.176 "en", normalised)
@@ -189,9 +195,11 @@ def warm_up():
     import trafilatura  # noqa: F401
     from datatrove.utils.text import split_into_words
 
+    from curation.io.extract_hybrid import load_model
     from filters.quality import compute_signals
     from filters.words import word_tokenizer
 
+    load_model()  # the hybrid engine's classifier weights (a small JSON file)
     text = "The warm-up text of the benchmark. It has two lines,\nand the words of the test."
     split_into_words(text, DT_LANG)
     compute_signals(text, word_tokenizer(OURS_LANG)(text), frozenset(["the"]))
@@ -429,8 +437,11 @@ def main(argv=None):
     ap.add_argument("--warc", default=str(DEMO_WARC), help="WARC file (default: the demo crawl)")
     ap.add_argument("--limit", type=int, default=-1, help="only the first N response records (a truncated copy)")
     ap.add_argument("--repeat", type=int, default=1, help="rounds of the three pipelines; the median wall is reported")
-    ap.add_argument("--only", default="datatrove,trafilatura,resiliparse",
-                    help="comma-separated subset of: datatrove, trafilatura, resiliparse")
+    ap.add_argument("--only", default="datatrove,trafilatura,resiliparse,hybrid",
+                    help="comma-separated subset of: datatrove, trafilatura, resiliparse, hybrid")
+    ap.add_argument("--wcxb", help="real pages: a WCXB checkout; its --split pages go into a WARC built now")
+    ap.add_argument("--split", default="test", choices=["dev", "test"], help="the WCXB split for --wcxb")
+    ap.add_argument("--aeb", help="real pages: an article-extraction-benchmark checkout (its pages present)")
     ap.add_argument("--no-explain", action="store_true", help="no per-document trace of disagreements (and no taps)")
     ap.add_argument("--cpu", type=int, default=0, help="the one CPU to pin the process to (default 0)")
     ap.add_argument("--profile", action="store_true",
@@ -453,7 +464,21 @@ def main(argv=None):
             shutil.rmtree(work, ignore_errors=True)
 
 
+def real_pages_warc(args, work: Path) -> str:
+    """A WARC of the WCXB/AEB pages, written into the work folder (nothing of the corpora is kept)."""
+    sys.path.append(str(ROOT / "benchmarks"))  # after the packages: benchmarks/langid.py is not langid/
+    from extract_corpora import build_warc, load_aeb, load_wcxb
+
+    pages = (load_wcxb(args.wcxb, args.split) if args.wcxb else []) + (load_aeb(args.aeb) if args.aeb else [])
+    dest = work / "real-pages.warc.gz"
+    n = build_warc(pages, dest)
+    print(f"real pages: {n} response records written to {dest}", file=sys.stderr)
+    return str(dest)
+
+
 def bench(args, work: Path) -> dict:
+    if args.wcxb or args.aeb:
+        args.warc = real_pages_warc(args, work)
     warc = os.path.abspath(args.warc)
     ok, probe = warcio_reads_all(warc)
     input_note = f"{args.warc}: datatrove's WarcReader (warcio) reads it whole ({probe})" if ok else (
@@ -480,6 +505,7 @@ def bench(args, work: Path) -> dict:
         "datatrove": lambda out: datatrove_steps(warc, out, taps),
         "trafilatura": lambda out: our_steps(warc, out, "trafilatura", taps, "trafilatura"),
         "resiliparse": lambda out: our_steps(warc, out, "resiliparse", taps, "resiliparse"),
+        "hybrid": lambda out: our_steps(warc, out, "hybrid", taps, "hybrid"),
     }
     results: dict[str, dict] = {n: {"walls": [], "cpus": []} for n in names}
     for r in range(args.repeat):
@@ -508,12 +534,12 @@ def bench(args, work: Path) -> dict:
     print("input: " + input_note)
     print(f"one-off warm-up before timing (imports, spaCy blank 'en', Numba caches): {warm:.2f} s; the fastText "
           "model (lid.176.ftz, ~20 ms) loads inside each timed run")
-    base = statistics.median(results["datatrove"]["walls"]) if "datatrove" in results else None
-    base_cpu = statistics.median(results["datatrove"]["cpus"]) if "datatrove" in results else None
     print(f"\n{'pipeline':24s} {'docs read':>9s} {'wall s':>7s} {'docs/s':>7s} {'x dt':>6s} {'paired':>6s} "
           f"{'CPU s':>7s} {'x dt':>6s} {'paired':>6s} {'kept':>5s} {'Jaccard vs dt':>13s}")
-    labels = {"datatrove": "datatrove (trafilatura)", "trafilatura": "ours, trafilatura", "resiliparse": "ours, resiliparse"}
-    summary = {"machine": info, "input": args.warc, "input_note": input_note, "limit": args.limit, "repeat": args.repeat,
+    labels = {"datatrove": "datatrove (trafilatura)", "trafilatura": "ours, trafilatura",
+              "resiliparse": "ours, resiliparse", "hybrid": "ours, hybrid"}
+    summary = {"machine": info, "input": args.warc, "input_note": input_note, "limit": args.limit,
+               "repeat": args.repeat,
                "cpu_pinned": args.cpu, "load_before": load_before, "warm_up_s": warm, "pipelines": {}}
     fmt = lambda x: f"{x:.2f}x" if x else "-"  # noqa: E731
     for n in names:
@@ -547,7 +573,7 @@ def bench(args, work: Path) -> dict:
                                             for name, t, k in results[n]["steps"]))
     if "datatrove" in results and taps:
         dt = results["datatrove"]["kept"]
-        for n in ("trafilatura", "resiliparse"):
+        for n in ("trafilatura", "resiliparse", "hybrid"):
             if n not in results:
                 continue
             lid_dt = {i for i, (lang, s) in TAPS.get("datatrove", {}).get("langid", {}).items()}
@@ -569,7 +595,8 @@ def bench(args, work: Path) -> dict:
                           f"{a_[max(k - 20, 0):k + 20]!r} vs {b_[max(k - 20, 0):k + 20]!r})")
             kept_n = results[n]["kept"]
             diff = sorted(kept_n ^ dt)
-            print(f"  kept by only one side: {len(diff)} (only datatrove {len(dt - kept_n)}, only ours {len(kept_n - dt)})")
+            print(f"  kept by only one side: {len(diff)} (only datatrove {len(dt - kept_n)}, only ours "
+                  f"{len(kept_n - dt)})")
             if diff:
                 rows = explain("datatrove", n, dt, kept_n, limit=40 if n.startswith("trafilatura") else 10)
                 summary["pipelines"][n]["disagreements"] = rows

@@ -53,9 +53,11 @@ def main() -> int:
         true_kept = sum(held.labels[i] == lang for i in kept)
         rows.append({"language": lang, "wordlist": len(words), "predicted": len(idx),
                      "precision_before": true_in / len(idx), "precision_after": true_kept / max(len(kept), 1),
-                     "true_kept": true_kept / max(true_in, 1), "wrong_removed": 1 - (len(kept) - true_kept) / max(len(idx) - true_in, 1)})
+                     "true_kept": true_kept / max(true_in, 1),
+                     "wrong_removed": 1 - (len(kept) - true_kept) / max(len(idx) - true_in, 1)})
         r = rows[-1]
-        print(f"{lang:10s} wordlist {r['wordlist']:5d}  labelled {r['predicted']:4d}  precision {r['precision_before']:.3f}"
+        print(f"{lang:10s} wordlist {r['wordlist']:5d}  labelled {r['predicted']:4d}  precision "
+              f"{r['precision_before']:.3f}"
               f" -> {r['precision_after']:.3f}  true paragraphs kept {r['true_kept']:.1%}  wrong ones removed "
               f"{r['wrong_removed']:.1%}", flush=True)
     if args.json:

@@ -32,16 +32,22 @@ import os
 import random
 import shutil
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curation.testing.kill_resume import (RunShape, curate_command, differences, partial_files,  # noqa: E402
-                                run_and_kill, snapshot, timed_run)
 from curation.manifest import load_manifest  # noqa: E402
 from curation.run.runner import apply_overrides  # noqa: E402
+from curation.testing.kill_resume import (  # noqa: E402
+    RunShape,
+    curate_command,
+    differences,
+    partial_files,
+    run_and_kill,
+    snapshot,
+    timed_run,
+)
 
 
 def main(argv=None) -> int:
@@ -98,7 +104,8 @@ def main(argv=None) -> int:
         code, resumed = timed_run(command(sh.out), sh, log)
         diff = differences(expected, snapshot(sh.out)) if code == 0 else [f"resume exited {code}"]
         cost = (attempt.seconds + sum(resumed)) / total
-        trial = {"target": base.names[phase], "delay": round(delay, 2), "kill_at": round(at, 2), "killed_in": attempt.killed_in or "(finished first)",
+        trial = {"target": base.names[phase], "delay": round(delay, 2), "kill_at": round(at, 2),
+                 "killed_in": attempt.killed_in or "(finished first)",
                  "partial_files_after_kill": len(partial), "killed_seconds": round(attempt.seconds, 2),
                  "resume_seconds": round(sum(resumed), 2), "cost": round(cost, 2), "identical": not diff,
                  "differences": diff}

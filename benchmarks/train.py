@@ -1,9 +1,10 @@
-"""Benchmark: tokenization into shards (ours vs datatrove's DocumentTokenizer) and quantized training on the
-demo output (full precision vs ShiftQuant 8/6/4-bit), plus the raw-vs-filtered data ablation, on CPU.
+"""Benchmark: tokenization into shards (ours vs datatrove's DocumentTokenizer) and the raw-vs-filtered data
+ablation on the demo output, on CPU; `--only quant` runs benchmarks/train_quant.py (the number formats of the
+quantized-training backend on NTREX-128, 3 seeds each; see its docstring).
 
-    .venv/bin/python benchmarks/train.py                       # everything, ~10 min on 2 shared cores
-    .venv/bin/python benchmarks/train.py --only tokenize       # tokenize | quant | ablate (comma-separated)
-    .venv/bin/python benchmarks/train.py --device cuda --only quant
+    .venv/bin/python benchmarks/train.py                       # tokenize and ablate, ~15 min on 2 shared cores
+    .venv/bin/python benchmarks/train.py --only tokenize       # tokenize | ablate | quant (comma-separated)
+    .venv/bin/python benchmarks/train.py --only quant --ntrex PATH/NTREX-128
 
 Inputs (built when missing, under --work): the demo pipeline's output (`curate run manifests/demo.yml`:
 extracted, language-identified, deduplicated, quality-filtered) and the raw extraction of the same crawl
@@ -15,11 +16,9 @@ extracted, language-identified, deduplicated, quality-filtered) and the raw extr
    document shuffling on) on a LocalPipelineExecutor(tasks=1, workers=1), in this process, one after the
    other, --repeat rounds. Both use every core (tokenizers' own threads). The token totals must be equal.
    The floor: `encode_batch` alone over the same texts already in memory.
-2. Quantized training: the same model, data (the demo output's shards), seed and steps at full precision and
-   at 8, 6 and 4 bits (weights, activations and gradients), held-out bits per byte and median step time.
-3. Ablation: the same model on the raw extraction vs the demo output (filtered + deduplicated), the same
+2. Ablation: the same model on the raw extraction vs the demo output (filtered + deduplicated), the same
    token budget, 3 seeds, bits per byte per language.
-Held-out text for 2 and 3: spaCy's example sentences (`spacy/lang/*/examples.py`) for the languages the demo
+Held-out text for 2: spaCy's example sentences (`spacy/lang/*/examples.py`) for the languages the demo
 output holds: clean text that is in neither training set.
 """
 
@@ -37,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 SPACY_LANGS = {"fr": "fra_Latn", "de": "deu_Latn", "es": "spa_Latn", "ru": "rus_Cyrl", "it": "ita_Latn",
                "pt": "por_Latn", "nl": "nld_Latn", "pl": "pol_Latn", "tr": "tur_Latn", "uk": "ukr_Cyrl",
@@ -82,8 +82,8 @@ def bench_tokenize(work: Path, raw: Path, tokenizer: Path, copies: int, repeat: 
     from datatrove.pipeline.readers import ParquetReader
     from datatrove.pipeline.tokens import DocumentTokenizer
 
+    from curation.io.paths import resolve_paths
     from curation.io.readers import record_batches
-    from curation.io.readers import resolve_paths
     from curation.tokenize import list_shards, load_tokenizer, tokenize_dataset
 
     src = work / "tok-input"
@@ -127,7 +127,8 @@ def bench_tokenize(work: Path, raw: Path, tokenizer: Path, copies: int, repeat: 
     n = rounds[0]["ours_tokens"]
     return {"documents": len(texts), "tokens": n, "input_mb": sum(f.stat().st_size for f in src.glob("*")) / 2**20,
             "tokens_equal": all(x["ours_tokens"] == x["datatrove_tokens"] == x["floor_tokens"] for x in rounds),
-            "ours_tok_s": n / med("ours_s"), "datatrove_tok_s": n / med("datatrove_s"), "floor_tok_s": n / med("floor_s"),
+            "ours_tok_s": n / med("ours_s"), "datatrove_tok_s": n / med("datatrove_s"),
+            "floor_tok_s": n / med("floor_s"),
             "speedup_median": med("datatrove_s") / med("ours_s"),
             "speedup_paired": sorted(x["datatrove_s"] / x["ours_s"] for x in rounds)[len(rounds) // 2],
             "rounds": rounds}
@@ -139,77 +140,6 @@ def base_config(args, tokenizer: Path, held: Path) -> dict:
             "eval": {"paths": [str(held)], "every": args.steps, "max_bytes_per_language": 100_000},
             "steps": args.steps, "batch_size": args.batch, "warmup": max(1, args.steps // 10), "lr": 3e-3,
             "min_lr": 3e-4, "checkpoint_every": args.steps, "threads": args.threads}
-
-
-def interleaved_step_times(args, rows: dict, rounds: int = 15) -> dict[str, float]:
-    """Step time of each number format relative to full precision, from steps run in turn (fp, 8, 6, 4, fp, ...)
-    on the same batch, so a load change on the shared machine hits every format alike: median of per-round ratios."""
-    import torch
-
-    from curation.train.model import Llama, ModelConfig
-
-    torch.set_num_threads(args.threads)
-    formats = {"full precision": (None, "rms"), "8-bit": (8, "rms"), "6-bit": (6, "rms"), "4-bit": (4, "rms"),
-               "full precision, L1 norm": (None, "l1"), "6-bit, L1 norm": (6, "l1")}
-    formats = {k: v for k, v in formats.items() if k in rows}
-    models, opts = {}, {}
-    for label, (bits, norm) in formats.items():
-        torch.manual_seed(0)
-        models[label] = Llama(ModelConfig(vocab_size=args.vocab, dim=args.dim, layers=args.layers, heads=args.heads,
-                                          context=args.context, bits=bits, norm=norm)).to(args.device)
-        opts[label] = torch.optim.AdamW(models[label].parameters(), lr=1e-3)
-    x = torch.randint(0, args.vocab, (args.batch, args.context + 1), device=args.device)
-    times: dict[str, list[float]] = {k: [] for k in formats}
-    for r in range(rounds + 2):
-        for label in formats:
-            t = time.perf_counter()
-            loss = models[label](x[:, :-1], x[:, 1:])
-            opts[label].zero_grad()
-            loss.backward()
-            opts[label].step()
-            if args.device.startswith("cuda"):
-                torch.cuda.synchronize()
-            if r >= 2:  # two warm-up rounds
-                times[label].append(time.perf_counter() - t)
-    ref = "full precision"
-    out = {}
-    for label in formats:
-        base = times["full precision, L1 norm"] if "L1" in label else times[ref]
-        ratios = sorted(a / b for a, b in zip(times[label], base))
-        out[label] = ratios[len(ratios) // 2]
-        rows[label]["step_time_interleaved_ms"] = sorted(times[label])[len(times[label]) // 2] * 1e3
-    print("  interleaved step time vs full precision: " + ", ".join(f"{k} {v:.2f}x" for k, v in out.items()))
-    return out
-
-
-def bench_quant(work: Path, args, tokenizer: Path, shards: Path, held: Path) -> dict:
-    from curation.train.config import TrainConfig
-    from curation.train.trainer import train
-
-    rows = {}
-    for label, bits, norm in (("full precision", None, "rms"), ("8-bit", 8, "rms"), ("6-bit", 6, "rms"),
-                              ("4-bit", 4, "rms"), ("full precision, L1 norm", None, "l1"),
-                              ("6-bit, L1 norm", 6, "l1")):
-        if norm == "l1" and not args.l1:
-            continue
-        cfg = base_config(args, tokenizer, held)
-        cfg["model"] |= {"bits": bits, "norm": norm}
-        out = work / "quant" / f"{args.device}-{bits or 'fp'}-{norm}"
-        shutil.rmtree(out, ignore_errors=True)
-        cfg |= {"data": [{"path": str(shards)}], "output": str(out), "seed": 0}
-        t = time.perf_counter()
-        r = train(TrainConfig.model_validate(cfg), progress=False)
-        rows[label] = {"bpb_mean": r["bpb_mean"], "bpb": r["bpb"], "step_time": r["step_time_median"],
-                       "wall_s": time.perf_counter() - t, "parameters": r["parameters"], "tokens": r["tokens"]}
-        print(f"  {label:<24} bpb {r['bpb_mean']:.4f}  step {r['step_time_median'] * 1e3:.1f} ms", flush=True)
-    for label, ratio in interleaved_step_times(args, rows).items():
-        rows[label]["step_time_interleaved_vs_fp"] = ratio
-    fp = rows["full precision"]
-    for label, row in rows.items():
-        ref = rows["full precision, L1 norm"] if "L1" in label and "full precision, L1 norm" in rows else fp
-        row["bpb_vs_fp"] = row["bpb_mean"] / ref["bpb_mean"] - 1
-        row["step_time_vs_fp"] = row["step_time"] / ref["step_time"]
-    return rows
 
 
 def bench_ablate(work: Path, args, tokenizer: Path, variants: dict[str, Path], held: Path) -> dict:
@@ -229,7 +159,9 @@ def bench_ablate(work: Path, args, tokenizer: Path, variants: dict[str, Path], h
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", default="/tmp/curation-bench-train")
-    ap.add_argument("--only", default="tokenize,quant,ablate", help="tokenize, quant, steptime, ablate")
+    ap.add_argument("--only", default="tokenize,ablate", help="tokenize, ablate, quant (= benchmarks/train_quant.py)")
+    ap.add_argument("--ntrex", default="/work/corpora/MicrosoftTranslator+NTREX/NTREX-128",
+                    help="NTREX-128 folder, for --only quant")
     ap.add_argument("--copies", type=int, default=4, help="copies of the raw extraction to tokenize")
     ap.add_argument("--repeat", type=int, default=3, help="tokenization rounds (medians)")
     ap.add_argument("--vocab", type=int, default=4096)
@@ -239,20 +171,26 @@ def main() -> int:
     ap.add_argument("--dim", type=int, default=96)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--heads", type=int, default=4)
-    ap.add_argument("--l1", action="store_true", help="also train with L1 normalisation (fp and 6-bit)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: steadiest on a shared machine)")
     ap.add_argument("--json", help="save every number here")
     args = ap.parse_args()
     only = set(args.only.split(","))
+    if "quant" in only:  # the number formats: their own benchmark, on NTREX-128 (see its docstring)
+        import train_quant
+
+        rc = train_quant.main(["--ntrex", args.ntrex, "--work", str(Path(args.work) / "quant")])
+        only.discard("quant")
+        if not only:
+            return rc
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     os.chdir(ROOT)
 
     import torch
 
+    from curation.cli.tokenize import _texts
     from curation.tokenize import tokenize_dataset, train_bpe
-    from curation.tokenize.cli import _texts
 
     print(f"load average {os.getloadavg()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, device {args.device}", flush=True)
@@ -269,15 +207,6 @@ def main() -> int:
         tokenize_dataset([str(src)], shards[name], str(tokenizer), progress=False)
     languages = {d.name for d in demo.iterdir() if d.is_dir() and not d.name.startswith("_")}
     held = heldout(work, languages)
-    if "quant" in only:
-        print("quantized training:", flush=True)
-        results["quant"] = bench_quant(work, args, tokenizer, shards["filtered"], held)
-    if "steptime" in only and "quant" not in only:  # the step-time comparison alone
-        labels = ["full precision", "8-bit", "6-bit", "4-bit"] + (["full precision, L1 norm", "6-bit, L1 norm"]
-                                                                  if args.l1 else [])
-        rows = {k: {} for k in labels}
-        interleaved_step_times(args, rows)
-        results["steptime"] = rows
     if "ablate" in only:
         print("ablation (3 seeds):", flush=True)
         results["ablate"] = bench_ablate(work, args, tokenizer, {"raw": shards["raw"], "filtered": shards["filtered"]},

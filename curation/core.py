@@ -1,4 +1,5 @@
-"""The small core every stage package may import: errors, the stage registry, and the base step classes.
+"""The small core every stage package may import: errors, the stage registry, the base step classes, and the
+names the stages, the run summary and the report share (stat labels, stage kinds).
 
 Nothing here imports `filters`, `langid`, `dedup` or `rephrase`, so those packages can import this module
 without circles. Stages are datatrove `PipelineStep`s, so every pipeline runs unchanged on datatrove's
@@ -15,12 +16,16 @@ from importlib.metadata import entry_points
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from curation.stages import BUILTIN
+
 __all__ = [
     "CurationError",
     "Document",
     "Filter",
     "FunctionFilter",
     "Stage",
+    "StageKind",
+    "Stats",
     "get_stage",
     "register_stage",
     "registered_stages",
@@ -33,9 +38,67 @@ class CurationError(Exception):
     """An error a user can act on: the message names the input and the problem (the CLI prints it and exits 2)."""
 
 
+# ------------------------------------------------------------------------------------------------- shared names
+
+
+class Stats:
+    """The stat labels our steps count (as datatrove's `StatHints` names its own): the run summary
+    (curation.run.summary) and the report read them back, and stats.json keeps them."""
+
+    IN = "in"  # documents a filter saw
+    KEPT = "kept"
+    REMOVED = "removed"
+    WRITTEN = "written"  # documents a writer wrote
+    DOCUMENTS = "documents"  # documents a reader produced
+    INPUT_FILES = "input_files"
+    SKIPPED = "skipped"  # records a reader could not turn into a document
+    REPAIRED = "repaired"  # records a reader repaired and kept
+    LANG = "lang"  # prefix of the per-language copies of every label
+
+    @staticmethod
+    def removed(reason: str) -> str:
+        return f"{Stats.REMOVED}/{reason}"
+
+    @staticmethod
+    def skipped(reason: str) -> str:
+        return f"{Stats.SKIPPED}/{reason}"
+
+    @staticmethod
+    def repaired(what: str) -> str:
+        """A record a reader repaired and kept (a payload decoded, control characters removed, ...)."""
+        return f"{Stats.REPAIRED}/{what}"
+
+    @staticmethod
+    def not_response(record_type: str) -> str:
+        """A WARC record that is not an HTTP response (request, metadata, ...): passed over, by type."""
+        return f"not_response/{record_type}"
+
+    @staticmethod
+    def per_language(language: str, label: str) -> str:
+        return f"{Stats.LANG}/{language}/{label}"
+
+    CONFIG_FALLBACK = "config_fallback"  # documents of a language judged with default.yml (no config of its own)
+
+    @staticmethod
+    def config_fallback(language: str) -> str:
+        return f"{Stats.CONFIG_FALLBACK}/{language}"
+
+
+class StageKind:
+    """A step's `type` (datatrove shows it beside the step's name; stats.json records it)."""
+
+    STAGE = "🧩 - STAGE"
+    FILTER = "🔻 - FILTER"
+    READER = "📖 - READER"
+    WRITER = "💽 - WRITER"
+    DEDUP = "🫂 - DEDUP"
+    REPHRASE = "🪄 - REPHRASE"
+    SUMMARY = "📋 - SUMMARY"
+
+
 # ----------------------------------------------------------------------------------------------------- registry
 
-_REGISTRY: dict[str, type[PipelineStep] | Callable | str] = {}
+_REGISTRY: dict[str, type[PipelineStep] | Callable | str] = dict(BUILTIN)
 
 
 def register_stage(name_or_obj=None, *, name: str | None = None):
@@ -63,8 +126,6 @@ def register_lazy(name: str, path: str) -> None:
 
 
 def _load_entry_points() -> None:
-    import curation.stages  # noqa: F401  (the built-in stages)
-
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         _REGISTRY.setdefault(ep.name, ep.value)
 
@@ -81,13 +142,29 @@ def _import_path(path: str):
         raise CurationError(f"stage '{path}': module '{module_name}' has no attribute '{attr}'") from None
 
 
+def _checked_import(path: str):
+    """`module:attr` from a manifest: only a stage class (a datatrove PipelineStep, curation.Filter included) or a
+    function registered as a stage (@register_stage, or an entry point of the `curation.stages` group) may run as
+    one, so `os:system` or `builtins:eval` is refused rather than called on every document."""
+    obj = _import_path(path)  # importing the module runs its @register_stage decorators
+    if inspect.isclass(obj) and issubclass(obj, PipelineStep):
+        return obj
+    if callable(obj) and (any(obj is v for v in _REGISTRY.values())
+                          or any(ep.value.replace(" ", "") == path for ep in entry_points(group=ENTRY_POINT_GROUP))):
+        return obj
+    kind = "class" if inspect.isclass(obj) else "function" if callable(obj) else type(obj).__name__
+    raise CurationError(f"stage '{path}': {kind} '{getattr(obj, '__name__', path)}' is not a stage (a stage is a "
+                        "PipelineStep/curation.Filter subclass, or a function registered with @register_stage "
+                        "or a 'curation.stages' entry point)")
+
+
 def get_stage(name: str):
     """Return the class (or filter function) registered as `name`, or importable as `module:attr`."""
     if name not in _REGISTRY:
         _load_entry_points()
     obj = _REGISTRY.get(name)
     if obj is None and ":" in name:
-        obj = _import_path(name)
+        obj = _checked_import(name)
     if obj is None:
         known = ", ".join(sorted(registered_stages()))
         raise CurationError(f"unknown stage '{name}' (known stages: {known}; or give 'module:function')")
@@ -157,14 +234,17 @@ class Stage(PipelineStep):
     """Base for our steps: stats are counted per language as well as in total, so the run summary can say
     what each stage did to each language."""
 
-    type = "🧩 - STAGE"
+    type = StageKind.STAGE
+    # True on the stage that sets each document's `language` (language ID): the run summary takes each
+    # language's `in` from it, and a manifest run gives it the manifest's `languages` and per-language scores
+    labels_language = False
 
     def count(self, doc: Document | None, *labels: str, value: int = 1) -> None:
         lang = doc_language(doc) if doc is not None else None
         for label in labels:
             self.stat_update(label, value=value)
             if lang:
-                self.stat_update(f"lang/{lang}/{label}", value=value)
+                self.stat_update(Stats.per_language(lang, label), value=value)
 
 
 class Filter(Stage):
@@ -174,7 +254,7 @@ class Filter(Stage):
     Counts `in`, `kept`, `removed` and `removed/<reason>`, each also per language.
     """
 
-    type = "🔻 - FILTER"
+    type = StageKind.FILTER
     exclusion_writer = None
     batch_size = 256  # documents filtered together before any is passed on (see _batches)
     batch_chars = 32 * 2**20
@@ -197,12 +277,12 @@ class Filter(Stage):
                     results = self.filter_batch(batch)
                 for doc, result in zip(batch, results):
                     keep, reason = _filter_result(result)
-                    self.count(doc, "in")
+                    self.count(doc, Stats.IN)
                     if keep:
-                        self.count(doc, "kept")
+                        self.count(doc, Stats.KEPT)
                         yield doc
                         continue
-                    self.count(doc, "removed", f"removed/{reason}")
+                    self.count(doc, Stats.REMOVED, Stats.removed(reason))
                     if writer is not None:
                         doc.metadata["filter_reason"] = reason
                         writer.write(doc, rank)

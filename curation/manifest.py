@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from curation.core import CurationError, get_stage, option_docs, registered_stages, stage_parameters
 from curation.crawl.spec import CrawlSpec
+from curation.io.paths import FORMATS
 from curation.mixture.spec import MixtureSpec
 
-FORMATS = ("warc", "wet", "jsonl", "parquet", "html")
 # options every stage accepts, handled by the compiler rather than the stage's constructor
 COMMON_STAGE_KEYS = {"stage", "exclusions"}
 
@@ -45,7 +45,7 @@ class InputSpec(_Strict):
     """What to read. `paths` are files, folders or globs, local or any fsspec URL (s3://, hf://, ...)."""
 
     paths: list[str] = Field(min_length=1)
-    format: Literal["warc", "wet", "jsonl", "parquet", "html"] | None = Field(
+    format: Literal[FORMATS] | None = Field(
         None, description="input format; inferred from the file names when left out"
     )
     snapshot: str | None = Field(None, description="crawl snapshot name carried on every document")
@@ -86,12 +86,14 @@ class ExecutorSpec(_Strict):
     mem_per_cpu_gb: float | None = Field(None, gt=0, description="memory per CPU in GB (slurm, ray; default 2)")
     # slurm
     partition: str | None = Field(None, description="Slurm partition the jobs go to (slurm; required)")
-    time: str | None = Field(None, description="time limit of each job, e.g. '12:00:00' or '1-00:00:00' (slurm; required)")
+    time: str | None = Field(None,
+                             description="time limit of each job, e.g. '12:00:00' or '1-00:00:00' (slurm; required)")
     qos: str | None = Field(None, description="Slurm quality of service (slurm)")
     job_name: str | None = Field(None, description="name prefix of the jobs (slurm; default curate_<manifest name>)")
     sbatch_args: dict[str, str | int | float | bool] | None = Field(
         None, description="more #SBATCH options, e.g. {account: myproj, constraint: cpu} (slurm)")
-    env_command: str | None = Field(None, description="shell line each job runs first, e.g. 'module load python' (slurm)")
+    env_command: str | None = Field(None,
+                                    description="shell line each job runs first, e.g. 'module load python' (slurm)")
     venv_path: str | None = Field(
         None, description="Python environment each job activates, its folder or bin/activate (slurm; default: "
                           "the one `curate` runs in)")
@@ -104,7 +106,8 @@ class ExecutorSpec(_Strict):
         None, description="Ray cluster: 'local' starts one on this machine for the run, 'auto' joins the one "
                           "`ray start` runs, 'ray://HOST:10001' a remote one (ray; default: RAY_ADDRESS or a "
                           "running cluster, else a local one)")
-    num_cpus: int | None = Field(None, ge=1, description="CPUs of the cluster started for the run (ray, address: local)")
+    num_cpus: int | None = Field(None, ge=1,
+                                 description="CPUs of the cluster started for the run (ray, address: local)")
 
     @field_validator(*SLURM_OPTIONS, *RAY_OPTIONS, *CLUSTER_OPTIONS)
     @classmethod
@@ -176,9 +179,16 @@ def load_manifest(path: str | Path) -> Manifest:
 
 def _parse_yaml(text: str, source: str):
     """The composed node tree (for line numbers) and the plain data of a manifest."""
+    indent = max((len(line) - len(line.lstrip(" ")) for line in text.splitlines()), default=0)
+    if _flow_depth(text) > MAX_DEPTH or indent > 4 * MAX_DEPTH:  # before YAML's recursive parser meets it
+        raise ManifestError([f"{source}: nested too deeply (a manifest needs a few levels, at most {MAX_DEPTH})"])
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_shape(root, source)  # before anything walks or copies the data
         data = yaml.load(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise ManifestError([f"{source}: nested too deeply (a manifest needs a few levels, at most "
+                             f"{MAX_DEPTH})"]) from None
     except yaml.constructor.ConstructorError as e:
         line = e.problem_mark.line + 1 if e.problem_mark else "?"
         raise ManifestError([f"{source} line {line}: YAML tag {_tag(e)} is not allowed (manifests are plain data)"])
@@ -189,6 +199,59 @@ def _parse_yaml(text: str, source: str):
     if not isinstance(data, dict):
         raise ManifestError([f"{source}: a manifest is a mapping of keys (input, output, stages, ...)"])
     return root, data
+
+
+MAX_DEPTH = 64  # levels of nesting a manifest may use
+MAX_NODES = 100_000  # values a manifest may hold, aliases expanded (a "billion laughs" expands to 10^9)
+
+
+_FLOW = re.compile(r"[\[\]{}]|#[^\n]*|'(?:[^']|'')*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+def _flow_depth(text: str) -> int:
+    """The deepest nesting of flow collections (`[...]`, `{...}`), outside quotes and comments."""
+    depth = deepest = 0
+    for m in _FLOW.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+def _check_shape(root, source: str) -> None:
+    """Refuse, in one line, what would make validation blow up: nesting deeper than MAX_DEPTH, aliases that
+    expand to more than MAX_NODES values, or an alias that contains itself. Walks the node graph once, without
+    recursion, each shared node counted once per use."""
+    if root is None:
+        return
+    sizes: dict[int, int] = {}
+    stack = [(root, 1, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, depth, done = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ManifestError([f"{source} line {node.start_mark.line + 1}: nested more than {MAX_DEPTH} levels "
+                                 "deep (a manifest needs a few)"])
+        children = ([c for kv in node.value for c in kv] if isinstance(node, yaml.MappingNode)
+                    else list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        if done:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[id(node)] > MAX_NODES:
+                raise ManifestError([f"{source}: expands to more than {MAX_NODES:,} values (anchors and aliases "
+                                     "repeated inside each other); write the values out"])
+            continue
+        if id(node) in sizes:
+            continue
+        if id(node) in open_nodes:
+            raise ManifestError([f"{source} line {node.start_mark.line + 1}: an alias refers to the value that "
+                                 "contains it"])
+        open_nodes.add(id(node))
+        stack.append((node, depth, True))
+        stack += [(c, depth + 1, False) for c in children if id(c) not in sizes]
 
 
 def parse_manifest(text: str, source: str = "<manifest>") -> Manifest:
@@ -206,7 +269,8 @@ def parse_manifest(text: str, source: str = "<manifest>") -> Manifest:
         try:
             importlib.import_module(str(module))
         except ImportError as e:
-            problems.append(f"{source} line {_line_of(root, ('imports', i))}: imports[{i}]: cannot import '{module}' ({e})")
+            problems.append(f"{source} line {_line_of(root, ('imports', i))}: imports[{i}]: cannot import '{module}' "
+                            f"({e})")
     stages = data.get("stages") if isinstance(data.get("stages"), list) else []
     for i, spec in enumerate(stages):  # checked even when the rest is wrong: report everything at once
         if isinstance(spec, dict):
@@ -229,7 +293,7 @@ def mixture_only(path: str | Path) -> bool:
     """Whether a manifest holds only a `mixture` section (no pipeline to run)."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
         return False
     return isinstance(data, dict) and "mixture" in data and not ({"input", "stages"} & set(data))
 
@@ -250,7 +314,8 @@ def load_mixture(path: str | Path) -> MixtureSpec:
     try:
         spec = MixtureManifest.model_validate(data).mixture
     except ValidationError as e:
-        raise ManifestError(problems + [_describe(err, root, str(path), MixtureManifest) for err in e.errors()]) from None
+        raise ManifestError(problems + [_describe(err, root, str(path),
+                                                  MixtureManifest) for err in e.errors()]) from None
     if problems:
         raise ManifestError(problems)
     if not spec.input:
@@ -276,7 +341,8 @@ def _check_stage(i: int, spec: dict, root, source: str) -> list[str]:
     options = {k: v for k, v in spec.items() if k not in COMMON_STAGE_KEYS}
     problems = []
     if "exclusions" in spec and not isinstance(spec["exclusions"], bool):
-        problems.append(f"{source} line {_line_of(root, loc + ('exclusions',))}: stages[{i}].exclusions: expected true or false")
+        problems.append(f"{source} line {_line_of(root, loc + ('exclusions',))}: stages[{i}].exclusions: expected "
+                        "true or false")
     model = options_model(name, stage)
     try:
         model.model_validate(options)
@@ -463,8 +529,6 @@ def _duplicate_keys(node, source: str, path: str = "") -> list[str]:
 
 def json_schema() -> dict:
     """JSON Schema for editors: the manifest with each registered stage's options as one branch of `stages`."""
-    import curation.stages  # noqa: F401  (registers the built-in stages)
-
     branches = []
     for name in registered_stages():
         try:

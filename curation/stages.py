@@ -1,9 +1,9 @@
-"""The built-in stages, registered by name (imported lazily, so `curate --help` stays fast).
+"""The built-in stages: manifest name -> "module:Class", imported when first used (so `curate --help` stays
+fast). curation.core registers them; a third-party package adds its own through the `curation.stages`
+entry-point group instead of editing this table.
 
 Readers are not stages of the manifest's `stages:` list; the `input:` section picks one.
 """
-
-from curation.core import register_lazy
 
 BUILTIN = {
     "extract": "curation.io.extract:Extract",
@@ -18,6 +18,3 @@ BUILTIN = {
     "rephrase": "rephrase.stage:Rephrase",
     "write": "curation.io.writer:ParquetOutput",
 }
-
-for _name, _path in BUILTIN.items():
-    register_lazy(_name, _path)

@@ -507,7 +507,8 @@ class Deduper:
     def _signatures(self) -> np.ndarray:
         if self.n == 0:
             return np.empty((0, self.config.num_hashes), np.uint64)
-        return np.memmap(self.work / "signatures.u64", dtype=np.uint64, mode="r", shape=(self.n, self.config.num_hashes))
+        return np.memmap(self.work / "signatures.u64", dtype=np.uint64, mode="r", shape=(self.n,
+                                                                                         self.config.num_hashes))
 
     def _verified_index_hits(self) -> np.ndarray:
         """Documents matching a document kept by an earlier run: an equal band digest, then the same check

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from curation.core import CurationError, Stage, register_stage
+from curation.core import CurationError, Stage, StageKind, register_stage
 from dedup.minhash import config_for
 
 
@@ -45,7 +45,7 @@ class MinhashDedup(Stage):
     """
 
     name = "🫂 MinHash dedup"
-    type = "🫂 - DEDUP"
+    type = StageKind.DEDUP
     barrier = True  # the runner ends a pass of the pipeline here
 
     def __init__(self, mode: Literal["robust", "fineweb2"] = "robust", n_grams: int | None = None,
@@ -81,7 +81,7 @@ class ExactDedup(Stage):
     """
 
     name = "🧬 Exact dedup"
-    type = "🫂 - DEDUP"
+    type = StageKind.DEDUP
     barrier = True
 
     def __init__(self, by: Literal["text", "url"] = "text"):

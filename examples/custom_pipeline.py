@@ -5,8 +5,9 @@
 
 import sys
 
-from curation import Pipeline
 from my_filters import MaxUrlDepth, no_lorem_ipsum  # examples/ is on sys.path when run as a script
+
+from curation import Pipeline
 
 if __name__ == "__main__":  # datatrove's executor starts worker processes
     warc = sys.argv[1] if len(sys.argv) > 1 else "data/demo/crawl.warc.gz"

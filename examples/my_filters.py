@@ -8,7 +8,8 @@ Use them in a manifest after importing this module:
       - stage: max_url_depth
         max_depth: 4
 
-or by path, without registering: `- stage: examples.my_filters:no_lorem_ipsum`.
+or by path: `- stage: examples.my_filters:no_lorem_ipsum` (a function given by path must be registered as a
+stage, as these are; `os:system` is refused).
 """
 
 from curation import Filter, register_stage

@@ -22,7 +22,8 @@ class Format(Filter):
 
     def __init__(self, ftfy: bool = True, pii: bool = True, symbol_lines: bool = True):
         super().__init__()
-        self.steps = [s for s, on in ((FTFYFormatter(), ftfy), (PIIFormatter(), pii), (SymbolLinesFormatter(), symbol_lines)) if on]
+        steps = ((FTFYFormatter(), ftfy), (PIIFormatter(), pii), (SymbolLinesFormatter(), symbol_lines))
+        self.steps = [s for s, on in steps if on]
 
     def filter(self, doc: Document):
         text = doc.text

@@ -16,8 +16,8 @@ import numba
 import numpy as np
 from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION
 
-from curation.core import Document, Filter, doc_language, register_stage
-from filters.config import LanguageConfig, load_config
+from curation.core import Document, Filter, Stats, doc_language, register_stage
+from filters.config import DEFAULT_CONFIG, LanguageConfig, load_config
 from filters.words import word_tokenizer
 
 TOP_NS = (2, 3, 4)
@@ -94,6 +94,12 @@ def _dup_ngram_chars(ids, prefix, n):
     return repeated
 
 
+def _has_alpha(word: str) -> bool:
+    """datatrove's `any(c.isalpha() for c in w)`: the regex answers for ASCII words, while for others it
+    also matches numerals such as "²" or "½" that are not letters, so those are checked character by character."""
+    return _HAS_ALPHA.search(word) is not None and (word.isascii() or any(c.isalpha() for c in word))
+
+
 def _duplicates(items: list[str]) -> tuple[int, int]:
     seen, dup, chars = set(), 0, 0
     for x in items:
@@ -117,10 +123,11 @@ def compute_signals(text: str, words: list[str], stopwords: frozenset[str]) -> d
     sig = {
         "n_words": len(content),
         "avg_word_length": float(np.mean([len(w) for w in content])) if content else 0.0,
-        "alpha_words_ratio": sum(1 for w in words if _HAS_ALPHA.search(w)) / n_words if n_words else 0.0,
+        "alpha_words_ratio": sum(1 for w in words if _has_alpha(w)) / n_words if n_words else 0.0,
         "stop_words": len(stopwords.intersection(words)) if stopwords else 0,
         "dup_line_frac": _duplicates(lines)[0] / len(lines),
-        "line_punct_ratio": (sum(1 for line in nonempty if line.endswith(_STOP_CHARS)) / len(nonempty)) if nonempty else 0.0,
+        "line_punct_ratio": (sum(1 for line in nonempty if line.endswith(_STOP_CHARS)) / len(nonempty))
+        if nonempty else 0.0,
         "char_dup_ratio": (_duplicates(nonempty)[1] / max(len(text.replace("\n", "")), 1)) if nonempty else 0.0,
         "new_line_ratio": text.count("\n") / n_words if n_words else float("inf"),
         "_nonempty_lines": len(nonempty),
@@ -135,11 +142,16 @@ def compute_signals(text: str, words: list[str], stopwords: frozenset[str]) -> d
 
 
 def decide(text: str, sig: dict, cfg: LanguageConfig, words: list[str]) -> str | None:
-    """The first failing rule, in FineWeb2's order (Gopher repetition, FineWeb quality, Gopher quality), or None."""
+    """The first failing rule, in FineWeb2's order (Gopher repetition, FineWeb quality, Gopher quality), or None.
+
+    Each key acts as in FineWeb2's pipeline (datatrove's filters with dup_para_frac=0, dup_line_char_frac=0,
+    dup_para_char_frac=0, short_line_thr=999: those checks are off): the checks datatrove guards with the
+    value's truth (dup_line_frac, word lengths, the alpha-word ratio, ...) are off at 0, while n-gram fractions,
+    line_punct_thr, char_duplicates_ratio and new_line_ratio apply at any value (-1 or null turns one off)."""
     if not text:
         return "empty"
     # --- Gopher repetition
-    if cfg.enabled("dup_line_frac") and sig["dup_line_frac"] > cfg.dup_line_frac:
+    if _on(cfg.dup_line_frac) and sig["dup_line_frac"] > cfg.dup_line_frac:
         return "dup_line_frac"
     for n, frac in cfg.top_n_grams:
         value = sig.get(f"top_{n}_gram_frac")
@@ -170,9 +182,9 @@ def decide(text: str, sig: dict, cfg: LanguageConfig, words: list[str]) -> str |
         return "gopher_short_doc"
     if cfg.max_doc_words and n_content > cfg.max_doc_words:
         return "gopher_long_doc"
-    if cfg.enabled("min_avg_word_length") and sig["avg_word_length"] < cfg.min_avg_word_length:
+    if _on(cfg.min_avg_word_length) and sig["avg_word_length"] < cfg.min_avg_word_length:
         return "gopher_below_avg_threshold"
-    if cfg.enabled("max_avg_word_length") and sig["avg_word_length"] > cfg.max_avg_word_length:
+    if _on(cfg.max_avg_word_length) and sig["avg_word_length"] > cfg.max_avg_word_length:
         return "gopher_above_avg_threshold"
     n_words = sig["_words"]
     if cfg.max_symbol_word_ratio:
@@ -189,11 +201,16 @@ def decide(text: str, sig: dict, cfg: LanguageConfig, words: list[str]) -> str |
         ellipsis = sum(s.rstrip().endswith(("...", "…")) for s in lines)
         if ellipsis / len(lines) > cfg.max_ellipsis_lines_ratio:
             return "gopher_too_many_end_ellipsis"
-    if cfg.enabled("max_non_alpha_words_ratio") and sig["alpha_words_ratio"] < cfg.max_non_alpha_words_ratio:
+    if _on(cfg.max_non_alpha_words_ratio) and sig["alpha_words_ratio"] < cfg.max_non_alpha_words_ratio:
         return "gopher_below_alpha_threshold"
     if cfg.stopwords and cfg.min_stop_words and sig["stop_words"] < cfg.min_stop_words:
         return "gopher_enough_stop_words"
     return None
+
+
+def _on(value) -> bool:
+    """A check datatrove applies only when its value is truthy (0 turns it off, as -1 and null do here)."""
+    return bool(value) and value != -1
 
 
 def _ids_prefix(words):
@@ -243,6 +260,8 @@ class QualityFilter(Filter):
         if self.keep_signals:
             doc.metadata.update({k: v for k, v in sig.items() if not k.startswith("_")})
         doc.metadata["quality_config"] = source
+        if source == DEFAULT_CONFIG:  # the run summary lists the languages that had no config of their own
+            self.stat_update(Stats.config_fallback(lang))
         return reason or True
 
 

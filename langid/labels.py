@@ -30,8 +30,11 @@ import re
 from bisect import bisect_right
 
 __all__ = [
+    "ALIASES",
+    "ISO639_1_EXTRA",
     "LID176_LABELS",
     "SCRIPT_VARIANTS",
+    "canonical_label",
     "char_script",
     "dominant_script",
     "iso639_1_to_3",
@@ -201,7 +204,7 @@ LID176_LABELS: dict[str, tuple[str, str]] = {
     "tg": ("tgk", "Cyrl"),
     "th": ("tha", "Thai"),
     "tk": ("tuk", "Latn"),
-    "tl": ("tgl", "Latn"),
+    "tl": ("fil", "Latn"),    # GlotLID v3 / FineWeb2 label Tagalog text fil_Latn
     "tr": ("tur", "Latn"),
     "tt": ("tat", "Cyrl"),
     "tyv": ("tyv", "Cyrl"),
@@ -276,6 +279,63 @@ SCRIPT_VARIANTS: dict[str, frozenset[str]] = {
         "mal": ("Mlym", "Latn"),
     }.items()
 }
+
+# ---------------------------------------------------------------------------
+# One label per language, whoever predicted it: the ISO 639-3 code GlotLID v3 and FineWeb2's configs use
+# (their folder names, `filters/configs/<label>.yml`). Macrolanguages and retired or alias codes found in
+# FLORES-200, NTREX-128, Tatoeba, lingua's test data, lid.176 and CLD2 map onto it, so every model's
+# output, every gold label, every threshold file and every output folder agree.
+# Keys: code -> canonical code; `(code, script)` keys override for one script (aze_Arab is azb_Arab).
+# ---------------------------------------------------------------------------
+ALIASES: dict[str, str] = {
+    "pes": "fas", "prs": "fas", "per": "fas",         # Persian: FineWeb2 keeps the macro fas_Arab
+    "msa": "zsm", "zlm": "zsm", "may": "zsm",         # Malay -> Standard Malay (ind stays apart)
+    "zho": "cmn", "chi": "cmn",                       # Chinese -> Mandarin (cmn_Hani)
+    "est": "ekk", "lav": "lvs", "nor": "nob",
+    "aze": "azj", "ara": "arb", "swa": "swh", "sqi": "als", "alb": "als",
+    "uzb": "uzn", "mon": "khk", "kur": "kmr", "ori": "ory", "nep": "npi", "pus": "pbt",
+    "tgl": "fil",                                     # GlotLID/FineWeb2 label Tagalog text fil_Latn
+    "mlg": "plt", "que": "quy", "orm": "gaz", "grn": "gug", "yid": "ydd", "ful": "fuv",
+    "kon": "ktu", "aka": "twi", "kok": "gom", "din": "dik", "kau": "knc", "chm": "mhr",
+    "kom": "kpv", "bik": "bcl", "zza": "diq", "bua": "bxr", "lah": "pnb", "fuc": "fuv",
+}
+SCRIPT_ALIASES: dict[tuple[str, str], str] = {
+    ("aze", "Arab"): "azb", ("azj", "Arab"): "azb",   # South Azerbaijani is written in Arabic script
+    ("kur", "Arab"): "ckb", ("kmr", "Arab"): "ckb",   # Sorani
+}
+# Han in any form is one script in GlotLID's labels (FLORES writes zho_Hans / zho_Hant, yue_Hant).
+SCRIPT_MERGE: dict[str, str] = {"Hans": "Hani", "Hant": "Hani"}
+
+#: ISO 639-1 (and CLD2's own) codes lid.176 lacks but test sets (lingua) and CLD2 use -> (ISO 639-3, script).
+ISO639_1_EXTRA: dict[str, tuple[str, str]] = {
+    code: (iso3, script) for code, iso3, script in (
+        ("lg", "lug", "Latn"), ("mi", "mri", "Latn"), ("nb", "nob", "Latn"), ("sn", "sna", "Latn"),
+        ("st", "sot", "Latn"), ("tn", "tsn", "Latn"), ("ts", "tso", "Latn"), ("xh", "xho", "Latn"),
+        ("zu", "zul", "Latn"), ("ha", "hau", "Latn"), ("ig", "ibo", "Latn"), ("ny", "nya", "Latn"),
+        ("rw", "kin", "Latn"), ("sm", "smo", "Latn"), ("to", "ton", "Latn"), ("ty", "tah", "Latn"),
+        ("fj", "fij", "Latn"), ("ff", "fuv", "Latn"), ("ak", "twi", "Latn"), ("ln", "lin", "Latn"),
+        ("rn", "run", "Latn"), ("om", "gaz", "Latn"), ("ti", "tir", "Ethi"), ("wo", "wol", "Latn"),
+        ("ee", "ewe", "Latn"), ("ss", "ssw", "Latn"), ("ve", "ven", "Latn"), ("nd", "nde", "Latn"),
+        ("nr", "nbl", "Latn"), ("za", "zha", "Latn"), ("ks", "kas", "Arab"), ("iu", "iku", "Cans"),
+        ("kl", "kal", "Latn"), ("fo", "fao", "Latn"), ("aa", "aar", "Latn"), ("ab", "abk", "Cyrl"),
+        ("ch", "cha", "Latn"), ("bi", "bis", "Latn"), ("bm", "bam", "Latn"), ("dz", "dzo", "Tibt"),
+        ("sg", "sag", "Latn"), ("tw", "twi", "Latn"), ("kg", "ktu", "Latn"), ("ki", "kik", "Latn"),
+        ("ay", "ayr", "Latn"), ("ik", "ipk", "Latn"), ("na", "nau", "Latn"), ("haw", "haw", "Latn"),
+        ("chr", "chr", "Cher"), ("kha", "kha", "Latn"), ("lif", "lif", "Limb"), ("mfe", "mfe", "Latn"),
+        ("crs", "crs", "Latn"), ("syr", "syr", "Syrc"), ("nso", "nso", "Latn"),
+        ("iw", "heb", "Hebr"), ("jw", "jav", "Latn"), ("in", "ind", "Latn"), ("ji", "ydd", "Hebr"),
+    )
+}
+
+
+def canonical_label(label: str) -> str:
+    """`iso639-3_Script` in GlotLID/FineWeb2 form: `pes_Arab` -> `fas_Arab`, `zho_Hant` -> `cmn_Hani`,
+    `est_Latn` -> `ekk_Latn`, `aze_Arab` -> `azb_Arab`; anything already canonical comes back unchanged."""
+    code, _, script = label.partition("_")
+    script = SCRIPT_MERGE.get(script, script)
+    code = SCRIPT_ALIASES.get((code, script)) or ALIASES.get(code, code)
+    return f"{code}_{script}" if script else code
+
 
 # ---------------------------------------------------------------------------
 # Script detection.
@@ -596,7 +656,35 @@ def _script_for(code: str, default: str, explicit: str | None, text: str | None)
     return default
 
 
+_NO_TEXT_NEEDED: dict[str, str] = {}  # raw label -> its label when the text cannot change it (most labels)
+
+
 def normalize_label(label: str, text: str | None = None) -> str:
+    """See `_normalize_label`; labels whose result does not depend on the text are looked up once (the
+    `langid` stage normalises one or two labels per document)."""
+    hit = _NO_TEXT_NEEDED.get(label)
+    if hit is not None:
+        return hit
+    out = _normalize_label(label, text)
+    if isinstance(label, str) and len(_NO_TEXT_NEEDED) < 100_000 and _text_free(label):
+        _NO_TEXT_NEEDED[label] = out
+    return out
+
+
+def _text_free(label: str) -> bool:
+    """Whether `_normalize_label(label, text)` is the same for every text."""
+    raw = label.strip().removeprefix(_LABEL_PREFIX).strip()
+    if _GLOTLID_RE.fullmatch(raw):
+        return True
+    parts = _SPLIT_RE.split(raw)
+    code = parts[0].lower()
+    if any(len(p) == 4 and p.isalpha() for p in parts[1:]):
+        return True
+    entry = LID176_LABELS.get(code) or ISO639_1_EXTRA.get(code)
+    return entry is not None and entry[0] not in SCRIPT_VARIANTS
+
+
+def _normalize_label(label: str, text: str | None = None) -> str:
     """Normalise a language-ID label to ``iso639-3_Script``; never raises.
 
     * ``__label__fra_Latn`` (GlotLID) -> ``fra_Latn``, unchanged whatever the text.
@@ -617,7 +705,7 @@ def normalize_label(label: str, text: str | None = None) -> str:
         if m:
             # Already iso639-3_Script (GlotLID v3 / FineWeb2): keep it.  Note that
             # GlotLID's "als_Latn" is Tosk Albanian, unlike lid.176's bare "als".
-            return f"{m.group(1).lower()}_{m.group(2).title()}"
+            return canonical_label(f"{m.group(1).lower()}_{m.group(2).title()}")
 
         parts = _SPLIT_RE.split(raw)
         code = parts[0].lower()
@@ -627,12 +715,14 @@ def normalize_label(label: str, text: str | None = None) -> str:
                 explicit = part.title()
                 break
         entry = LID176_LABELS.get(code)
+        if entry is None:
+            entry = ISO639_1_EXTRA.get(code)
         if entry is not None:
             iso3, default = entry
-            return f"{iso3}_{_script_for(iso3, default, explicit, text)}"
+            return canonical_label(f"{iso3}_{_script_for(iso3, default, explicit, text)}")
         if explicit:
-            return f"{code}_{explicit}"
+            return canonical_label(f"{code}_{explicit}")
         script = dominant_script(text) if text else UNKNOWN_SCRIPT
-        return f"{code}_{script}"
+        return canonical_label(f"{code}_{script}")
     except Exception:  # pragma: no cover - defensive: label normalisation must never fail
         return "und_" + UNKNOWN_SCRIPT

@@ -8,7 +8,6 @@ of the language's quality config, leaving every other key and comment of the fil
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from curation import atomic
 from curation.core import CurationError
 from langid.data import LabelledSet
 from langid.labels import normalize_label
@@ -23,6 +23,7 @@ from langid.labels import normalize_label
 FLOOR, CAP = 0.3, 0.9
 MIN_DOCS = 30
 _KEY_LINE = re.compile(r"^language_score[ \t]*:.*$", re.M)
+_MODEL_LINE = re.compile(r"^language_score_model[ \t]*:.*\n?", re.M)
 
 
 def threshold(scores) -> float:
@@ -85,15 +86,11 @@ def language_thresholds(model, data: LabelledSet, min_docs: int = MIN_DOCS, know
     return rows
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
 
 def write_language_score(path: str | Path, value: float, note: str, header: str,
-                         validate: Callable[[dict], object] | None = None) -> str:
-    """Set `language_score: value  # note` in the YAML config at `path`, keeping every other line.
+                         validate: Callable[[dict], object] | None = None, model: str | None = None) -> str:
+    """Set `language_score: value  # note` in the YAML config at `path`, keeping every other line; with
+    `model`, `language_score_model: model` beside it (a threshold belongs to the model whose scores it cuts).
 
     A file that does not exist is created with `header` (comment lines) and the one key. `validate` (the
     config model) checks the result before it replaces the file. Returns 'updated', 'added' or 'created'.
@@ -102,6 +99,8 @@ def write_language_score(path: str | Path, value: float, note: str, header: str,
 
     path = Path(path)
     line = f"language_score: {value}  # {note}"
+    if model:
+        line += f"\nlanguage_score_model: {model}"
     if path.exists():
         old = path.read_text(encoding="utf-8")
         try:
@@ -110,6 +109,8 @@ def write_language_score(path: str | Path, value: float, note: str, header: str,
             raise CurationError(f"{path}: not valid YAML ({str(e).splitlines()[0]}); fix or remove it") from None
         if data is not None and not isinstance(data, dict):
             raise CurationError(f"{path}: not a language config (a YAML mapping of keys to thresholds)")
+        if model:  # the new model line replaces the old one
+            old = _MODEL_LINE.sub("", old)
         if _KEY_LINE.search(old):
             new, action = _KEY_LINE.sub(lambda _: line, old, count=1), "updated"
         else:  # after the leading comment block, so the header stays first
@@ -125,10 +126,40 @@ def write_language_score(path: str | Path, value: float, note: str, header: str,
         new = "".join(f"# {h}\n" for h in header.splitlines()) + line + "\n"
         action = "created"
     data = yaml.safe_load(new)
-    if not isinstance(data, dict) or data.get("language_score") != value:
+    wrong_model = bool(model) and isinstance(data, dict) and data.get("language_score_model") != model
+    if not isinstance(data, dict) or data.get("language_score") != value or wrong_model:
         raise CurationError(f"{path}: could not set language_score in this file (is the key written over "
                             "several lines?); set it by hand")
     if validate is not None:
         validate(data)
-    _atomic_write(path, new)
+    atomic.write_text(path, new)
     return action
+
+
+def detector_thresholds(det, data: LabelledSet, min_docs: int = MIN_DOCS,
+                        progress: bool = False) -> list[LanguageThreshold]:
+    """`language_thresholds` for any detector (`langid.detectors`, `langid.combine.Cascade`). A fastText
+    detector scores each document's own label (`gold_scores`); any other gives its top score when its top
+    label is right and 0 when not (CLD2 and a combination give one label per text)."""
+    known = det.known_labels()
+    if getattr(det, "kind", "") == "fasttext":
+        return language_thresholds(det.model, data, min_docs, known, progress)
+    from langid.evaluate import predict
+
+    counts = {lab: len(idx) for lab, idx in data.by_label().items()}
+    wanted = [lab for lab in sorted(counts) if counts[lab] >= min_docs and lab in known]
+    subset = data.only(wanted)
+    scores: dict[str, list[float]] = {}
+    for gold, (lab, sc) in zip(subset.labels, predict(det, subset.texts, progress)):
+        scores.setdefault(gold, []).append(sc if lab == gold else 0.0)
+    rows = []
+    for lab in sorted(counts):
+        n = counts[lab]
+        if lab not in known:
+            rows.append(LanguageThreshold(lab, n, skipped="the model has no label for this language"))
+        elif n < min_docs:
+            rows.append(LanguageThreshold(lab, n, skipped=f"only {n} documents (at least {min_docs} needed)"))
+        else:
+            s = np.asarray(scores[lab])
+            rows.append(LanguageThreshold(lab, n, float(np.median(s)), float(np.std(s)), round(threshold(s), 4)))
+    return rows

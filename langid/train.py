@@ -16,12 +16,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from curation.core import CurationError
 from datatrove.utils.logging import logger
-from langid.data import LabelledSet
-from langid.fasttext_lid import _MODELS
-from langid.fit import fit
 
+from curation.core import CurationError
+from langid.data import LabelledSet
+from langid.fit import fit
+from langid.loading import forget_model
 
 # A NaN that still happens in the fresh process (`langid.fit`) is tried again a few times before it is
 # reported: a real divergence (learning rate too high) fails every try and is reported with its remedy.
@@ -45,7 +45,9 @@ class TrainConfig:
     seed: int = 0
     quantize: bool = True
     cutoff: int = 50_000  # rows of the input matrix kept by quantization (words + n-gram buckets)
-    retrain: bool = True  # fine-tune the kept rows after pruning (as long again as training)
+    retrain: bool = True  # fine-tune the kept rows after pruning
+    retrain_epoch: int = 1  # passes of that fine-tuning (fastText's default is `epoch` again)
+    short_copies: int = 1  # per document, this many extra lines of 1-3 of its words (short-text robustness)
 
 
 def split_heldout(data: LabelledSet, share: float, seed: int = 0) -> tuple[LabelledSet, LabelledSet]:
@@ -65,13 +67,31 @@ def split_heldout(data: LabelledSet, share: float, seed: int = 0) -> tuple[Label
     return train, held
 
 
-def write_fasttext_input(data: LabelledSet, path: str, seed: int = 0) -> None:
-    """`__label__xxx_Scrp text` lines, shuffled (fastText's SGD reads the file in order)."""
-    order = list(range(len(data)))
-    random.Random(seed).shuffle(order)
+def short_windows(text: str, copies: int, rng: random.Random) -> list[str]:
+    """`copies` random runs of 1-3 consecutive words of `text` (none when it has fewer than 4 words): a model
+    trained on whole sentences only is lost on a word pair or a title."""
+    words = text.split()
+    if len(words) < 4:
+        return []
+    out = []
+    for _ in range(copies):
+        n = rng.randint(1, 3)
+        start = rng.randrange(len(words) - n + 1)
+        out.append(" ".join(words[start:start + n]))
+    return out
+
+
+def write_fasttext_input(data: LabelledSet, path: str, seed: int = 0, short_copies: int = 0) -> None:
+    """`__label__xxx_Scrp text` lines, shuffled (fastText's SGD reads the file in order), with
+    `short_copies` short windows of each document as extra lines."""
+    rng = random.Random(seed)
+    lines = []
+    for text, label in zip(data.texts, data.labels):
+        lines.append(f"__label__{label} {' '.join(text.split())}\n")
+        lines += [f"__label__{label} {w}\n" for w in short_windows(text, short_copies, rng)]
+    rng.shuffle(lines)
     with open(path, "w", encoding="utf-8") as f:
-        for i in order:
-            f.write(f"__label__{data.labels[i]} {' '.join(data.texts[i].split())}\n")
+        f.writelines(lines)
 
 
 def train_model(data: LabelledSet, output: str, config: TrainConfig = TrainConfig(), verbose: int = 0) -> dict:
@@ -81,12 +101,13 @@ def train_model(data: LabelledSet, output: str, config: TrainConfig = TrainConfi
                             f"{', '.join(sorted(set(data.labels))) or 'none'}")
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    opts = {k: v for k, v in asdict(config).items() if k not in ("quantize", "cutoff", "retrain")}
+    opts = {k: v for k, v in asdict(config).items()
+            if k not in ("quantize", "cutoff", "retrain", "retrain_epoch", "short_copies")}
     with tempfile.TemporaryDirectory(prefix="curate-langid-", dir=out.parent) as tmp:
         train_file = os.path.join(tmp, "train.txt")
-        write_fasttext_input(data, train_file, config.seed)
+        write_fasttext_input(data, train_file, config.seed, config.short_copies)
         tmp_model = os.path.join(tmp, "model" + (".ftz" if config.quantize else ".bin"))
-        quantize = (dict(qnorm=True, retrain=config.retrain, cutoff=config.cutoff, epoch=config.epoch,
+        quantize = (dict(qnorm=True, retrain=config.retrain, cutoff=config.cutoff, epoch=config.retrain_epoch,
                          lr=config.lr, thread=config.thread) if config.quantize else None)
         ctx = multiprocessing.get_context("spawn")
         for attempt in range(1, NAN_TRIES + 1):
@@ -100,6 +121,6 @@ def train_model(data: LabelledSet, output: str, config: TrainConfig = TrainConfi
                                         + ("; try a lower --lr" if "NaN" in str(e) else "")) from None
                 logger.warning(f"fastText reported '{e}' (try {attempt} of {NAN_TRIES}); training again")
         os.replace(tmp_model, out)
-    _MODELS.pop(str(out), None)  # a model loaded earlier from this path is stale now
+    forget_model(str(out))  # a model loaded earlier from this path is stale now
     return {"path": str(out), "bytes": out.stat().st_size, "labels": n_labels,
             "documents": len(data), "config": asdict(config)}

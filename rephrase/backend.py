@@ -42,6 +42,8 @@ class Usage:
     requests: int = 0
     retries: int = 0
     failed: int = 0
+    abandoned: int = 0  # requests given up after they were sent (timeouts): generations a server may still make
+    probes: int = 0  # requests the client made for itself (the system-message probe), not for a passage
     prompt_tokens: int = 0
     completion_tokens: int = 0
     errors: dict[str, int] = field(default_factory=dict)
@@ -55,14 +57,37 @@ class Usage:
         self.errors[kind] = self.errors.get(kind, 0) + 1
 
 
+def has_system(messages: list[dict]) -> bool:
+    return any(m.get("role") == "system" for m in messages)
+
+
+def fold_system(messages: list[dict]) -> list[dict]:
+    """The messages with the system message(s) opening the first user turn, for chat formats without a
+    system role (they drop it, and with it the instructions)."""
+    system = "\n\n".join(m["content"] for m in messages if m.get("role") == "system" and m.get("content"))
+    rest = [dict(m) for m in messages if m.get("role") != "system"]
+    if not system:
+        return rest
+    for m in rest:
+        if m.get("role") == "user":
+            m["content"] = f"{system}\n\n{m['content']}"
+            return rest
+    return [{"role": "user", "content": system}] + rest
+
+
 class Backend:
     """A model that completes chat requests; `complete` is safe to call from many tasks at once."""
 
     model: str
     usage: Usage
 
+    notes: tuple[str, ...] | list[str] = ()  # what the user should know about the backend (said at the end of a run)
+
     async def complete(self, request: Request) -> Completion:
         raise NotImplementedError
+
+    def stats(self) -> dict:
+        return {}
 
     async def aclose(self) -> None:
         pass

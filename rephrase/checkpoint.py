@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curation import atomic
 from curation.core import Document
 from rephrase.engine import BatchResult
 
@@ -64,15 +64,11 @@ def from_table(table: pa.Table) -> list[Document]:
     return out
 
 
-def _write_atomic(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
 
 class BatchCheckpoint:
     """Finished batches in `folder`: `part-NNNNNN.parquet` (the rephrased documents, absent when a batch
-    kept none) and `markers/part-NNNNNN.json` (done marker: the batch's digest and counts)."""
+    kept none) and `markers/part-NNNNNN.json` (done marker: the batch's digest, counts and a sample of its
+    rejected outputs)."""
 
     def __init__(self, folder: str | Path, markers: str = "_progress"):
         self.folder = Path(folder)
@@ -88,7 +84,8 @@ class BatchCheckpoint:
 
     def remove_unfinished(self) -> int:
         """Delete parts and temporary files of batches that never got their done marker."""
-        n = 0
+        n = atomic.remove_temp_files(self.folder)
+        # parts of batches without a marker, and temporary files of earlier versions (`part-*.parquet.tmp`)
         for p in list(self.folder.glob("part-*.parquet*")) + list(self.markers.glob("*.tmp")):
             if p.name.endswith(".tmp") or not self.marker(int(p.name[5:11])).exists():
                 p.unlink(missing_ok=True)
@@ -107,7 +104,8 @@ class BatchCheckpoint:
             self.part(bid).unlink(missing_ok=True)
             return None
         outputs = from_table(pq.read_table(self.part(bid))) if info.get("rows") else []
-        return BatchResult(outputs=outputs, counts=Counter(info.get("counts", {})), cached=True)
+        return BatchResult(outputs=outputs, counts=Counter(info.get("counts", {})), cached=True,
+                           rejected=info.get("rejected", []))
 
     def save(self, bid: int, docs: list[Document], result: BatchResult) -> None:
         """Write the batch's part, then its marker; a batch saved again replaces both (never a second copy)."""
@@ -115,10 +113,10 @@ class BatchCheckpoint:
             self.part(bid).unlink(missing_ok=True)
         else:
             table = to_table(result.outputs)
-            _write_atomic(self.part(bid), lambda p: pq.write_table(table, p, compression="zstd"))
+            atomic.write_with(self.part(bid), lambda p: pq.write_table(table, p, compression="zstd"))
         info = {"digest": batch_digest(docs), "rows": len(result.outputs), "counts": dict(result.counts),
-                "retry": result.retry}
-        _write_atomic(self.marker(bid), lambda p: p.write_text(json.dumps(info)))
+                "retry": result.retry, "rejected": result.rejected}
+        atomic.write_with(self.marker(bid), lambda p: p.write_text(json.dumps(info)))
 
     def done_counts(self) -> Counter:
         total = Counter()

@@ -1,13 +1,12 @@
 """Checks on what the model wrote: strip chat preambles ("Here is a paraphrased version:"), and reject
-empty, truncated (it hit max tokens), repetitive, prompt-echoing (it copied the instructions, as base models
-do) and wrong-language outputs. A rejected passage is counted under its reason and left out of its document.
+empty, prompt-echoing (it copied the instructions, as base models do), repetitive, wrong-language and
+truncated (it hit max tokens) outputs. A rejected passage is counted under one reason, the most specific
+one, in that order, and left out of its document.
 """
 
 from __future__ import annotations
 
 import re
-
-from rephrase.backend import Completion
 
 # a first line that only announces the answer, in the languages models most often slip into
 _PREAMBLE_LINE = re.compile(
@@ -20,6 +19,7 @@ _ONLY_ACK = re.compile(r"^\s*(?:sure|certainly|of course|okay|absolutely)[!.,]?\
 _LABEL = re.compile(r"^\s*(?:\*\*)?(?:paraphrased (?:text|version)|paraphrase|rephrased (?:text|version)|"
                     r"rewritten text|answer)\s*:\s*(?:\*\*)?\s*", re.IGNORECASE)
 _WORD = re.compile(r"\w+", re.UNICODE)
+REASONS = ("empty", "prompt_echo", "repetitive", "wrong_language", "truncated")  # most specific first
 
 
 def strip_preamble(text: str) -> str:
@@ -75,8 +75,8 @@ class OutputChecker:
 
     def check_many(self, items: list[tuple]) -> list[tuple[str, str | None]]:
         """For each (completion, target language[, instructions]): (cleaned text, None) when it passes, else
-        (text, reason). `instructions` is the prompt without the passage: an output repeating six words of it
-        in a row copied the prompt."""
+        (text, reason), the first of REASONS that applies. `instructions` is the prompt without the passage:
+        an output repeating six words of it in a row copied the prompt."""
         out: list[tuple[str, str | None]] = []
         to_identify = []
         echo_cache: dict[str, set] = {}
@@ -85,16 +85,16 @@ class OutputChecker:
             instructions = rest[0] if rest else None
             if instructions and instructions not in echo_cache:
                 echo_cache[instructions] = shingles(instructions)
-            if c.finish_reason == "length":
-                out.append((text, "truncated"))
-            elif not _WORD.search(text):
+            # what the output is comes before where it stopped: an echo or a loop that ran into the token
+            # limit is an echo or a loop (the limit is only where it ended)
+            if not _WORD.search(text):
                 out.append((text, "empty"))
-            elif repetition(text) > self.max_repetition:
-                out.append((text, "repetitive"))
             elif instructions and not shingles(text).isdisjoint(echo_cache[instructions]):
                 out.append((text, "prompt_echo"))
+            elif repetition(text) > self.max_repetition:
+                out.append((text, "repetitive"))
             else:
-                out.append((text, None))
+                out.append((text, "truncated" if c.finish_reason == "length" else None))
                 if self.language_id is not None and len(text) >= self.min_chars_for_language:
                     to_identify.append(i)
         if to_identify:

@@ -19,7 +19,8 @@ DEFAULT_MAX_TOKENS = 350
 
 # sentence ends: Latin/Cyrillic/Greek punctuation followed by closing quotes/brackets and whitespace;
 # CJK full stops (no space follows); Devanagari danda, Arabic/Urdu full stop and question mark.
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*\s+|[\u3002\uff01\uff1f\uff61]+[\"'\u201d\u2019\u300d\u300f\uff09)]*\s*"
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*\s+"
+                           r"|[\u3002\uff01\uff1f\uff61]+[\"'\u201d\u2019\u300d\u300f\uff09)]*\s*"
                            r"|[\u0964\u0965\u061f\u06d4]+\s*")
 _LINE = re.compile(r"[^\n]*\n+|[^\n]+$")
 

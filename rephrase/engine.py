@@ -22,6 +22,7 @@ from rephrase.checks import OutputChecker
 from rephrase.chunking import DEFAULT_MAX_TOKENS, TokenCounter, chunk, join_passages
 from rephrase.prompts import Routing, language_name, load_style
 
+MAX_SAMPLE_CHARS = 4000  # of a rejected output (and its passage) kept to show why it was rejected
 KEPT_METADATA = ("url", "snapshot", "date", "minhash_cluster_size", "minhash_cluster_id")
 
 
@@ -31,6 +32,7 @@ class BatchResult:
     counts: Counter = field(default_factory=Counter)
     cached: bool = False
     retry: bool = False  # some passage failed for a passing reason (server trouble): ask again in a later run
+    rejected: list[dict] = field(default_factory=list)  # a sample of the rejected outputs, to show why
 
 
 class Rephraser:
@@ -43,7 +45,8 @@ class Rephraser:
 
     def __init__(self, backend: Backend, routing: Routing, counter: TokenCounter, checker: OutputChecker,
                  max_tokens: int | None = None, language: str | None = None,
-                 language_names: dict[str, str] | None = None, max_output_tokens: int | None = None):
+                 language_names: dict[str, str] | None = None, max_output_tokens: int | None = None,
+                 rejected_samples: int = 3):
         self.backend = backend
         self.routing = routing
         self.counter = counter
@@ -52,6 +55,7 @@ class Rephraser:
         self.language = language
         self.language_names = language_names or {}
         self.max_output_tokens = max_output_tokens
+        self.rejected_samples = rejected_samples  # rejected outputs kept per reason and batch
 
     # ------------------------------------------------------------------------------------ one batch
 
@@ -95,7 +99,7 @@ class Rephraser:
         k = 0
         for doc, style, target, name, passages in jobs:
             texts, seps, prompt_tokens, completion_tokens = [], [], 0, 0
-            for p in passages:
+            for n, p in enumerate(passages):
                 r = results[k]
                 if isinstance(r, RequestFailed):
                     c[f"failed/{r.reason}"] += 1
@@ -106,6 +110,11 @@ class Rephraser:
                     text, reason = verdicts[k]
                     if reason:
                         c[f"rejected/{reason}"] += 1
+                        if c[f"rejected/{reason}"] <= self.rejected_samples:
+                            res.rejected.append({
+                                "source_id": str(doc.id), "style": style.name, "passage": n, "reason": reason,
+                                "finish_reason": r.finish_reason, "completion_tokens": r.completion_tokens,
+                                "output": r.text[:MAX_SAMPLE_CHARS], "input": p.text[:MAX_SAMPLE_CHARS]})
                     else:
                         texts.append(text)
                         seps.append(p.sep)

@@ -119,7 +119,8 @@ class TransformersBackend(Backend):
         torch = self._torch
         tok = self._tok
         prompts = [self.prompt_text(r.messages) for r in requests]
-        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=not getattr(tok, "chat_template", None))
+        enc = tok(prompts, return_tensors="pt", padding=True,
+                  add_special_tokens=not getattr(tok, "chat_template", None))
         enc = {k: v.to(self.device) for k, v in enc.items()}
         r0 = requests[0]
         sample = r0.temperature > 0

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from curation.core import CurationError, Document, Stage, register_stage
+from curation.core import CurationError, Stage, StageKind, register_stage
 from rephrase.checks import OutputChecker
 from rephrase.chunking import load_tokenizer
 from rephrase.prompts import HIGH_QUALITY_STYLES, LOW_QUALITY_STYLES, Routing, language_name
@@ -30,7 +30,11 @@ class Rephrase(Stage):
         model: the served model's name (openai) or a local model folder (transformers)
         base_url: the server's API root, e.g. http://localhost:8000/v1 (openai)
         api_key_env: environment variable holding the API key, if the server needs one
-        concurrency: requests in flight at once (openai)
+        concurrency: requests in flight at once (openai): "auto" learns what the server sustains (from 1,
+            growing while latency holds, halved on timeouts, 429s and latency blow-ups); a number fixes it
+        max_concurrency: the ceiling of "auto"
+        system_prompt: "auto" probes once whether the server passes system messages to the model and folds
+            them into the user turn when it does not; "fold" always folds; "keep" sends them as they are
         timeout: seconds per request before it is retried (openai)
         max_retries: retries per request on 429, 5xx, timeouts, dropped connections, malformed answers
         max_consecutive_failures: stop the run when this many requests in a row failed for good
@@ -55,14 +59,18 @@ class Rephrase(Stage):
         chat_template: Jinja chat template, or "gemma", for a local model whose tokenizer has none (transformers)
         work_dir: folder for batch checkpoints (a manifest run sets it)
         backoff: first wait before a retry in seconds (doubled each retry, with jitter)
+        rejected_samples: rejected outputs kept per reason and batch (in the checkpoint markers; curate
+            rephrase gathers them in rejected.jsonl) to show why they were rejected
     """
 
     name = "🪄 Rephrase"
-    type = "🪄 - REPHRASE"
+    type = StageKind.REPHRASE
 
     def __init__(self, style: str | list[str] | None = None, language: str | None = None,
                  backend: Literal["openai", "transformers"] = "openai", model: str | None = None,
-                 base_url: str | None = None, api_key_env: str | None = "OPENAI_API_KEY", concurrency: int = 32,
+                 base_url: str | None = None, api_key_env: str | None = "OPENAI_API_KEY",
+                 concurrency: int | Literal["auto"] = "auto", max_concurrency: int = 256,
+                 system_prompt: Literal["auto", "fold", "keep"] = "auto",
                  timeout: float = 120.0, max_retries: int = 6, max_consecutive_failures: int = 10,
                  tokenizer: str | None = None, max_tokens: int | None = None,
                  max_output_tokens: int | None = None, quality_field: str | None = None,
@@ -71,7 +79,8 @@ class Rephrase(Stage):
                  langid_model: str | None = None, max_repetition: float = 0.5,
                  language_names: dict[str, str] | None = None, keep_original: bool = False, batch_size: int = 64,
                  batches_in_flight: int = 4, local_batch_size: int = 8, device: str = "cpu",
-                 chat_template: str | None = None, work_dir: str | None = None, backoff: float = 1.0):
+                 chat_template: str | None = None, work_dir: str | None = None, backoff: float = 1.0,
+                 rejected_samples: int = 3):
         super().__init__()
         styles = [style] if isinstance(style, str) else list(style or [])
         self.routing = Routing(tuple(styles), quality_field, quality_threshold,
@@ -86,12 +95,17 @@ class Rephrase(Stage):
         if backend == "openai" and not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url '{base_url}' must start with http:// or https://")
         if backend == "transformers" and not Path(model).is_dir():
-            raise CurationError(f"model '{model}': no such model folder (the transformers backend loads a local folder)")
+            raise CurationError(f"model '{model}': no such model folder "
+                                "(the transformers backend loads a local folder)")
         if language and language_name(language, language_names) is None:
             raise CurationError(f"language '{language}': no name for it in rephrase/languages.yml; "
                                 "add it there or give language_names")
         if max_tokens is not None and max_tokens < 1:
             raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
+        if concurrency != "auto" and (not isinstance(concurrency, int) or concurrency < 1):
+            raise ValueError(f"concurrency must be 'auto' or a whole number of at least 1, got {concurrency!r}")
+        if system_prompt not in ("auto", "fold", "keep"):
+            raise ValueError(f"system_prompt must be auto, fold or keep, got {system_prompt!r}")
         if batch_size < 1 or batches_in_flight < 1:
             raise ValueError("batch_size and batches_in_flight must be at least 1")
         self.language, self.backend_kind, self.model = language, backend, model
@@ -105,6 +119,8 @@ class Rephrase(Stage):
         self.batch_size, self.batches_in_flight = batch_size, batches_in_flight
         self.local_batch_size, self.device, self.work_dir = local_batch_size, device, work_dir
         self.chat_template = chat_template
+        self.max_concurrency, self.system_prompt = max_concurrency, system_prompt
+        self.rejected_samples = rejected_samples
 
     def make_backend(self):
         if self.backend_kind == "transformers":
@@ -117,7 +133,8 @@ class Rephrase(Stage):
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
         return OpenAIBackend(self.base_url, self.model, api_key=key, concurrency=self.concurrency, timeout=self.timeout,
                              max_retries=self.max_retries, backoff=self.backoff,
-                             max_consecutive_failures=self.max_consecutive_failures)
+                             max_consecutive_failures=self.max_consecutive_failures,
+                             max_concurrency=self.max_concurrency, system_prompt=self.system_prompt)
 
     def rephraser(self):
         from rephrase.engine import Rephraser
@@ -129,7 +146,7 @@ class Rephrase(Stage):
             language_id = LanguageId(model=self.langid_model, label_only=True)
         return Rephraser(self.make_backend(), self.routing, self.counter,
                          OutputChecker(language_id, self.max_repetition), self.max_tokens, self.language,
-                         self.language_names, self.max_output_tokens)
+                         self.language_names, self.max_output_tokens, self.rejected_samples)
 
     def __getstate__(self):  # tokenizers pickle, but keep the worker's copy fresh and small
         state = self.__dict__.copy()
@@ -155,8 +172,16 @@ class Rephrase(Stage):
             if batch:
                 yield bid, batch
 
-        for bid, docs, result in self.rephraser().run_batches(batches(), checkpoint, self.batches_in_flight):
+        from collections import Counter
+
+        from loguru import logger
+
+        from rephrase.verdict import shortfall
+
+        rephraser, totals = self.rephraser(), Counter()
+        for bid, docs, result in rephraser.run_batches(batches(), checkpoint, self.batches_in_flight):
             counts = result.counts
+            totals.update(counts)
             for label, value in counts.items():
                 if value:
                     self.stat_update(label, value=value)
@@ -170,3 +195,8 @@ class Rephrase(Stage):
             for out in result.outputs:
                 self.stat_update(f"lang/{out.metadata.get('language')}/rephrased")
                 yield out
+        for note in rephraser.backend.notes:
+            logger.warning(f"rephrase: {note}")
+        why = shortfall(totals, 1.0)  # in a manifest run a warning: the other stages' output still stands
+        if why:
+            logger.warning(f"rephrase (rank {rank}): {why}")

@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 from conftest import DATE
 
-from curation.demo import warc as warcgen
 from curation.cli import main
+from curation.demo import warc as warcgen
 
 CURATE = Path(sys.executable).parent / "curate"
 

@@ -103,7 +103,7 @@ def test_dedup_finds_near_and_exact_duplicates(tmp_path):
     assert all(not res.keep[i] for i in dup_idx)  # every near and exact copy is removed
     assert all(res.keep[i] for i in range(n_base + 100))  # originals and uniques stay
     assert res.keep[-1] and res.keep[-2]  # no n-gram: never a duplicate
-    assert res.cluster_size[0] == 3 and res.cluster_size[15] == 2 and res.cluster_size[25] == 1 and res.cluster_size[60] == 1
+    assert (res.cluster_size[0], res.cluster_size[15], res.cluster_size[25], res.cluster_size[60]) == (3, 2, 1, 1)
     assert res.cluster_id[n_base + 100] == 0  # near copy of doc 0 points at it
     assert not list(tmp_path.glob("*.spill"))
 
@@ -188,6 +188,7 @@ def test_bad_input_empty_short_and_enormous_documents(tmp_path):
     vocab = [a + b + c for a in "bcdfgklmnp" for b in "aeiou" for c in ("ra", "lo", "ni", "ta", "su", "ke")]
     big = " ".join(rnd.choice(vocab) for _ in range(50 * 2**20 // 5))  # a single 50 MB document
     assert len(big) >= 50 * 2**20 - 8
-    res = dedup_texts([big, "", "short", big[:5000], big[:5000]], normalized_word_splitter("eng_Latn"), work_dir=tmp_path)
+    res = dedup_texts([big, "", "short", big[:5000], big[:5000]], normalized_word_splitter("eng_Latn"),
+                      work_dir=tmp_path)
     assert res.keep.tolist() == [True, True, True, True, False]
     assert res.cluster_size.tolist() == [1, 1, 1, 2, 2]

@@ -67,9 +67,11 @@ def same_counts(a: dict, b: dict) -> None:
 
 @pytest.mark.parametrize("executor, message", [
     ("{kind: local, partition: cpu}", "m.yml line 4: executor.partition: a slurm option, but executor.kind is 'local'"),
-    ("{kind: local, mem_per_cpu_gb: 4}", "executor.mem_per_cpu_gb: a slurm and ray option, but executor.kind is 'local'"),
+    ("{kind: local, mem_per_cpu_gb: 4}",
+     "executor.mem_per_cpu_gb: a slurm and ray option, but executor.kind is 'local'"),
     ("{kind: ray, time: '1:00:00'}", "executor.time: a slurm option, but executor.kind is 'ray'"),
-    ("{kind: slurm, address: auto, partition: cpu, time: '10'}", "executor.address: a ray option, but executor.kind is 'slurm'"),
+    ("{kind: slurm, address: auto, partition: cpu, time: '10'}",
+     "executor.address: a ray option, but executor.kind is 'slurm'"),
     ("{kind: slurm, tasks: 4}", "executor: kind slurm needs 'partition' and 'time'"),
     ("{kind: slurm, partition: cpu, time: 2h}", "executor.time: expected a Slurm time limit"),
     ("{kind: ray, num_cpus: 2}", "executor: num_cpus sizes a cluster started for the run: it needs address: local"),
@@ -279,7 +281,8 @@ def test_slurm_run_is_dependent_jobs_that_write_what_local_writes(crawl, fake_sl
     assert [j["after"] for j in chain] == [[], [chain[0]["id"]], [chain[1]["id"]], [chain[2]["id"]]]
     for j in chain:
         s = j["sbatch"]
-        assert (s["partition"], s["time"], s["cpus-per-task"], s["qos"], s["account"]) == ("cpu", "00:30:00", "2", "low", "proj")
+        got = (s["partition"], s["time"], s["cpus-per-task"], s["qos"], s["account"])
+        assert got == ("cpu", "00:30:00", "2", "low", "proj")
         # 1.5 GB in the whole units sbatch takes; the dedup job gets its own memory (6 GB over 2 CPUs)
         assert s["mem-per-cpu"] == ("3G" if j is chain[1] else "1536M")
         assert s["output"].startswith(f"{out}/_logs/slurm/jobs/")
@@ -325,8 +328,9 @@ def test_slurm_without_sbatch_says_so(crawl, tmp_path, monkeypatch):
 def test_slurm_dedup_job_waits_for_every_task_of_the_pass_before(crawl, tmp_path):
     """With more tasks than one job array holds, Slurm's afterok covers only the last array: the dedup job
     checks the pass's completion markers itself instead of deduplicating part of the run."""
+    from curation.run.barrier import Barrier
+    from curation.run.compile import compile_phases
     from curation.run.executors import BarrierStep
-    from curation.run.runner import Barrier, compile_phases
 
     m = parse_manifest(LIGHT.format(warc=crawl, out=tmp_path / "out", executor=SLURM), "light.yml")
     barrier = next(p for p in compile_phases(m, progress=False) if isinstance(p, Barrier))

@@ -20,9 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curation.demo import build as demo
 from curation.cli import main
 from curation.core import CurationError, Document
+from curation.demo import build as demo
 from filters.kenlm_filter import KenlmPerplexity, doc_perplexity, find_models
 from filters.kneser_ney import FALLBACK_DISCOUNTS, discounts, estimate, write_arpa
 from filters.lm_text import lm_sentences, normalize

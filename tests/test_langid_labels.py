@@ -149,7 +149,7 @@ def test_label_whitespace_and_case_are_tolerated():
         ("kk", "Bul qazaq tilinde jazylğan mätin.", "kaz_Latn"),
         ("tt", "Bu tatar telendä yazılğan tekst.", "tat_Latn"),
         ("ku", "Ev nivîsek bi kurdî ye.", "kmr_Latn"),
-        ("ku", "ئەم دەقێکی کوردییە.", "kmr_Arab"),
+        ("ku", "ئەم دەقێکی کوردییە.", "ckb_Arab"),
         ("pa", "ਪੰਜਾਬੀ ਭਾਸ਼ਾ ਗੁਰਮੁਖੀ ਲਿਪੀ ਵਿੱਚ।", "pan_Guru"),
         ("pa", "پنجابی زبان شاہ مکھی وچ۔", "pan_Arab"),
         ("sd", "سنڌي ٻولي", "snd_Arab"),

@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from curation.demo import build as demo
 from curation.cli import main
 from curation.core import CurationError
+from curation.demo import build as demo
 from curation.demo.langid_sets import build_udhr_sets, udhr_paragraphs
 from filters.config import LanguageConfig
 from langid.data import read_labelled
@@ -168,9 +168,12 @@ def test_thresholds_written_into_configs(paragraphs, tmp_path, capsys):
 
     eng = (cfg / "eng_Latn.yml").read_text("utf-8").splitlines()
     old = eng_old.splitlines()
-    assert eng[:2] == old[:2] and eng[3:] == old[3:] and eng[2].startswith("language_score: ")
+    # every other line kept; the threshold names the model it belongs to
+    assert eng[:2] == old[:2] and eng[4:] == old[3:] and eng[2].startswith("language_score: ")
+    assert eng[3] == "language_score_model: lid176"
     fra = (cfg / "fra_Latn.yml").read_text("utf-8").splitlines()
-    assert fra[0] == "# French header" and fra[1].startswith("language_score: ") and fra[2] == "dup_line_frac: 0.25"
+    assert fra[0] == "# French header" and fra[1].startswith("language_score: ") and fra[3] == "dup_line_frac: 0.25"
+    assert fra[2] == "language_score_model: lid176"
     rus = (cfg / "rus_Cyrl.yml").read_text("utf-8")
     assert rus.startswith("# rus_Cyrl: language_score only, from `curate langid thresholds")
     for lab in code_of:

@@ -136,7 +136,8 @@ def test_demo_mixture_follows_unimax_and_the_epoch_cap(demo_out, demo_docs, tmp_
                        sampling={"strategy": "unimax", "total": total, "epoch_cap": cap})
     s = build_mixture(spec, progress=False)
     mix = read_mix(tmp_path / "mix")
-    docs = demo_docs.with_columns(pl.col("minhash_cluster_size").map_elements(table_reps, return_dtype=pl.Int64).alias("w"))
+    docs = demo_docs.with_columns(pl.col("minhash_cluster_size").map_elements(table_reps,
+                                                                              return_dtype=pl.Int64).alias("w"))
     pool = dict(docs.group_by("language").agg(pl.col("w").sum()).iter_rows())
     budgets = unimax_budgets({k: float(v) for k, v in pool.items()}, total, cap)
     got = dict(mix.group_by("id").agg(pl.len()).iter_rows())
@@ -150,7 +151,8 @@ def test_demo_mixture_follows_unimax_and_the_epoch_cap(demo_out, demo_docs, tmp_
         extra = round((epochs - full) * rows.height)
         passes = [got.get(i, 0) // w for i, w in zip(rows["id"], rows["w"])]
         assert all(got.get(i, 0) % w == 0 for i, w in zip(rows["id"], rows["w"]))
-        assert Counter(passes) == Counter({full: rows.height - extra, full + 1: extra} if extra else {full: rows.height})
+        assert Counter(passes) == Counter({full: rows.height - extra,
+                                           full + 1: extra} if extra else {full: rows.height})
         n = sum(got.get(i, 0) for i in rows["id"])
         assert s["languages"].get(lang, {"documents": 0})["documents"] == n
     assert capped > 0  # small languages hit the cap...
@@ -181,7 +183,8 @@ def test_output_loads_with_polars_pyarrow_duckdb_and_datasets(small_mix, tmp_pat
     assert pl.read_parquet(str(out / "data/*/*.parquet")).height == n
     assert ds.dataset(str(out / "data"), format="parquet").count_rows() == n
     assert duckdb.sql(f"select count(*) from read_parquet('{out}/data/*/*.parquet')").fetchall()[0][0] == n
-    hf = datasets.load_dataset("parquet", data_files=str(out / "data/*/*.parquet"), split="train", cache_dir=str(tmp_path / "hf"))
+    hf = datasets.load_dataset("parquet", data_files=str(out / "data/*/*.parquet"), split="train",
+                               cache_dir=str(tmp_path / "hf"))
     assert hf.num_rows == n and {"id", "text", "language", "source", "copy"} <= set(hf.column_names)
     # the card's configs: one per language plus the whole mixture (the default)
     whole = datasets.load_dataset(str(out), split="train", cache_dir=str(tmp_path / "hf"))
@@ -278,7 +281,8 @@ def test_rephrased_ratio_and_replay_share(tmp_path):
     for i in range(30):
         write_lang(tmp_path / "reph", "fra_Latn", [{"id": f"r{i}-{j}", "text": f"rephrased {i} {j}",
                                                     "rephrase_style": "wiki"} for j in range(1)], f"{i:03d}.parquet")
-    old = [{"id": f"old{i}", "text": f"earlier {i}", "language": "eng_Latn" if i % 2 else "fra_Latn"} for i in range(50)]
+    old = [{"id": f"old{i}", "text": f"earlier {i}",
+            "language": "eng_Latn" if i % 2 else "fra_Latn"} for i in range(50)]
     (tmp_path / "old").mkdir()
     pq.write_table(pa.Table.from_pylist(old), tmp_path / "old" / "part.parquet")
     spec = MixtureSpec(input=str(tmp_path / "out"), output=str(tmp_path / "mix"),
@@ -301,8 +305,8 @@ def test_rephrased_ratio_and_replay_share(tmp_path):
 def test_token_budgets_with_weights(tmp_path):
     synthetic_output(tmp_path / "out", {"fra_Latn": [1] * 30, "deu_Latn": [1] * 30}, words=10)
     spec = MixtureSpec(input=str(tmp_path / "out"), output=str(tmp_path / "mix"), unit="tokens", tokenizer="words",
-                       rehydration="none", sampling={"strategy": "weights", "weights": {"fra_Latn": 0.75, "deu_Latn": 0.25},
-                                                     "total": 800})
+                       rehydration="none",
+                       sampling={"strategy": "weights", "weights": {"fra_Latn": 0.75, "deu_Latn": 0.25}, "total": 800})
     s = build_mixture(spec, progress=False)
     mix = read_mix(tmp_path / "mix")
     words = mix.with_columns(pl.col("text").str.split(" ").list.len().alias("n"))
@@ -402,7 +406,8 @@ def test_rehydration_weights_from_filter_decisions(tmp_path, capsys):
     stats["stages"].append({"key": "format"})
     (out / "stats.json").write_text(json.dumps(stats))
     assert main(["mix", "rehydration-weights", str(out), "-o", str(tmp_path / "w2"), "--representatives-only"]) == 0
-    assert "stats.json counts 99 documents removed after dedup, the exclusion folders hold 95" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "stats.json counts 99 documents removed after dedup, the exclusion folders hold 95" in err
 
 
 def test_rehydration_weights_on_the_demo_run(demo_out, demo_docs, tmp_path):
@@ -413,11 +418,13 @@ def test_rehydration_weights_on_the_demo_run(demo_out, demo_docs, tmp_path):
     weights = {f.stem: json.loads(f.read_text()) for f in (tmp_path / "w").glob("*.json")}
     assert set(weights) == set(demo_docs["language"])
     dups = pl.concat([pl.read_parquet(f, columns=["language"]) for f in demo_out.glob("_exclusions/*dedup/*.parquet")])
-    quality = pl.concat([pl.read_parquet(f, columns=["language"]) for f in demo_out.glob("_exclusions/*quality/*/*.parquet")])
+    quality = pl.concat([pl.read_parquet(f, columns=["language"])
+                         for f in demo_out.glob("_exclusions/*quality/*/*.parquet")])
     for lang, w in weights.items():
         n_dups = dups.filter(pl.col("language") == lang).height
         assert sum(w["duplicates_judged"].values()) == n_dups
-        in_lang = demo_docs.filter(pl.col("language") == lang).height + quality.filter(pl.col("language") == lang).height
+        in_lang = (demo_docs.filter(pl.col("language") == lang).height
+                   + quality.filter(pl.col("language") == lang).height)
         assert w["documents"] == in_lang + n_dups == sum(b["kept"] + b["removed"] for b in w["buckets"])
         assert 1 <= min(b["reps"] for b in w["buckets"]) and max(b["reps"] for b in w["buckets"]) <= 10
     assert sum(sum(w["duplicates_judged"].values()) for w in weights.values()) > 0
@@ -441,7 +448,8 @@ def test_curate_mix_and_publish_dry_run(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "hf_SECRETSECRETSECRET")
     assert main(["publish", str(tmp_path / "mix"), "--repo", "org/demo-mix", "--dry-run"]) == 0
     printed = capsys.readouterr()
-    assert "README.md" in printed.out and "mixture.json" in printed.out and "data/fra_Latn/train-00000-of-00001.parquet" in printed.out
+    assert "README.md" in printed.out and "mixture.json" in printed.out
+    assert "data/fra_Latn/train-00000-of-00001.parquet" in printed.out
     assert "token: found" in printed.out and "SECRET" not in printed.out + printed.err
     # a card whose config points at nothing, and a bad repo name, are refused before any upload
     card = (tmp_path / "mix/README.md").read_text()

@@ -1,7 +1,6 @@
 """End to end: manifests run on the demo crawl and on JSONL/Parquet, resume, overrides, custom filters."""
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -70,7 +69,7 @@ def test_demo_manifest_end_to_end(small_crawl, tmp_path, capsys):
         assert col in df.columns
     assert df["snapshot"].unique().to_list() == ["CC-MAIN-2026-47"]
     # each language's own language_score from its config (FineWeb2: 0.3 to 0.9), else the manifest's 0.5
-    cuts = language_scores()
+    cuts = language_scores(model="lid176")  # the demo runs lid.176: FineWeb2's GlotLID cuts do not apply
     for lang, score in zip(df["language"].to_list(), df["language_score"].to_list()):
         assert score >= cuts.get(lang, 0.5), (lang, score)
     # per-stage summary: reader skips by reason; filters in/kept/removed with reasons per language
@@ -80,8 +79,9 @@ def test_demo_manifest_end_to_end(small_crawl, tmp_path, capsys):
     assert quality["in"] == quality["kept"] + quality["removed"] and quality["removed"] > 0
     assert any(v["removed"] for v in stats["languages"].values())
     # the truth: written article pages carry their true language
-    truth = {json.loads(l)["url"]: json.loads(l) for l in (small_crawl / "truth.jsonl").read_text().splitlines()}
-    pairs = [(truth[u]["iso639_3"], lang) for u, lang in zip(df["url"], df["language"]) if truth[u]["kind"] == "article"]
+    truth = {r["url"]: r for r in map(json.loads, (small_crawl / "truth.jsonl").read_text().splitlines())}
+    pairs = [(truth[u]["iso639_3"], lang) for u, lang in zip(df["url"],
+                                                             df["language"]) if truth[u]["kind"] == "article"]
     checked = [(t, lang) for t, lang in pairs if t in ("fra", "deu", "spa", "rus", "por", "ita", "nld", "pol", "tur")]
     assert checked and all(lang.startswith(t) for t, lang in checked), checked
 
@@ -220,7 +220,8 @@ def test_python_api_with_a_plain_function(small_crawl, tmp_path):
 def test_entry_point_stages(tmp_path, monkeypatch):
     pkg = tmp_path / "plugin"
     pkg.mkdir()
-    (pkg / "shouty_filters.py").write_text("def no_shouting(doc):\n    return 'shouting' if doc.text.isupper() else True\n")
+    (pkg / "shouty_filters.py").write_text("def no_shouting(doc):\n    return 'shouting' if doc.text.isupper() else "
+                                           "True\n")
     dist = pkg / "shouty_filters-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: shouty-filters\nVersion: 0.1\n")
@@ -238,9 +239,11 @@ def test_langid_thresholds_come_from_language_configs(tmp_path):
     from langid.fasttext_lid import LanguageId
 
     m = parse_manifest(f"input: {{paths: ['{ROOT / 'manifests/demo.yml'}'], format: jsonl}}\noutput: {tmp_path}\n"
-                       "stages:\n  - stage: langid\n    min_score: 0.5\n    min_scores: {fra_Latn: 0.9}\n", source="m.yml")
+                       "stages:\n  - stage: langid\n    model: lid176\n    min_score: 0.5\n"
+                       "    min_scores: {fra_Latn: 0.9}\n",
+                       source="m.yml")
     step = next(s for s in compile_pipeline(m, progress=False) if isinstance(s, LanguageId))
-    assert step.min_scores["eng_Latn"] == 0.65  # from filters/configs/eng_Latn.yml
+    assert step.min_scores["eng_Latn"] == 0.65  # from filters/configs/eng_Latn.yml (language_score_model: lid176)
     assert step.min_scores["fra_Latn"] == 0.9 and step.min_score == 0.5  # the manifest's own win
     doc = __import__("curation").Document(text="The weather is nice today and we are going out.", id="x")
     lang, score = step.predict(doc.text)
@@ -260,7 +263,7 @@ def test_dedup_stage_splits_the_run_and_resumes(small_crawl, tmp_path):
     assert len(excluded) == dedup["removed"] and set(excluded["filter_reason"]) == {"near_duplicate"}
     assert not set(excluded["id"]) & set(df["id"])
     # near-duplicate mirrors of the demo are removed, pointing at the page they copy
-    truth = {json.loads(l)["url"]: json.loads(l) for l in (small_crawl / "truth.jsonl").read_text().splitlines()}
+    truth = {r["url"]: r for r in map(json.loads, (small_crawl / "truth.jsonl").read_text().splitlines())}
     kinds = [truth[u]["kind"] for u in excluded["url"]]
     assert kinds.count("near_duplicate") + kinds.count("exact_duplicate") > 0
     # a second run redoes nothing and reports the same
@@ -276,7 +279,7 @@ def test_exact_and_url_dedup_stages(small_crawl, tmp_path):
     assert exact["removed"] > 0 and exact["reasons"] == {"duplicate_text": exact["removed"]}
     assert url["in"] == exact["kept"]
     excluded = pl.concat([pl.read_parquet(f) for f in (tmp_path / "out/_exclusions").glob("*_exact_dedup/*.parquet")])
-    truth = {json.loads(l)["url"]: json.loads(l) for l in (small_crawl / "truth.jsonl").read_text().splitlines()}
+    truth = {r["url"]: r for r in map(json.loads, (small_crawl / "truth.jsonl").read_text().splitlines())}
     assert {truth[u]["kind"] for u in excluded["url"]} <= {"exact_duplicate", "spam", "near_duplicate", "article"}
     assert "exact_duplicate" in {truth[u]["kind"] for u in excluded["url"]}
     originals = {truth[u]["orig_url"] for u in excluded["url"] if truth[u]["kind"] == "exact_duplicate"}

@@ -8,7 +8,7 @@ from datatrove.data import Document
 from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
 
 from filters.config import LanguageConfig, load_config
-from filters.quality import QualityFilter, SIGNALS, compute_signals, decide
+from filters.quality import SIGNALS, QualityFilter, compute_signals, decide
 from filters.words import word_tokenizer
 
 EN = [
@@ -41,7 +41,9 @@ def variants(sents, n, seed):
     for _ in range(n):
         k = rnd.random()
         if k < 0.35:  # prose
-            out.append("\n".join(" ".join(rnd.choice(sents) for _ in range(rnd.randint(1, 4))) for _ in range(rnd.randint(3, 25))))
+            paragraphs = (" ".join(rnd.choice(sents) for _ in range(rnd.randint(1, 4)))
+                          for _ in range(rnd.randint(3, 25)))
+            out.append("\n".join(paragraphs))
         elif k < 0.55:  # repeated lines
             out.append("\n".join([rnd.choice(sents)] * rnd.randint(2, 8) + rnd.sample(sents, 3)))
         elif k < 0.7:  # keyword soup
@@ -55,9 +57,11 @@ def variants(sents, n, seed):
 
 def datatrove_reason(text, cfg: LanguageConfig, lang):
     filters = [
-        GopherRepetitionFilter(dup_line_frac=cfg.dup_line_frac, dup_para_frac=0, dup_line_char_frac=0, dup_para_char_frac=0,
-                               top_n_grams=cfg.top_n_grams, dup_n_grams=cfg.dup_n_grams, language=lang),
-        FineWebQualityFilter(line_punct_thr=cfg.line_punct_thr, short_line_thr=999, char_duplicates_ratio=cfg.char_duplicates_ratio,
+        GopherRepetitionFilter(dup_line_frac=cfg.dup_line_frac, dup_para_frac=0, dup_line_char_frac=0,
+                               dup_para_char_frac=0, top_n_grams=cfg.top_n_grams, dup_n_grams=cfg.dup_n_grams,
+                               language=lang),
+        FineWebQualityFilter(line_punct_thr=cfg.line_punct_thr, short_line_thr=999,
+                             char_duplicates_ratio=cfg.char_duplicates_ratio,
                              new_line_ratio=cfg.new_line_ratio, language=lang),
         GopherQualityFilter(min_avg_word_length=cfg.min_avg_word_length, max_avg_word_length=cfg.max_avg_word_length,
                             max_non_alpha_words_ratio=cfg.max_non_alpha_words_ratio, stop_words=cfg.stopwords or None,
@@ -88,7 +92,8 @@ def test_same_decisions_as_datatrove(lang, config, sents):
 def test_words_match_datatrove_tokenizer():
     from datatrove.utils.word_tokenizers import load_word_tokenizer
 
-    for lang, text in [("eng_Latn", " ".join(EN)), ("fra_Latn", "\n\n".join(FR)), ("cmn_Hani", "人人生而自由，在尊严和权利上一律平等。")]:
+    for lang, text in [("eng_Latn", " ".join(EN)), ("fra_Latn", "\n\n".join(FR)), ("cmn_Hani",
+                                                                                   "人人生而自由，在尊严和权利上一律平等。")]:
         assert word_tokenizer(lang)(text) == load_word_tokenizer(lang).word_tokenize(text)
 
 
@@ -105,7 +110,8 @@ def test_stage_keeps_signals_and_counts_per_language():
     spam = Document(text="\n".join(["Achetez maintenant !"] * 30), id="b", metadata={"language": "fra_Latn"})
     kept = list(stage.run(iter([good, spam])))
     assert [d.id for d in kept] == ["a"]
-    assert set(SIGNALS) <= set(good.metadata) and good.metadata["quality_config"] == "fra_Latn.yml"  # the shipped French config
+    # the shipped French config
+    assert set(SIGNALS) <= set(good.metadata) and good.metadata["quality_config"] == "fra_Latn.yml"
     assert stage.stats["lang/fra_Latn/removed/dup_line_frac"].total == 1
     assert stage.stats["kept"].total == 1 and stage.stats["in"].total == 2
 

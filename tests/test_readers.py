@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import DATE, good_marker
 
-from curation.demo import warc as warcgen
 from curation.core import Document
+from curation.demo import warc as warcgen
 from curation.io.extract import Extract
 from curation.io.readers import HtmlReader, JsonlReader, ParquetReader, WarcReader, WetReader, make_reader
 
@@ -62,7 +62,7 @@ def _not_http(w):
 def _bad_content_encoding(w):
     h = w.response_headers(f"{BROKEN}/bad-ce", DATE, b"x", None, False)
     block = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\n\r\n"
-             + b"this is not gzip at all")
+             + b"\x1f\x8b\x08\x00 starts like gzip, and is not")
     return w.write("response", block, h)
 
 

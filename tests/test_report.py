@@ -52,7 +52,8 @@ def run(tmp_path_factory):
 input: {{paths: ["{base / 'crawl' / 'crawl.warc.gz'}"]}}
 output: {base / 'out'}
 executor: {{tasks: 2, workers: 1}}
-languages: [eng_Latn, deu_Latn, spa_Latn, rus_Cyrl, por_Latn, pol_Latn, nld_Latn, tur_Latn, ukr_Cyrl, swe_Latn, ces_Latn]
+languages: [eng_Latn, deu_Latn, spa_Latn, rus_Cyrl, por_Latn, pol_Latn, nld_Latn, tur_Latn, ukr_Cyrl, swe_Latn,
+            ces_Latn]
 stages:
   - stage: extract
     engine: resiliparse
@@ -130,7 +131,8 @@ def test_run_writes_a_report_that_loads_and_shows_every_chart(run, browser):
     assert "Finished run" in text and "PARTIAL" not in text
     assert f"{summary['documents_written']:,} written" in text
     # the per-language table adds up to the documents written, read back from the Parquet files
-    rows = sum(pq.ParquetFile(p).metadata.num_rows for p in out.glob("*/*.parquet") if not p.parent.name.startswith("_"))
+    rows = sum(pq.ParquetFile(p).metadata.num_rows for p in out.glob("*/*.parquet")
+               if not p.parent.name.startswith("_"))
     assert rows == summary["documents_written"]
     html = page_path.read_text()
     assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")

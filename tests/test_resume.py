@@ -10,17 +10,24 @@ import resource
 import shlex
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from curation.atomic import remove_temp_files
-from curation.testing.kill_resume import (RunShape, curate_command, differences, partial_files, run_and_kill, snapshot, start,
-                                timed_run)
 from curation.demo.build import build_demo
 from curation.manifest import load_manifest
+from curation.testing.kill_resume import (
+    RunShape,
+    curate_command,
+    differences,
+    partial_files,
+    run_and_kill,
+    snapshot,
+    start,
+    timed_run,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGUAGES = "[eng_Latn, ell_Grek, rus_Cyrl, ukr_Cyrl, nob_Latn, npi_Deva]"
@@ -226,8 +233,8 @@ def test_a_task_that_fails_upstream_leaves_no_shard_and_no_exclusion(tmp_path):
     """An error before the writer (a stage, the reader, a full disk in an exclusion writer) ends the task:
     the writer and the exclusion writers must not complete their shards with what they had so far."""
     from curation.core import FunctionFilter
-    from curation.run.runner import _ExclusionWriter
     from curation.io.writer import ParquetOutput
+    from curation.run.compile import ExclusionWriter
 
     def docs():
         for i in range(30):
@@ -237,7 +244,7 @@ def test_a_task_that_fails_upstream_leaves_no_shard_and_no_exclusion(tmp_path):
 
     keep_even = FunctionFilter(lambda d: int(d.id[1:]) % 4 < 2)
     keep_even.batch_size = 4  # documents reach the writers before the error
-    keep_even.exclusion_writer = _ExclusionWriter(str(tmp_path / "_exclusions"), "f", 64)
+    keep_even.exclusion_writer = ExclusionWriter(str(tmp_path / "_exclusions"), "f", 64)
     write = ParquetOutput(output_dir=str(tmp_path))
     with pytest.raises(RuntimeError, match="reader broke"):
         for _ in write.run(keep_even.run(docs(), rank=0), rank=0):

@@ -36,7 +36,7 @@ def test_meanstd_transfer_keeps_the_distance_in_stds():
 
 
 def test_threshold_outside_the_reference_keeps_its_factor_beyond_the_tail():
-    eng, lang = np.linspace(4.5, 5.5, 300), np.linspace(8.5, 9.5, 300)
+    eng, lang = np.linspace(4.5, 5.5, 600), np.linspace(8.5, 9.5, 600)
     value, used, _ = transfer(UPPER, 10.0, eng, lang, "quantile")  # beyond every English value
     assert used == "tail" and value == pytest.approx(10.0 * np.quantile(lang, 0.99) / np.quantile(eng, 0.99))
     low, used, _ = transfer(LOWER, 3.0, eng, lang, "quantile")  # below every English value
@@ -140,3 +140,34 @@ def test_stopwords_must_occur_in_most_documents():
     docs[0] += ["phrase-as-one-word"] * 30  # frequent overall, but in one document only
     words, _ = stopwords(docs)
     assert sorted(words) == sorted(common)
+
+
+def test_small_reference_tail_leaves_documents_beyond_it():
+    """On 60 documents the 99th percentile is the largest value: the tail moves in to leave 5 beyond it."""
+    eng, lang = np.linspace(4.5, 5.5, 60), np.linspace(8.5, 9.5, 60)
+    value, used, _ = transfer(UPPER, 10.0, eng, lang, "quantile")
+    q = 1 - 5 / 60
+    assert used == "tail" and value == pytest.approx(10.0 * np.quantile(lang, q) / np.quantile(eng, q))
+
+
+def test_derived_ngram_thresholds_fall_with_n_and_stopwords_skip_topic_words():
+    from filters.thresholds import Reference, derive, stopwords
+
+    rng = np.random.default_rng(0)
+    function = ["le", "de", "et", "la", "un", "est", "que", "les", "des", "pour"]
+    docs = []
+    for i in range(80):
+        topic = "tribunal" if i < 8 else f"mot{i}"
+        words = list(rng.choice(function, 60)) + [f"w{rng.integers(0, 500)}" for _ in range(60)]
+        words += [topic] * (40 if i < 8 else 1)  # a topic word piled up in a tenth of the documents
+        docs.append(" ".join(words) + ".")
+    found, _ = stopwords([d.split() for d in docs])
+    assert "tribunal" not in found and {"le", "de", "et"} <= set(found)
+    eng_cfg, default_cfg = load_config("eng_Latn")[0], load_config("default")[0]
+    ref = Reference.build(docs, str.split)
+    english = Reference.build([" ".join(rng.choice(["the", "of", "and", "to"], 120)) + "." for _ in range(80)],
+                              str.split)
+    result = derive("fra_Latn", ref, english, eng_cfg, default_cfg, min_docs=50)
+    dup = [v for _, v in result.config["dup_n_grams"]]
+    top = [v for _, v in result.config["top_n_grams"]]
+    assert dup == sorted(dup, reverse=True) and top == sorted(top, reverse=True)

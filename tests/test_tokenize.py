@@ -14,8 +14,7 @@ from datatrove.utils.dataset import DatatroveFileDataset, DatatroveFolderDataset
 
 from curation.core import CurationError
 from curation.tokenize import encode as encode_mod
-from curation.tokenize import (export_megatron, list_shards, load_tokenizer, token_dtype, tokenize_dataset,
-                               train_bpe)
+from curation.tokenize import export_megatron, list_shards, load_tokenizer, token_dtype, tokenize_dataset, train_bpe
 
 WORDS = {
     "fra_Latn": "tous les êtres humains naissent libres et égaux en dignité et en droits".split(),
@@ -96,7 +95,7 @@ def test_seed_fixes_the_order(corpus, tmp_path):
     a = tokenize_dataset([str(corpus["root"])], tmp_path / "a", corpus["tokenizer"], seed=3, progress=False)
     b = tokenize_dataset([str(corpus["root"])], tmp_path / "b", corpus["tokenizer"], seed=3, progress=False,
                          batch_size=7)  # encode calls split inside and across input files: the same shards
-    c = tokenize_dataset([str(corpus["root"])], tmp_path / "c", corpus["tokenizer"], seed=4, progress=False)
+    tokenize_dataset([str(corpus["root"])], tmp_path / "c", corpus["tokenizer"], seed=4, progress=False)
     assert a["files"] == b["files"]
     assert (tmp_path / "a/tokens_00000.ds").read_bytes() == (tmp_path / "b/tokens_00000.ds").read_bytes()
     assert shard_docs(tmp_path / "a") != shard_docs(tmp_path / "c")

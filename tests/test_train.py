@@ -74,30 +74,6 @@ def test_full_precision_is_nn_linear_exactly():
     assert torch.equal(x1.grad, x2.grad) and torch.equal(ref.weight.grad, q.weight.grad)
 
 
-@pytest.mark.parametrize("bits,levels", [(4, 4), (8, 8), (10, 8)])  # int8 kernels; float32 above 8 bits
-def test_quantized_products_equal_integer_arithmetic(bits, levels):
-    torch.manual_seed(3)
-    spec = QuantSpec(bits, bits, bits, levels=levels)
-    layer = QuantLinear(16, 8, spec)
-    x = torch.randn(6, 16, requires_grad=True)
-    y = layer(x)
-    xq, sx = quantize_rtn(x.detach(), bits)
-    wq, sw = quantize_rtn(layer.weight.detach(), bits)
-    exact = (xq.long() @ wq.long().t()).double() * float(sx) * float(sw)
-    assert torch.allclose(y.double(), exact, rtol=1e-6, atol=0)
-    g = torch.randn(6, 8) * torch.logspace(-3, 0, 6)[:, None]  # rows of different range: shifts 0..K-1
-    torch.manual_seed(9)
-    y.backward(g)
-    torch.manual_seed(9)
-    codes, k, unit = shiftquant(g, bits, levels)
-    assert k.max() > 0
-    shifted = codes.long() << (levels - 1 - k.long())[:, None]  # integer left shifts inside the reduction
-    dw = (shifted.t() @ xq.long()).double() * float(unit) * 2.0 ** (1 - levels) * float(sx)
-    dx = (codes.long() @ wq.long()).double() * (float(unit) * torch.exp2(-k).double())[:, None] * float(sw)
-    assert torch.allclose(layer.weight.grad.double(), dw, rtol=1e-6, atol=1e-12)
-    assert torch.allclose(x.grad.double(), dx, rtol=1e-6, atol=1e-12)
-
-
 def test_l1_norm_gradients_match_finite_differences():
     torch.manual_seed(4)
     for center in (False, True):
@@ -128,10 +104,10 @@ def test_bits_per_byte_scores_every_token_of_long_documents():
 def shards(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
     rows = make_texts(120)
-    pq.write_table(pa.table({"text": [t for _, t in rows[:100]], "language": [l for l, _ in rows[:100]]}),
+    pq.write_table(pa.table({"text": [t for _, t in rows[:100]], "language": [lang for lang, _ in rows[:100]]}),
                    root / "train.parquet")
     (root / "held").mkdir()
-    pq.write_table(pa.table({"text": [t for _, t in rows[100:]], "language": [l for l, _ in rows[100:]]}),
+    pq.write_table(pa.table({"text": [t for _, t in rows[100:]], "language": [lang for lang, _ in rows[100:]]}),
                    root / "held" / "held.parquet")
     tok = train_bpe((t for _, t in rows), 300, root / "tok.json")
     tokenize_dataset([str(root / "train.parquet")], root / "shards", str(tok), progress=False)
@@ -206,7 +182,8 @@ def test_shipped_training_configs_are_valid():
     from curation.train.config import AblationConfig, load_config
 
     root = Path(__file__).resolve().parent.parent / "manifests" / "training"
-    assert load_config(root / "train.yml").model.bits == 6
+    cfg = load_config(root / "train.yml")
+    assert cfg.model.bits == 6 and cfg.model.norm == "l1" and cfg.eval.paths == ["splits/demo/heldout"]
     assert list(load_config(root / "ablation.yml", AblationConfig).variants) == ["raw", "filtered"]
 
 
@@ -226,3 +203,64 @@ def test_curate_ablate_command_writes_table_json_and_plot(shards, tmp_path, caps
     # the same data and seeds: the variants match exactly, so no difference is called real
     assert saved["runs"]["a"] == saved["runs"]["b"]
     assert not any(row["b"]["real"] for row in saved["languages"].values())
+
+
+def test_split_holds_out_per_language_deterministically(tmp_path):
+    from curation.train.split import split_dataset
+
+    rows = make_texts(60) + [("fra_Latn", "the same text twice")] * 2 + [("eus_Latn", "only one")]
+    pq.write_table(pa.table({"text": [t for _, t in rows], "language": [lang for lang, _ in rows],
+                             "id": list(range(len(rows)))}), tmp_path / "in.parquet")
+    s = split_dataset([str(tmp_path / "in.parquet")], tmp_path / "a", share=0.2, seed=3)
+    again = split_dataset([str(tmp_path / "in.parquet")], tmp_path / "b", share=0.2, seed=3)
+    assert s["heldout"] == again["heldout"] and set(s["heldout"]) == {"fra_Latn", "rus_Cyrl", "cmn_Hani"}
+    assert s["heldout"]["rus_Cyrl"]["documents"] == 4 and s["train"]["rus_Cyrl"]["documents"] == 16
+    assert "eus_Latn" in s["train"] and "eus_Latn" not in s["heldout"]  # one document: training only
+    train = pq.read_table(tmp_path / "a/train").to_pydict()
+    held = pq.read_table(tmp_path / "a/heldout").to_pydict()
+    assert set(train["id"]).isdisjoint(held["id"]) and len(train["id"]) + len(held["id"]) == len(rows)
+    assert set(train) == {"text", "language", "id"}  # every column kept
+    assert train["text"].count("the same text twice") in (0, 2)  # duplicates never straddle the split
+    other = split_dataset([str(tmp_path / "in.parquet")], tmp_path / "c", share=0.2, seed=4)
+    assert other["heldout"] != s["heldout"] or pq.read_table(tmp_path / "c/heldout")["id"].to_pylist() != held["id"]
+    with pytest.raises(CurationError, match="held-out share 1.5"):
+        split_dataset([str(tmp_path / "in.parquet")], tmp_path / "d", share=1.5)
+
+
+def test_training_text_given_as_heldout_is_refused(shards, tmp_path):
+    with pytest.raises(CurationError, match="eval.paths: .*train.parquet is also training data"):
+        train(tiny(shards, tmp_path / "run", eval={"paths": [str(shards / "train.parquet")]}), progress=False)
+
+
+def test_shipped_manifest_reports_bits_per_byte_on_unseen_text(tmp_path, monkeypatch, capsys):
+    """The commands in train.yml's header, run as written on a small dataset: the held-out documents reach
+    neither the tokenizer nor the shards, and `curate train` reports bits per byte on them."""
+    import shlex
+    from pathlib import Path
+
+    from curation.cli import main
+
+    manifest = Path(__file__).resolve().parent.parent / "manifests" / "training" / "train.yml"
+    commands = [shlex.split(ln.lstrip("# "))[1:] for ln in manifest.read_text().splitlines()
+                if ln.startswith("#   curate ")]
+    assert [c[0] for c in commands] == ["split", "tokenize", "tokenize", "train"]
+    monkeypatch.chdir(tmp_path)
+    rows = make_texts(150)
+    (tmp_path / "out/demo").mkdir(parents=True)
+    pq.write_table(pa.table({"text": [t for _, t in rows], "language": [lang for lang, _ in rows]}),
+                   tmp_path / "out/demo/part.parquet")
+    for cmd in commands[:3]:
+        if "--vocab-size" in cmd:
+            cmd[cmd.index("--vocab-size") + 1] = "300"
+        assert main(cmd + (["--no-progress"] if cmd[1] != "train" and cmd[0] == "tokenize" else [])) == 0
+    held = pq.read_table(tmp_path / "splits/demo/heldout")["text"].to_pylist()
+    trained = pq.read_table(tmp_path / "splits/demo/train")["text"].to_pylist()
+    assert held and set(held).isdisjoint(trained)
+    assert json.loads((tmp_path / "tokens/demo/tokenize.json").read_text())["documents"] == len(trained)
+    capsys.readouterr()
+    assert commands[3] == ["train", "manifests/training/train.yml"]
+    assert main(["train", str(manifest), "--steps", "2", "--device", "cpu", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{lang}" in out for lang in ("fra_Latn", "rus_Cyrl", "cmn_Hani")) and "bits/byte" in out
+    result = json.loads((tmp_path / "runs/demo/result.json").read_text())
+    assert set(result["bpb"]) == {"fra_Latn", "rus_Cyrl", "cmn_Hani"} and result["bpb_mean"] > 0

@@ -13,7 +13,6 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,8 @@ from tqdm import tqdm
 
 from curation.atomic import TMP_SUFFIX, commit, temp_path, write_error
 from curation.core import CurationError
-from curation.io.readers import infer_format, language_values, record_batches, resolve_paths, text_values
+from curation.io.paths import infer_format, resolve_paths
+from curation.io.readers import language_values, record_batches, text_values
 from dedup.minhash import Deduper, MinhashConfig
 from filters.words import normalized_word_splitter
 
@@ -208,7 +208,13 @@ def exact_dedup_files(inputs: list[str], output: str, by: str = "text", text_col
 
 
 def _safe(lang: str) -> str:
-    return "".join(c if c.isalnum() or c in "_-" else "_" for c in lang) or "und"
+    """A language value as a folder name: short, and distinct for distinct values (a column may hold anything)."""
+    clean = "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_" for c in lang)[:40] or "und"
+    if clean == lang:
+        return clean
+    import hashlib
+
+    return f"{clean}-{hashlib.sha1(lang.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
 
 
 def _close_all(writers: dict, targets: dict, complete: bool) -> None:

@@ -53,7 +53,7 @@ import pyarrow.parquet as pq
 from datatrove.pipeline.base import PipelineStep
 
 from curation import atomic
-from curation.core import CurationError
+from curation.core import CurationError, StageKind
 from dedup import kernels
 from dedup.index import BandIndex, band_digests
 from dedup.minhash import (Deduper, MinhashConfig, band_pairs, cluster_verified, read_bucket, record_dtype,
@@ -140,7 +140,7 @@ class MinhashLines(PipelineStep):
     spilled into the 64 partitions of dedup.boilerplate. Yields nothing."""
 
     name = "🫂 MinHash lines"
-    type = "🫂 - DEDUP"
+    type = StageKind.DEDUP
 
     def __init__(self, work_folder: str, config: MinhashConfig, batch_size: int = 4096):
         super().__init__()
@@ -178,7 +178,7 @@ class MinhashLinesMerge(PipelineStep):
     kept. Memory: 8 bytes per key of the partition (1/64 of every page's distinct lines, twice)."""
 
     name = "🫂 MinHash lines merge"
-    type = "🫂 - DEDUP"
+    type = StageKind.DEDUP
 
     def __init__(self, work_folder: str, config: MinhashConfig):
         super().__init__()
@@ -227,7 +227,7 @@ class MinhashSignatures(PipelineStep):
     whole signatures, n-gram counts and shingle sets, for verification). Yields nothing."""
 
     name = "🫂 MinHash signatures"
-    type = "🫂 - DEDUP"
+    type = StageKind.DEDUP
 
     def __init__(self, work_folder: str, config: MinhashConfig = MinhashConfig(), language: str | None = None,
                  batch_size: int = 4096, index: str | None = None):
@@ -348,7 +348,7 @@ class MinhashBuckets(PipelineStep):
     `partitions` by their earlier document."""
 
     name = "🫂 MinHash buckets"
-    type = "🫂 - DEDUP"
+    type = StageKind.DEDUP
 
     def __init__(self, work_folder: str, index: str | None = None, partitions: int = PARTITIONS,
                  band_parts: int = 1):
@@ -460,7 +460,7 @@ class MinhashVerify(PipelineStep):
     the bounds), on the signatures of just the documents in these pairs."""
 
     name = "🫂 MinHash verify"
-    type = "🫂 - DEDUP"
+    type = StageKind.DEDUP
 
     def __init__(self, work_folder: str, partitions: int = PARTITIONS, band_parts: int = 1):
         super().__init__()
@@ -526,7 +526,7 @@ class MinhashClusters(PipelineStep):
     to the index (one segment per signature task, labelled `index_label`)."""
 
     name = "🫂 MinHash clusters"
-    type = "🫂 - DEDUP"
+    type = StageKind.DEDUP
 
     def __init__(self, work_folder: str, index: str | None = None, index_label: str = "",
                  partitions: int = PARTITIONS, band_parts: int = 1):
@@ -708,7 +708,7 @@ class MinhashFilter(PipelineStep):
     documents go to `exclusion_writer` with `duplicate_of`."""
 
     name = "🫂 MinHash filter"
-    type = "🫂 - DEDUP"
+    type = StageKind.DEDUP
 
     def __init__(self, work_folder: str, language: str | None = None, exclusion_writer=None):
         super().__init__()

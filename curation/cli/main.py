@@ -11,6 +11,7 @@ import json
 import sys
 
 from curation.core import CurationError
+from curation.io.paths import FORMATS
 
 EPILOG = """examples:
   curate validate manifests/demo.yml
@@ -26,8 +27,8 @@ EPILOG = """examples:
 
 
 def _cmd_run(args) -> int:
-    from curation.run.interrupt import stopped_run_handling
     from curation.manifest import load_manifest
+    from curation.run.interrupt import stopped_run_handling
     from curation.run.runner import apply_overrides, run_manifest
     from curation.run.summary import format_summary
 
@@ -48,7 +49,8 @@ def _cmd_run(args) -> int:
 
 def _cmd_validate(args) -> int:
     from curation.manifest import load_manifest, load_mixture, mixture_only
-    from curation.run.runner import Barrier, apply_overrides, compile_phases
+    from curation.run.barrier import Barrier
+    from curation.run.compile import apply_overrides, compile_phases
 
     if mixture_only(args.manifest):
         spec = load_mixture(args.manifest)
@@ -124,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("manifest", help="YAML manifest (see manifests/demo.yml)")
     run.add_argument("--input", help="file, folder or glob (local or fsspec URL) replacing the manifest's input")
     run.add_argument("--output", help="output folder replacing the manifest's output.path")
-    run.add_argument("--format", choices=["warc", "wet", "jsonl", "parquet", "html"],
+    run.add_argument("--format", choices=FORMATS,
                      help="input format (default: inferred from the file names)")
     run.add_argument("--overwrite", action="store_true", help="delete an existing output folder first")
     run.add_argument("--replace-changed", action="store_true",
@@ -137,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check a manifest (keys, types, stage options, inputs, models)")
     val.add_argument("manifest")
     val.add_argument("--input", help="check against this input instead of the manifest's")
-    val.add_argument("--format", choices=["warc", "wet", "jsonl", "parquet", "html"])
+    val.add_argument("--format", choices=FORMATS)
     val.set_defaults(func=_cmd_validate)
 
     dd = sub.add_parser("dedup", help="MinHash-deduplicate Parquet/JSONL files per language",
@@ -172,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     dd.add_argument("--no-progress", action="store_true")
     dd.set_defaults(func=_cmd_dedup)
 
-    from curation.apply.rephrase import add_parser as add_rephrase
+    from curation.cli.rephrase import add_parser as add_rephrase
 
     add_rephrase(sub)
 
@@ -188,11 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     # command groups with modules of their own
     from curation.cli import thresholds as thresholds_cli
+    from curation.cli.crawl import add_parser as add_crawl
     from curation.cli.langid import add_parser as add_langid
-    from curation.mixture.cli import add_parser as add_mixture
-    from curation.report.html import add_parser as add_report
-    from curation.tokenize.cli import add_parser as add_tokenize
-    from curation.train.cli import add_parsers as add_train
+    from curation.cli.mixture import add_parser as add_mixture
+    from curation.cli.report import add_parser as add_report
+    from curation.cli.tokenize import add_parser as add_tokenize
+    from curation.cli.train import add_parsers as add_train
 
     thresholds_cli.add_parsers(sub)
     add_langid(sub)
@@ -200,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report(sub)
     add_tokenize(sub)
     add_train(sub)
-    from curation.crawl.cli import add_parser as add_crawl; add_crawl(sub)  # noqa: E702
+    add_crawl(sub)
     return parser
 
 
@@ -216,6 +219,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume (finished tasks are kept)", file=sys.stderr)
         return 130
+    except Exception as e:  # never a traceback: one line naming the input, and how to see the traceback
+        from curation.errors import debug, unexpected
+
+        if debug():
+            raise
+        print(unexpected(e, args), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

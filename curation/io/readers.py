@@ -18,71 +18,31 @@ import zlib
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
-import fsspec
 import orjson
 from datatrove.utils.logging import logger
 
-from curation.core import CurationError, Document, Stage
+from curation.core import CurationError, Document, Stage, StageKind, Stats
+from curation.io.paths import FORMATS, resolve_paths
+from curation.io.payload import (
+    HTML_TYPES,
+    BadEncoding,
+    content_type,
+    dechunk,
+    decode,
+    decode_content,
+    looks_binary,
+    remove_controls,
+    split_http,
+)
+from curation.io.streams import open_stream, sniff
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 READ_CHUNK = 1 << 20
-
-# file-name endings -> input format, most specific first
-_SUFFIXES = (
-    (".warc.wet.gz", "wet"),
-    (".wet.gz", "wet"),
-    (".wet", "wet"),
-    (".warc.gz", "warc"),
-    (".warc", "warc"),
-    (".arc.gz", "warc"),
-    (".jsonl.gz", "jsonl"),
-    (".jsonl.zst", "jsonl"),
-    (".jsonl", "jsonl"),
-    (".json.gz", "jsonl"),
-    (".ndjson", "jsonl"),
-    (".parquet", "parquet"),
-    (".html", "html"),
-    (".htm", "html"),
-    (".html.gz", "html"),
-)
-
-
-def infer_format(path: str) -> str | None:
-    name = path.lower()
-    for suffix, fmt in _SUFFIXES:
-        if name.endswith(suffix):
-            return fmt
-    return None
-
-
-def resolve_paths(paths: list[str], fmt: str | None = None) -> list[str]:
-    """Expand files, folders and globs (local or fsspec URLs) into a sorted list of file URLs."""
-    out: list[str] = []
-    for p in paths:
-        try:
-            fs, root = fsspec.core.url_to_fs(p)
-        except (ImportError, ValueError) as e:
-            raise CurationError(f"input '{p}': cannot open ({e})") from None
-        if any(c in root for c in "*?["):
-            found = sorted(fs.glob(root))
-        elif fs.isdir(root):  # files of the format, skipping `_`/`.` folders (a run's _logs, _exclusions)
-            found = sorted(f for f in fs.find(root) if infer_format(f) and (fmt is None or infer_format(f) == fmt)
-                           and not any(p[:1] in "_." for p in f[len(root):].strip("/").split("/")[:-1]))
-        elif fs.exists(root):
-            found = [root]
-        else:
-            raise CurationError(f"input '{p}': no such file or folder")
-        if not found:
-            raise CurationError(f"input '{p}': matches no input files")
-        out += [fs.unstrip_protocol(f) if fs.protocol not in ("file", ("file", "local")) else f for f in found]
-    return out
-
 
 class Reader(Stage):
     """Base reader: resolves its paths, shards them across tasks and counts what it skips and why."""
 
-    type = "📖 - READER"
+    type = StageKind.READER
     format: str = ""
 
     def __init__(self, paths: list[str], snapshot: str | None = None, limit: int = -1,
@@ -96,10 +56,21 @@ class Reader(Stage):
         self.max_record_bytes = int(max_record_mb * 2**20)
 
     def skip(self, reason: str) -> None:
-        self.stat_update("skipped", f"skipped/{reason}")
+        self.stat_update(Stats.SKIPPED, Stats.skipped(reason))
 
     def read_file(self, path: str) -> Iterator[Document]:
         raise NotImplementedError
+
+    def clean_text(self, text: str, html: bool) -> str:
+        """NUL bytes out of any text; in HTML also the C0 controls XML parsers refuse (each counted)."""
+        if "\x00" in text:
+            text = text.replace("\x00", "")
+            self.stat_update("nul_bytes_removed")
+        if html:
+            text, n = remove_controls(text)
+            if n:
+                self.stat_update(Stats.repaired("control_chars_removed"), value=n)
+        return text
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
         if data:
@@ -109,22 +80,25 @@ class Reader(Stage):
         shard = files[rank::world_size] if by_file else files
         n = 0
         for path in shard:
-            self.stat_update("input_files")
+            self.stat_update(Stats.INPUT_FILES)
             try:
                 for i, doc in enumerate(self.read_file(path)):
                     if not by_file and i % world_size != rank:
                         continue
                     if self.snapshot and not doc.metadata.get("snapshot"):
                         doc.metadata["snapshot"] = self.snapshot
-                    self.stat_update("documents")
+                    self.stat_update(Stats.DOCUMENTS)
                     self.update_doc_stats(doc)
                     yield doc
                     n += 1
                     if 0 <= self.limit <= n:
                         return
-            except (OSError, EOFError, zlib.error) as e:  # unreadable or truncated file: count, say, go on
+            except CurationError:
+                raise
+            except Exception as e:  # unreadable, truncated or unparseable file: count, say in one line, go on
                 self.skip("unreadable_file")
-                logger.warning(f"{path}: cannot read ({e}); skipping the rest of this file")
+                why = " ".join(str(e).split())[:300] or type(e).__name__
+                logger.warning(f"{path}: cannot read ({why}); skipping the rest of this file")
 
 
 # ---------------------------------------------------------------------------------------------- WARC / WET
@@ -189,151 +163,167 @@ def gzip_members(raw, max_bytes: int, on_error) -> Iterator[bytes]:
         yield b"".join(out)
 
 
+def _head_end(data: bytes, start: int, limit: int | None = None) -> tuple[int, int]:
+    """Where a header block that starts at `start` ends: (index of its empty line, that line's length), CRLF or
+    bare LF, whichever comes first; (-1, 0) when there is none (before `limit`)."""
+    ends = [(i, n) for i, n in ((data.find(b"\r\n\r\n", start, limit), 4), (data.find(b"\n\n", start, limit), 2))
+            if i >= 0]
+    return min(ends) if ends else (-1, 0)
+
+
+MAX_WARC_HEADER = 1 << 20
+
+
+def _next_record(data: bytes, pos: int, final: bool):
+    """The next WARC record in `data` from `pos`: ("record", (headers, block), next_pos), ("error", reason,
+    next_pos), ("skip", (reason, bytes_to_drop), next_pos) for a block too large to hold, ("more", None, pos) when
+    the record may continue past the end of `data` (not `final`), or ("end", None, len(data))."""
+    n = len(data)
+    start = data.find(b"WARC/1.", pos)
+    if start < 0:
+        if not final:
+            return "more", None, pos
+        return ("error", "junk_bytes", n) if data[pos:].strip() else ("end", None, n)
+    if data[pos:start].strip():
+        return "error", "junk_bytes", start
+    head_end, sep = _head_end(data, start, start + MAX_WARC_HEADER)
+    if head_end < 0:
+        if not final and n - start < MAX_WARC_HEADER:
+            return "more", None, pos
+        nxt = data.find(b"WARC/1.", start + 1)
+        return "error", "bad_warc_header", nxt if nxt >= 0 else n
+    headers = {}
+    for line in data[start:head_end].split(b"\n")[1:]:
+        k, colon, v = line.partition(b":")
+        if colon:
+            headers[k.strip().decode("latin-1").lower()] = v.strip().decode("utf-8", "replace")
+    body_start = head_end + sep
+    raw_length = headers.get("content-length", "").strip()
+    length = int(raw_length) if raw_length.isdigit() else -1
+    body_end = body_start + length
+    if length >= 0 and body_end + 16 > n and not final:
+        return "more", None, pos
+    tail = data[body_end:body_end + 16].lstrip(b"\r\n")
+    ends_well = data.startswith((b"\r\n\r\n", b"\n\n"), body_end) or not tail or tail.startswith(b"WARC/")
+    if length < 0 or body_end > n or not ends_well:  # (junk after a well-ended record is the next one's problem)
+        nxt = data.find(b"WARC/1.", start + 1)
+        return "error", "bad_content_length", nxt if nxt >= 0 else n
+    return "record", (headers, data[body_start:body_end]), body_end
+
+
 def parse_warc_records(data: bytes, on_error) -> Iterator[tuple[dict, bytes]]:
     """Split decompressed WARC bytes into (headers, block) pairs; a bad record resyncs at the next 'WARC/1.'."""
-    pos, n = 0, len(data)
-    while pos < n:
-        start = data.find(b"WARC/1.", pos)
-        if data[pos:start if start >= 0 else n].strip():
-            on_error("junk_bytes")
-        if start < 0:
-            return
-        head_end = data.find(b"\r\n\r\n", start)
-        if head_end < 0:
-            on_error("bad_warc_header")
-            return
-        headers = {}
-        for line in data[start:head_end].split(b"\r\n")[1:]:
-            k, sep, v = line.partition(b":")
-            if sep:
-                headers[k.strip().decode("latin-1").lower()] = v.strip().decode("utf-8", "replace")
-        body_start = head_end + 4
-        try:
-            length = int(headers.get("content-length", ""))
-        except ValueError:
-            length = -1
-        body_end = body_start + length
-        tail = data[body_end:body_end + 16].lstrip(b"\r\n")
-        ends_well = data.startswith(b"\r\n\r\n", body_end) or not tail or tail.startswith(b"WARC/")
-        if length < 0 or body_end > n or not ends_well:  # (junk after a well-ended record is the next one's problem)
-            on_error("bad_content_length")
-            nxt = data.find(b"WARC/1.", start + 1)
-            pos = nxt if nxt >= 0 else n
-            continue
-        yield headers, data[body_start:body_end]
-        pos = body_end
-
-
-def split_http(block: bytes) -> tuple[dict, bytes] | None:
-    """HTTP response block -> (lower-cased headers, body); None when it is not an HTTP response."""
-    if not block.startswith(b"HTTP/"):
-        return None
-    end = block.find(b"\r\n\r\n")
-    sep = 4
-    if end < 0:
-        end, sep = block.find(b"\n\n"), 2
-        if end < 0:
-            return None
-    headers = {}
-    for line in block[:end].split(b"\n")[1:]:
-        k, s, v = line.partition(b":")
-        if s:
-            headers[k.strip().decode("latin-1").lower()] = v.strip().decode("latin-1")
-    return headers, block[end + sep:]
-
-
-_BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"BZh", b"7z\xbc\xaf",
-                 b"Rar!", b"\x00\x00\x01\x00", b"RIFF", b"OggS", b"ID3", b"\x7fELF", b"MZ", b"wOFF", b"\x00asm")
-
-
-def looks_binary(body: bytes) -> bool:
-    if body.startswith(_BINARY_MAGIC):
-        return True
-    head = body[:4096]
-    return head.count(b"\x00") > len(head) // 100 + 1
-
-
-def content_type(headers: dict) -> tuple[str, str | None]:
-    raw = headers.get("content-type", "")
-    mime, _, params = raw.partition(";")
-    charset = None
-    for part in params.split(";"):
-        k, _, v = part.partition("=")
-        if k.strip().lower() == "charset":
-            charset = v.strip().strip("\"'") or None
-    return mime.strip().lower(), charset
-
-
-def decode(body: bytes, charset: str | None) -> tuple[str | None, str]:
-    """Bytes -> text: the declared charset, then UTF-8, then a detected one. Returns (text, how)."""
-    for enc, how in ((charset, "declared"), ("utf-8", "utf-8")):
-        if not enc:
-            continue
-        try:
-            return body.decode(enc), how
-        except (UnicodeDecodeError, LookupError):
-            continue
-    # UTF-8 with a few broken bytes (its valid multi-byte characters outnumber the broken sequences): keep it
-    # UTF-8 and replace the broken bytes, rather than let a detector read the whole page as, say, IBM866
-    text = body.decode("utf-8", "replace")
-    broken = text.count("\ufffd") - body.count(b"\xef\xbf\xbd")
-    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
-    if non_ascii - broken > broken:
-        return text, "utf-8-repaired"
-    import cchardet
-
-    detected = cchardet.detect(body[:65536]).get("encoding")
-    if detected:
-        try:
-            return body.decode(detected), "detected"
-        except (UnicodeDecodeError, LookupError):
-            pass
-    return None, "undecodable"
-
-
-def dechunk(body: bytes) -> bytes:
-    out, pos = [], 0
+    pos = 0
     while True:
-        eol = body.find(b"\r\n", pos)
-        if eol < 0:
-            break
-        try:
-            size = int(body[pos:eol].split(b";")[0], 16)
-        except ValueError:
-            return body
-        if size == 0:
-            break
-        out.append(body[eol + 2: eol + 2 + size])
-        pos = eol + 2 + size + 2
-    return b"".join(out)
+        kind, value, pos = _next_record(data, pos, final=True)
+        if kind == "end":
+            return
+        if kind == "record":
+            yield value
+        else:
+            on_error(value)
+
+
+def plain_warc_records(raw, max_bytes: int, on_error) -> Iterator[tuple[dict, bytes]]:
+    """The records of an uncompressed WARC read as a stream: only the record being parsed is held in memory
+    (a block over `max_bytes` is skipped as too large without being held), so a plain WARC of any size reads
+    like a gzipped one."""
+    buf, pos, eof, junk_said = b"", 0, False, False
+    while True:
+        kind, value, new_pos = _next_record(buf, pos, final=eof)
+        if kind == "more":
+            start = buf.find(b"WARC/1.", pos)
+            if start < 0 and len(buf) - pos > READ_CHUNK:  # no record in sight: junk, not kept in memory
+                if buf[pos:-8].strip() and not junk_said:
+                    on_error("junk_bytes")
+                    junk_said = True
+                pos = len(buf) - 8
+            head_end, sep = _head_end(buf, start) if start >= 0 else (-1, 0)
+            if head_end >= 0:  # the header is here: a block too large to hold is dropped as it streams past
+                lines = buf[start:head_end].lower().split(b"\n")
+                length_line = [ln for ln in lines if ln.startswith(b"content-length:")]
+                digits = length_line[0].split(b":", 1)[1].strip() if length_line else b""
+                if digits.isdigit() and int(digits) > max_bytes:
+                    on_error("too_large")
+                    drop = head_end + sep + int(digits) - pos
+                    buf, pos = buf[pos:], 0
+                    while drop > len(buf) and not eof:
+                        drop -= len(buf)
+                        buf = raw.read(READ_CHUNK)
+                        eof = not buf
+                    buf = buf[drop:] if drop <= len(buf) else b""
+                    continue
+            chunk = raw.read(READ_CHUNK)
+            eof = not chunk
+            buf, pos = buf[pos:] + chunk, 0
+            continue
+        if kind == "end":
+            return
+        if kind == "record":
+            yield value
+            junk_said = False
+        elif not (value == "junk_bytes" and junk_said):
+            on_error(value)
+        pos = new_pos
+
+
+def _one_gzip_stream(head: bytes) -> bool:
+    """Whether a gzip WARC is one stream of many records (`gzip crawl.warc`) rather than a member per record:
+    its first member holds the start of a second record."""
+    d = zlib.decompressobj(wbits=31)
+    try:
+        data = d.decompress(head, 4 * READ_CHUNK)
+    except zlib.error:
+        return False
+    first = data.find(b"WARC/1.")
+    return first >= 0 and data.find(b"\nWARC/1.", first + 1) >= 0
 
 
 class WarcReader(Reader):
-    """Reads WARC (response records, HTML) and WET (conversion records, text) files, gzip per record or plain."""
+    """WARC files: each `response` record (an HTTP response) is a document; gzip per record, one gzip stream or
+    plain. Every other record type (warcinfo, request, metadata, revisit, resource, conversion, continuation)
+    is counted under `not_response/<type>` and gives no document: `resource` records hold no HTTP response
+    (DNS answers, screenshots, files fetched outside HTTP) and `conversion` records are WET text, read by the
+    WET reader."""
 
     name = "🕷 WARC"
     format = "warc"
     _file_snapshot: str | None = None
 
+    # what each format reads; every other record type is counted under not_response/<type>
+    record_types: tuple[str, ...] = ("response",)
+
     def read_file(self, path: str) -> Iterator[Document]:
         self._file_snapshot = None  # this file's warcinfo isPartOf; never carried over to the next file
-        with fsspec.open(path, "rb") as raw:
-            head = raw.read(READ_CHUNK)
-            raw.seek(0)
+        self._seen: dict[str, int] = {}
+        with open_stream(path) as f:
+            head, raw = sniff(f, READ_CHUNK)
             gz_at, warc_at = head.find(GZIP_MAGIC), head.find(b"WARC/1.")
-            if gz_at >= 0 and (warc_at < 0 or gz_at < warc_at):  # gzip members, maybe after some junk
+            if gz_at >= 0 and (warc_at < 0 or gz_at < warc_at) and _one_gzip_stream(head[gz_at:]):
+                # `gzip crawl.warc`: one gzip stream of many records, read as a stream of plain WARC
+                raw.read(gz_at)
+                records = plain_warc_records(gzip.GzipFile(fileobj=raw, mode="rb"), self.max_record_bytes, self.skip)
+            elif gz_at >= 0 and (warc_at < 0 or gz_at < warc_at):  # gzip per record, maybe after some junk
                 members = gzip_members(raw, self.max_record_bytes + 65536, self.skip)
-                for member in members:
-                    for headers, block in parse_warc_records(member, self.skip):
-                        doc = self.record_to_doc(headers, block, path)
-                        if doc is not None:
-                            yield doc
+                records = (record for member in members for record in parse_warc_records(member, self.skip))
             else:
-                data = raw.read()
-                for headers, block in parse_warc_records(data, self.skip):
-                    doc = self.record_to_doc(headers, block, path)
-                    if doc is not None:
-                        yield doc
+                records = plain_warc_records(raw, self.max_record_bytes, self.skip)
+            for headers, block in records:
+                doc = self.record_to_doc(headers, block, path)
+                if doc is not None:
+                    yield doc
+        self._say_other_format(path)
+
+    def _say_other_format(self, path: str) -> None:
+        """A file whose records are all of the other format's kind (a WET read as WARC, or the reverse) gives
+        no document: say so once, naming the --format that reads it."""
+        if self._seen.get(self.record_types[0]):
+            return
+        other = {"conversion": "wet", "response": "warc"}
+        for rtype, fmt in other.items():
+            if self._seen.get(rtype) and fmt != self.format:
+                logger.warning(f"{path}: holds {self._seen[rtype]} '{rtype}' records and no "
+                               f"'{self.record_types[0]}' record; read it with --format {fmt}")
 
     def record_to_doc(self, headers: dict, block: bytes, path: str) -> Document | None:
         rtype = headers.get("warc-type", "")
@@ -342,49 +332,54 @@ class WarcReader(Reader):
                 if line.lower().startswith("ispartof:"):
                     self._file_snapshot = line.split(":", 1)[1].strip()
             return None
-        if rtype not in ("response", "conversion", "resource"):
-            self.stat_update(f"not_response/{rtype or 'unknown'}")
+        self._seen[rtype] = self._seen.get(rtype, 0) + 1
+        if rtype not in self.record_types:
+            self.stat_update(Stats.not_response(rtype or "unknown"))
             return None
         if len(block) > self.max_record_bytes:
             self.skip("too_large")
             return None
         if rtype == "conversion":
             body, mime, charset = block, "text/plain", "utf-8"
-        elif rtype == "response":
+        else:
             http = split_http(block)
             if http is None:
                 self.skip("not_http")
                 return None
             hh, body = http
-            if hh.get("transfer-encoding", "").lower() == "chunked":
-                body = dechunk(body)
-            if hh.get("content-encoding", "").lower() in ("gzip", "x-gzip"):
+            if "chunked" in hh.get("transfer-encoding", "").lower():
+                dechunked = dechunk(body)
+                if dechunked is not None:
+                    body = dechunked
+                    self.stat_update(Stats.repaired("dechunked"))
+            if hh.get("content-encoding", "").strip():
                 try:
-                    body = gzip.decompress(body)
-                except (OSError, EOFError, zlib.error):
+                    body, decoded = decode_content(body, hh["content-encoding"])
+                except BadEncoding:
                     self.skip("bad_content_encoding")
                     return None
+                if decoded:
+                    self.stat_update(Stats.repaired("content_decoded"))
             mime, charset = content_type(hh)
-        else:
-            body = block
-            mime, charset = content_type({"content-type": headers.get("content-type", "")})
         if not body.strip():
             self.skip("empty")
             return None
         if (mime and mime not in HTML_TYPES and mime != "text/plain") or looks_binary(body):
             self.skip("binary" if looks_binary(body) or not mime.startswith("text/") else "not_html")
             return None
-        text, how = decode(body, charset)
+        is_html = rtype != "conversion" and mime != "text/plain"
+        text, how = decode(body, charset, sniff_meta=is_html)
         if text is None:
             self.skip("undecodable")
             return None
         if how == "utf-8-repaired":
             self.stat_update("invalid_utf8_replaced")
-        elif how != "declared" and charset:
+        elif how not in ("declared", "bom") and charset:
             self.stat_update("charset_wrong")
-        if "\x00" in text:
-            text = text.replace("\x00", "")
-            self.stat_update("nul_bytes_removed")
+        text = self.clean_text(text, is_html)
+        if not text.strip():  # nothing but NUL bytes or control characters
+            self.skip("empty")
+            return None
         rid = headers.get("warc-record-id", "").strip("<>") or f"{path}/{headers.get('warc-target-uri')}"
         return Document(
             text=text,
@@ -403,6 +398,7 @@ class WetReader(WarcReader):
 
     name = "🕷 WET"
     format = "wet"
+    record_types = ("conversion",)
 
 
 # ---------------------------------------------------------------------------------------------- JSONL / Parquet
@@ -419,15 +415,19 @@ class _RecordReader(Reader):
         if text is None:
             self.skip("missing_text")
             return None
+        if isinstance(text, (bytes, bytearray, memoryview)):  # a binary text column (Parquet)
+            try:
+                text = bytes(text).decode("utf-8")
+            except UnicodeDecodeError:
+                self.skip("invalid_utf8")
+                return None
         if not isinstance(text, str):
             self.skip("text_not_string")
             return None
+        text = self.clean_text(text, html=False)
         if not text.strip():
             self.skip("empty")
             return None
-        if "\x00" in text:
-            text = text.replace("\x00", "")
-            self.stat_update("nul_bytes_removed")
         meta = {k: v for k, v in row.items() if k not in (self.text_key, self.id_key) and v is not None}
         nested = meta.pop("metadata", None)
         if isinstance(nested, dict):
@@ -437,72 +437,86 @@ class _RecordReader(Reader):
         return Document(text=text, id=str(rid) if rid not in (None, "") else f"{path}/{index}", metadata=meta)
 
 
-def _lines(f) -> Iterator[bytes]:
-    """Lines of a binary stream: its own line iteration, or chunked reads where the decompressor has none
-    (zstd's). Line iteration keeps the lines before the damage of a truncated gzip file."""
-    try:
-        yield from f
-        return
-    except io.UnsupportedOperation:
-        if f.tell() not in (0, None):
-            raise
-    rest = b""
-    while chunk := f.read(READ_CHUNK):
-        lines = (rest + chunk).split(b"\n")
-        rest = lines.pop()
-        yield from lines
-    if rest:
-        yield rest
-
-
 class JsonlReader(_RecordReader):
-    """JSON Lines (optionally .gz/.zst): one object per line with a text field."""
+    """JSON Lines, plain, gzip (any number of members), zstd (any number of frames) or bzip2, recognised by
+    their first bytes: one object per line with a text field. A byte-order mark and CRLF line ends are
+    accepted; a line that is not JSON, or longer than `max_record_mb`, is counted and skipped."""
 
     name = "🐿 JSONL"
     format = "jsonl"
 
     def read_file(self, path: str) -> Iterator[Document]:
-        with fsspec.open(path, "rb", compression="infer") as f:
-            for i, line in enumerate(_lines(f)):
+        from curation.io.streams import iter_lines, open_text_source
+
+        with open_text_source(path) as f:
+            for i, line in enumerate(iter_lines(f, self.max_record_bytes, lambda: self.skip("too_large"))):
+                if i == 0 and line.startswith(b"\xef\xbb\xbf"):
+                    line = line[3:]
+                    self.stat_update(Stats.repaired("bom_removed"))
                 if not line.strip():
                     continue
-                try:
-                    row = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    self.skip("bad_json")
+                row = self.parse_line(line)
+                if row is None:
                     continue
                 doc = self.row_to_doc(row, path, i)
                 if doc is not None:
                     yield doc
 
+    def parse_line(self, line: bytes):
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError:
+            pass
+        from curation.io.records import parse_json_line
+
+        row = parse_json_line(line)  # what orjson refuses but JSON allows: lone surrogates, integers over 64 bits
+        if row is None:
+            self.skip("bad_json")
+        else:
+            self.stat_update(Stats.repaired("json_fallback"))
+        return row
+
 
 class ParquetReader(_RecordReader):
-    """Parquet files, read in record batches; a corrupt file is counted and skipped."""
+    """Parquet files (any compression, string, large_string or binary text, struct and list columns), read in
+    record batches; a corrupt file or row group is counted and skipped, the rows before it are kept."""
 
     name = "📒 Parquet"
     format = "parquet"
 
     def read_file(self, path: str) -> Iterator[Document]:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        with fsspec.open(path, "rb") as f:
+        with open_stream(path) as f:
+            if not f.seekable():  # a plain HTTP mirror: Parquet's index is at the end, so hold the file
+                f = io.BytesIO(f.read())
             try:
                 pf = pq.ParquetFile(f)
-                if self.text_key not in pf.schema_arrow.names:
-                    self.skip("missing_text_column")
-                    logger.warning(f"{path}: no '{self.text_key}' column (columns: {pf.schema_arrow.names})")
-                    return
-                i = 0
-                for batch in pf.iter_batches(batch_size=1024):
-                    for row in batch.to_pylist():
-                        doc = self.row_to_doc(row, path, i)
-                        i += 1
-                        if doc is not None:
-                            yield doc
-            except (pa.ArrowInvalid, OSError) as e:
+            except Exception as e:
                 self.skip("corrupt_parquet")
-                logger.warning(f"{path}: not a readable Parquet file ({e})")
+                logger.warning(f"{path}: not a readable Parquet file ({_one_line(e)})")
+                return
+            if self.text_key not in pf.schema_arrow.names:
+                self.skip("missing_text_column")
+                logger.warning(f"{path}: no '{self.text_key}' column (columns: {pf.schema_arrow.names})")
+                return
+            i = 0
+            for group in range(pf.num_row_groups):
+                try:
+                    rows = pf.read_row_group(group).to_pylist()
+                except Exception as e:  # a damaged row group: the others are still read
+                    self.skip("corrupt_parquet")
+                    logger.warning(f"{path}: row group {group} is not readable ({_one_line(e)}); skipping it")
+                    continue
+                for row in rows:
+                    doc = self.row_to_doc(row, path, i)
+                    i += 1
+                    if doc is not None:
+                        yield doc
+
+
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())[:300] or type(e).__name__
 
 
 class HtmlReader(Reader):
@@ -512,7 +526,10 @@ class HtmlReader(Reader):
     format = "html"
 
     def read_file(self, path: str) -> Iterator[Document]:
-        with fsspec.open(path, "rb", compression="infer") as f:
+        from curation.io.streams import decompressed
+
+        with open_stream(path) as raw:
+            f, _ = decompressed(raw)
             body = f.read(self.max_record_bytes + 1)
         if len(body) > self.max_record_bytes:
             self.skip("too_large")
@@ -523,37 +540,48 @@ class HtmlReader(Reader):
         if looks_binary(body):
             self.skip("binary")
             return
-        text, _ = decode(body, None)
+        text, _ = decode(body, None, sniff_meta=True)
         if text is None:
             self.skip("undecodable")
             return
+        text = self.clean_text(text, html=True)
+        if not text.strip():
+            self.skip("empty")
+            return
         url = path if "://" in path else "file://" + str(PurePosixPath(path))
-        yield Document(text=text.replace("\x00", ""), id=path, metadata={"url": url, "content_type": "text/html"})
+        yield Document(text=text, id=path,
+                       metadata={"url": url, "content_type": "text/html"})
 
 
 READERS = {"warc": WarcReader, "wet": WetReader, "jsonl": JsonlReader, "parquet": ParquetReader, "html": HtmlReader}
+assert tuple(READERS) == FORMATS
 
 
 def record_batches(path: str, fmt: str, columns: list[str] | None = None, batch_size: int = 4096) -> Iterator:
     """Arrow record batches of a Parquet or JSONL file (local or fsspec), only `columns` when given."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     if fmt == "parquet":
-        with fsspec.open(path, "rb") as f:
-            pf = pq.ParquetFile(f)
+        with open_stream(path) as f:
+            if not f.seekable():  # a plain HTTP mirror: Parquet's index is at the end, so hold the file
+                f = io.BytesIO(f.read())
+            try:
+                pf = pq.ParquetFile(f)
+            except Exception as e:
+                raise CurationError(f"{path}: not a readable Parquet file ({_one_line(e)})") from None
             cols = [c for c in (columns or pf.schema_arrow.names) if c in pf.schema_arrow.names]
-            yield from pf.iter_batches(batch_size=batch_size, columns=cols)
+            for group in range(pf.num_row_groups):
+                try:
+                    table = pf.read_row_group(group, columns=cols)
+                except Exception as e:  # a damaged row group: the others are still read
+                    logger.warning(f"{path}: row group {group} is not readable ({_one_line(e)}); skipping it")
+                    continue
+                yield from table.to_batches(max_chunksize=batch_size)
     elif fmt == "jsonl":
-        import pyarrow.json as pj
+        from curation.io.records import read_jsonl_table
 
-        with fsspec.open(path, "rb", compression="infer") as f:
-            table = pj.read_json(f)
-        for batch in table.to_batches(max_chunksize=batch_size):
-            if columns:
-                batch = pa.RecordBatch.from_arrays([batch.column(c) for c in columns if c in batch.schema.names],
-                                                   names=[c for c in columns if c in batch.schema.names])
-            yield batch
+        table = read_jsonl_table(path, columns)
+        yield from table.to_batches(max_chunksize=batch_size)
     else:
         raise CurationError(f"{path}: expected Parquet or JSONL, not {fmt or 'this format'}")
 
@@ -567,6 +595,14 @@ def text_values(batch, path: str, column: str = "text") -> list:
         raise CurationError(f"{path}: no '{column}' column (columns: {', '.join(batch.schema.names)}); "
                             "give --text-column")
     col = batch.column(column)
+    if pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):  # text stored as bytes
+        values = col.to_pylist()
+        texts = [v if v is None else v.decode("utf-8", "replace") for v in values]
+        bad = sum(1 for v, t in zip(values, texts) if t is not None and "\ufffd" in t and b"\xef\xbf\xbd" not in v)
+        if bad:
+            logger.warning(f"{path}: {bad} rows of binary column '{column}' are not valid UTF-8; their broken "
+                           "bytes were replaced by U+FFFD")
+        return texts
     if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_null(col.type)):
         raise CurationError(f"{path}: column '{column}' holds {col.type}, not text; give --text-column")
     return col.to_pylist()

@@ -17,7 +17,7 @@ from datatrove.pipeline.writers import ParquetWriter
 from fsspec.implementations.local import LocalFileSystem
 
 from curation.atomic import commit, temp_path, write_error
-from curation.core import Document, Stage
+from curation.core import Document, Stage, StageKind, Stats
 
 BASE_COLUMNS = [
     ("id", pa.string()),
@@ -131,6 +131,7 @@ class _LanguageParquetWriter(ParquetWriter):
 
     def __init__(self, output_folder, schema: pa.Schema, **kwargs):
         self._columns = schema.names
+        self._types = {f.name: str(f.type) for f in schema}
         super().__init__(output_folder, output_filename="${language}/${rank}.parquet", compression="zstd",
                          adapter=_flat_adapter, schema=schema, **kwargs)
         if isinstance(self.output_folder.fs, LocalFileSystem):  # object stores show a file only once complete
@@ -145,7 +146,8 @@ class _LanguageParquetWriter(ParquetWriter):
         self._batches.clear()
 
     def _get_output_filename(self, document: Document, rank: int | str = 0, **kwargs) -> str:
-        return self.output_filename.substitute(rank=str(rank).zfill(5), language=safe_language(document.metadata.get("language")))
+        return self.output_filename.substitute(rank=str(rank).zfill(5),
+                                               language=safe_language(document.metadata.get("language")))
 
 
 def _flat_adapter(self, doc: Document) -> dict:
@@ -153,15 +155,28 @@ def _flat_adapter(self, doc: Document) -> dict:
     row = {name: meta.get(name) for name in self._columns}
     row["id"] = str(doc.id)
     row["text"] = doc.text
-    for key in ("url", "snapshot", "date", "language", "filter_reason", "removed_by", "minhash_cluster_id", "source_id"):
+    for key in ("url", "snapshot", "date", "language", "filter_reason", "removed_by", "minhash_cluster_id",
+                "source_id"):
         if key in row and row[key] is not None:
             row[key] = str(row[key])
-    for name, value in row.items():  # a signal of the wrong type must not break the shard's schema
-        if isinstance(value, float) and value != value:
-            row[name] = None
-        elif isinstance(value, float) and value in (float("inf"), float("-inf")):
-            row[name] = None
+    for name, value in row.items():  # a value of the wrong type (from the input's own columns) must not break
+        if value is not None:          # the shard's schema: it is converted, or left out
+            row[name] = _fit(value, self._types[name])
     return row
+
+
+def _fit(value, kind: str):
+    """`value` as the column's type ("string", "double", "int64"), or None when it is not one."""
+    if kind == "string":
+        return value if isinstance(value, str) else str(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if kind == "double":
+        value = float(value)
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if kind == "int64":
+        return int(value) if float(value).is_integer() and -2**63 <= value < 2**63 else None
+    return value
 
 
 def language_writer(folder: str, max_file_size_mb: int = 256, row_group_size: int = 10_000, exclusions: bool = False):
@@ -181,7 +196,7 @@ class ParquetOutput(Stage):
     """
 
     name = "📒 Write Parquet"
-    type = "💽 - WRITER"
+    type = StageKind.WRITER
 
     def __init__(self, subdir: str | None = None, max_file_size_mb: int = 256, row_group_size: int = 10_000,
                  output_dir: str | None = None):
@@ -200,7 +215,7 @@ class ParquetOutput(Stage):
             for doc in data:
                 with self.track_time():
                     writer.write(doc, rank)
-                self.count(doc, "written")
+                self.count(doc, Stats.WRITTEN)
                 yield doc
         except BaseException:  # an error, Ctrl-C or an abandoned pipeline: no shard of this task completes
             writer.abort()

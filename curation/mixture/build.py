@@ -157,7 +157,8 @@ def describe(plan: Plan, counts: list[SourceCounts], files: dict[str, list[dict]
                 lang_entry["sources"]["replay"] = {"documents_out": n, "tokens_out": c.tokens_by_language[lang]}
     for sp in plan.sources:  # languages whose budget came to nothing still get their line
         if sp.source.language and sp.source.language not in languages:
-            languages[sp.source.language] = {"sources": {sp.source.name: describe_source(sp, unit) | {"documents_out": 0}},
+            languages[sp.source.language] = {"sources": {sp.source.name: describe_source(sp,
+                                                                                         unit) | {"documents_out": 0}},
                                             "documents": 0, "tokens": 0}
     total_docs = sum(v["documents"] for v in languages.values())
     total_tokens = sum(v["tokens"] for v in languages.values())

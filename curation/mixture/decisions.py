@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from curation.core import CurationError
 from curation.mixture.sources import SIZE, language_folders
-
+from curation.run import layout
 
 
 def _sizes(files: list[Path], where: str) -> tuple[np.ndarray, int]:
@@ -81,7 +81,7 @@ def _post_dedup_filters(out: str, manifest_path: str | None):
     from curation.manifest import COMMON_STAGE_KEYS, load_manifest
 
     if manifest_path is None:
-        run = Path(out) / "_logs" / "run.json"
+        run = layout.run_stamp(out)
         if not run.is_file():
             raise CurationError(f"{out}: no _logs/run.json, so the run's manifest is unknown; give --manifest")
         manifest_path = json.loads(run.read_text()).get("manifest")

@@ -19,7 +19,6 @@ from curation.mixture.spec import MixtureSpec
 from curation.mixture.tokens import TokenCounter
 
 
-
 @dataclass
 class SourcePlan:
     source: Source
@@ -84,7 +83,8 @@ def make_plan(spec: MixtureSpec, progress: bool = True) -> Plan:
     missing = [lang for lang in languages if lang not in folders]
     if missing:
         raise CurationError(f"mixture input '{spec.input}': no folder for {', '.join(missing)} "
-                            f"(found {len(folders)}: {', '.join(sorted(folders)[:12])}{' ...' if len(folders) > 12 else ''})")
+                            f"(found {len(folders)}: "
+                            f"{', '.join(sorted(folders)[:12])}{' ...' if len(folders) > 12 else ''})")
     warnings: list[str] = []
     rehydrate = spec.rehydration != "none"
     originals = [SourcePlan(open_source("original", lang, folders[lang]), weights_for(spec.rehydration, lang))
@@ -145,7 +145,8 @@ def make_plan(spec: MixtureSpec, progress: bool = True) -> Plan:
         rep.epochs = rep.budget / pool if pool else 0.0
         if rep.budget < rep.target - 1e-9:
             warnings.append(f"replay: share {share:g} asks for {rep.target:,.0f} {spec.unit} = {rep.target / pool:.2f} "
-                            f"epochs of {spec.replay.source}; capped at {s.epoch_cap:g} epochs ({rep.target - rep.budget:,.0f} short)")
+                            f"epochs of {spec.replay.source}; capped at {s.epoch_cap:g} epochs "
+                            f"({rep.target - rep.budget:,.0f} short)")
         plans.append(rep)
 
     if not any(p.budget > 0 for p in plans):

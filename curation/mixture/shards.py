@@ -19,10 +19,10 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
+from curation.io.writer import safe_language
 from curation.mixture.plan import Plan, SourcePlan
 from curation.mixture.selection import PassSelector, rng_for
 from curation.mixture.sources import SIZE, batches
-from curation.io.writer import safe_language
 
 SCHEMA = pa.schema([
     ("id", pa.string()),

@@ -46,7 +46,8 @@ def language_folders(root: str, what: str = "input") -> dict[str, list[Path]]:
             if files:
                 out[d.name] = files
     if not out:
-        raise CurationError(f"{what} '{root}': no language folders with Parquet files (expected {root}/<language>/*.parquet)")
+        raise CurationError(f"{what} '{root}': no language folders with Parquet files (expected "
+                            f"{root}/<language>/*.parquet)")
     return out
 
 

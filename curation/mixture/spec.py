@@ -76,7 +76,8 @@ class MixtureSpec(_Strict):
     sampling: SamplingSpec = SamplingSpec()
     rephrased: RephrasedSpec | None = None
     replay: ReplaySpec | None = None
-    shard_size_mb: float = Field(256, gt=0, description="uncompressed bytes of rows per shard (memory is about 4 shards)")
+    shard_size_mb: float = Field(256, gt=0,
+                                 description="uncompressed bytes of rows per shard (memory is about 4 shards)")
     row_group_size: int = Field(1000, gt=0, description="rows per Parquet row group (small groups stream well)")
     card: dict = Field(default_factory=dict, description="dataset card fields: pretty_name, license, description")
 

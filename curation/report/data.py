@@ -16,7 +16,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from curation.core import CurationError
+from curation.core import CurationError, StageKind
+from curation.run import layout
+from curation.run.layout import DONE, EXCLUSIONS, HANDOFF, LOGS, RUN_STAMP, STAGES, STATS
+from curation.run.summary import summary_from_logs
 
 SCORE_BINS = 20  # language_score histograms: 20 bins of 0.05 over [0, 1]
 BYTES_PER_TOKEN = 4  # the estimate without a tokenizer: UTF-8 bytes / 4
@@ -25,15 +28,13 @@ BYTES_PER_TOKEN = 4  # the estimate without a tokenizer: UTF-8 bytes / 4
 def run_state(out: Path) -> dict:
     """Whether `out` is a run folder and whether its run finished: a run that finished wrote stats.json after
     it last started (`_logs/run.json`)."""
-    from curation.run.runner import LOGS
-
     if not out.exists():
         raise CurationError(f"report: '{out}' does not exist; give the output folder of `curate run`")
     if not out.is_dir():
         raise CurationError(f"report: '{out}' is a file, not a run folder; give the output folder of `curate run`")
-    stamp, stats = out / LOGS / "run.json", out / "stats.json"
+    stamp, stats = layout.run_stamp(out), out / STATS
     if not stamp.exists() and not stats.exists():
-        raise CurationError(f"report: '{out}' is not a run folder (it has no stats.json and no {LOGS}/run.json); "
+        raise CurationError(f"report: '{out}' is not a run folder (it has no stats.json and no {LOGS}/{RUN_STAMP}); "
                             "give the output folder of `curate run`")
     manifest = None
     if stamp.exists():
@@ -48,14 +49,12 @@ def run_state(out: Path) -> dict:
 
 
 def load_summary(out: Path, finished: bool) -> dict:
-    from curation.run.summary import summary_from_logs
-
     if not finished:
         return summary_from_logs(out)
     try:
-        return json.loads((out / "stats.json").read_text())
+        return json.loads((out / STATS).read_text())
     except ValueError as e:
-        raise CurationError(f"report: {out / 'stats.json'} is not readable JSON ({e})") from None
+        raise CurationError(f"report: {out / STATS} is not readable JSON ({e})") from None
 
 
 def _columns(pf: pq.ParquetFile, wanted: list[str]) -> list[str]:
@@ -88,7 +87,8 @@ def scan_output(out: Path, tokenizer=None, progress: bool = False) -> dict:
                     entry["bytes"] += n_bytes
                     if tokenizer is not None:
                         texts = [t for t in batch.column("text").to_pylist() if t]
-                        entry["tokens"] += sum(len(e.ids) for e in tokenizer.encode_batch(texts, add_special_tokens=False))
+                        entry["tokens"] += sum(len(e.ids) for e in tokenizer.encode_batch(texts,
+                                                                                          add_special_tokens=False))
                     else:
                         entry["tokens"] += n_bytes / BYTES_PER_TOKEN
                 if "language_score" in names:
@@ -111,8 +111,6 @@ def _domain(url) -> str:
 def scan_exclusions(out: Path, progress: bool = False) -> dict:
     """Removed documents kept by stages with `exclusions: true`: per stage folder, counts by reason and language,
     language-score histograms per language, and counts per domain."""
-    from curation.run.runner import EXCLUSIONS
-
     root = out / EXCLUSIONS
     stages = {}
     folders = sorted(d for d in root.iterdir() if d.is_dir()) if root.is_dir() else []
@@ -148,18 +146,16 @@ def throughput(out: Path, summary: dict) -> list[dict]:
     """Per stage: documents in, seconds and documents per second. datatrove times each step inside the tasks
     (summed over tasks); a barrier stage (dedup) runs alone between passes: its time is its `done.json`'s
     `seconds` when recorded, else the time from its input's last write to its `done.json`."""
-    from curation.run.runner import STAGES
-
     rows = []
-    barriers = sorted((out / STAGES).glob("*/done.json")) if (out / STAGES).is_dir() else []
+    barriers = sorted((out / STAGES).glob(f"*/{DONE}")) if (out / STAGES).is_dir() else []
     for st in summary.get("stages", []):
         docs = st.get("in", st.get("documents", st.get("written", 0)))
         seconds, how = st.get("seconds") or 0, "task time"
         if "documents" in st:
             seconds, how = 0, "not timed (datatrove does not time readers)"
-        elif not seconds and "DEDUP" in str(st.get("type", "")):
+        elif not seconds and st.get("type") == StageKind.DEDUP:
             # barriers appear in the summary in the order of their folders; two of one kind take one each
-            done = next((d for d in barriers if d.parent.name.split("_", 1)[-1] == st.get("key")), None)
+            done = next((d for d in barriers if layout.stage_key(d.parent.name) == st.get("key")), None)
             if done is not None:
                 barriers.remove(done)
                 seconds, how = _barrier_seconds(done)
@@ -172,7 +168,7 @@ def _barrier_seconds(done: Path) -> tuple[float, str]:
     counts = json.loads(done.read_text())
     if counts.get("seconds"):
         return float(counts["seconds"]), "wall time"
-    inputs = [p.stat().st_mtime for p in (done.parent / "input").rglob("*.parquet")]
+    inputs = [p.stat().st_mtime for p in (done.parent / HANDOFF).rglob("*.parquet")]
     if not inputs:
         return 0, "not timed"
     return max(done.stat().st_mtime - max(inputs), 0), "wall time from file times"

@@ -6,7 +6,6 @@ not."""
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections import Counter
 from html import escape
@@ -17,6 +16,7 @@ import numpy as np
 from curation import atomic
 from curation.report.data import SCORE_BINS, gather
 from curation.report.svg import PALETTE, columns, hbars, number
+from curation.run.layout import REPORT
 
 TOP_BARS = 30  # rows in the per-language and per-domain bar charts (tables hold all)
 TOP_SCORE_LANGUAGES = 8  # languages with a language-score histogram of their own
@@ -104,7 +104,7 @@ def _removals(d: dict) -> str:
     parts = ["<h2>Removal per stage and reason</h2>"]
     filt = [s for s in stages if "in" in s]
     if not filt:
-        return "".join(parts) + _note("No stage has reported yet.")
+        return "".join(parts) + _note("No stage has reported yet.") + _reader_notes(stages)
     parts.append(hbars("stages", "Documents kept and removed per stage", [_stage(s["stage"]) for s in filt],
                        {"kept": [s["kept"] for s in filt], "removed": [s["removed"] for s in filt]},
                        xlabel="documents"))
@@ -119,12 +119,34 @@ def _removals(d: dict) -> str:
     rows = [[_stage(s["stage"]), s["in"], s["kept"], s["removed"],
              ", ".join(f"{r} {number(n)}" for r, n in s.get("reasons", {}).items())] for s in filt]
     parts.append(_table(["stage", "in", "kept", "removed", "reasons"], rows))
+    return "".join(parts) + _reader_notes(stages) + _per_language(d) + _fallback(d)
+
+
+def _reader_notes(stages: list) -> str:
+    """One line per reader: documents read, records skipped and repaired by reason, other record types."""
+    notes = []
     readers = [s for s in stages if "documents" in s]
     for r in readers:
         skipped = ", ".join(f"{k} {number(v)}" for k, v in r.get("skipped", {}).items()) or "none"
-        parts.append(_note(f"{_stage(r['stage'])}: {number(r.get('files', 0))} files, {number(r['documents'])} documents "
-                           f"read; records skipped: {skipped}."))
-    return "".join(parts) + _per_language(d)
+        repaired = ", ".join(f"{k} {number(v)}" for k, v in r.get("repaired", {}).items()) or "none"
+        other = ", ".join(f"{k} {number(v)}" for k, v in r.get("not_response", {}).items())
+        notes.append(_note(f"{_stage(r['stage'])}: {number(r.get('files', 0))} files, {number(r['documents'])} "
+                           f"documents read; records skipped: {skipped}; repaired and kept: {repaired}"
+                           + (f"; other record types (no document): {other}." if other else ".")))
+    return "".join(notes)
+
+
+def _fallback(d: dict) -> str:
+    """The languages the quality stage judged with default.yml, having no config of their own."""
+    fallback = d["summary"].get("default_config_languages") or {}
+    if not fallback:
+        return ""
+    rows = [[lang, n] for lang, n in fallback.items()]
+    return (f"<h3 id=\"default-config\">Languages filtered with default.yml ({len(rows)})</h3>"
+            + _note("These languages have no quality config of their own (filters/configs/&lt;language&gt;.yml, or the "
+                    "quality stage's config_dir): their documents were judged with default.yml's generic thresholds "
+                    "and no stopword check. Derive a config with `curate thresholds derive`.")
+            + _table(["language", "documents"], rows))
 
 
 def _per_language(d: dict) -> str:
@@ -153,7 +175,8 @@ def _scores(d: dict) -> str:
     kept = {k: v["scores"] for k, v in d["output"]["languages"].items() if v["scores"].sum()}
     removed = {e["key"]: e["scores"] for e in d["exclusions"]["stages"].values() if e["scores"]}
     if not kept and not removed:
-        return "".join(parts) + _note("No language_score in the output or the exclusions (not yet, or no language ID stage).")
+        return "".join(parts) + _note("No language_score in the output or the exclusions (not yet, or no language ID "
+                                      "stage).")
     totals = Counter({k: int(v.sum()) for k, v in kept.items()})
     for scores in removed.values():
         totals.update({k: int(v.sum()) for k, v in scores.items()})
@@ -262,30 +285,6 @@ def write_report(out: str | Path, tokenizer: str | None = None, progress: bool =
     """Write the report of run folder `out` to `path` (default `out/report.html`), atomically."""
     out = Path(out)
     html = render(gather(out, tokenizer, progress))
-    path = Path(path) if path else out / "report.html"
+    path = Path(path) if path else out / REPORT
     atomic.write_text(path, html)
     return path
-
-
-def _cmd_report(args) -> int:
-    path = write_report(args.out, tokenizer=args.tokenizer, progress=not args.no_progress, path=args.html)
-    print(f"wrote {path}")
-    return 0
-
-
-def add_parser(sub) -> None:
-    rep = sub.add_parser(
-        "report", help="write a run's HTML report (OUT/report.html)",
-        description="Write a self-contained HTML report of a `curate run` output folder: documents and tokens\n"
-                    "per language, removals per stage, reason and language, language-score distributions,\n"
-                    "duplicate-cluster sizes, the most removed domains and throughput per stage. No network,\n"
-                    "no scripts: open it anywhere. `curate run` writes it at the end of every run; this\n"
-                    "command rewrites it, also for a run that has not finished (marked PARTIAL).",
-        epilog="examples:\n  curate report out/demo\n  curate report out/demo --tokenizer tok/tokenizer.json "
-               "--html /tmp/demo.html", formatter_class=argparse.RawDescriptionHelpFormatter)
-    rep.add_argument("out", help="the run's output folder")
-    rep.add_argument("--tokenizer", help="tokenizer.json to count tokens exactly (default: estimate as UTF-8 "
-                                         "bytes / 4)")
-    rep.add_argument("--html", help="where to write the page (default OUT/report.html)")
-    rep.add_argument("--no-progress", action="store_true", help="no progress bars")
-    rep.set_defaults(func=_cmd_report)

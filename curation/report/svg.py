@@ -79,7 +79,8 @@ def hbars(name: str, title: str, labels: list[str], series: dict[str, list[float
     for k in range(5):  # grid and axis labels
         x = left + plot_w * k / 4
         body.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="#ddd"/>'
-                    f'<text x="{x:.1f}" y="{bottom + 14}" text-anchor="middle" fill="#555">{number(vmax * k / 4)}</text>')
+                    f'<text x="{x:.1f}" y="{bottom + 14}" text-anchor="middle" '
+                    f'fill="#555">{number(vmax * k / 4)}</text>')
     for i, label in enumerate(labels):
         ry = top + i * row
         shown = label if len(label) <= 45 else label[:44] + "…"
@@ -119,7 +120,8 @@ def columns(name: str, title: str, labels: list[str], series: dict[str, list[flo
     for k in range(5):
         yy = bottom - height * k / 4
         body.append(f'<line x1="{left}" y1="{yy:.1f}" x2="{WIDTH - right}" y2="{yy:.1f}" stroke="#ddd"/>'
-                    f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end" fill="#555">{number(vmax * k / 4)}</text>')
+                    f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end" fill="#555">'
+                    f'{number(vmax * k / 4)}</text>')
     col = plot_w / max(len(labels), 1)
     for i, label in enumerate(labels):
         x = left + i * col

@@ -16,6 +16,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from datatrove.executor import LocalPipelineExecutor, RayPipelineExecutor, SlurmPipelineExecutor
@@ -23,27 +24,26 @@ from datatrove.executor.base import PipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 
 from curation import atomic
-from curation.core import CurationError
+from curation.core import CurationError, StageKind
 from curation.manifest import ExecutorSpec, Manifest
+from curation.run.barrier import Barrier, run_barrier
 from curation.run.dedup_pass import uses_steps
-from curation.run.runner import LOGS, Barrier, _workers, run_barrier
-
-SLURM_LOGS = "slurm"  # under <output>/_logs: the barrier and summary jobs' datatrove logs, the job list
+from curation.run.layout import LOGS, SLURM_JOBS, STATS, pass_logs, slurm_dir
 
 
-def pass_logs(out: Path, n_pass: int) -> Path:
-    """Where pass `n_pass` keeps datatrove's logs, stats and completion markers (the same for every kind)."""
-    return out / LOGS if n_pass == 0 else out / LOGS / f"pass_{n_pass}"
+def concurrent_tasks(ex: ExecutorSpec) -> int:
+    """How many of the pass's tasks run at once."""
+    return ex.tasks if ex.workers in (-1, 0) else min(ex.workers, ex.tasks)
 
 
 def pass_executor(manifest: Manifest, phase: list[PipelineStep], logs: str | Path) -> PipelineExecutor:
     """The executor that runs one pass (to completion: `run()` returns when every task finished or raises)."""
     ex = manifest.executor
     if ex.kind == "local":
-        return LocalPipelineExecutor(phase, tasks=ex.tasks, workers=_workers(manifest), logging_dir=str(logs),
+        return LocalPipelineExecutor(phase, tasks=ex.tasks, workers=concurrent_tasks(ex), logging_dir=str(logs),
                                      start_method="fork")
     if ex.kind == "ray":
-        return RayRun(phase, ex, _workers(manifest), logging_dir=str(logs))
+        return RayRun(phase, ex, concurrent_tasks(ex), logging_dir=str(logs))
     raise CurationError(f"{manifest._source}: executor.kind slurm submits the whole run at once (submit_slurm)")
 
 
@@ -102,7 +102,7 @@ class BarrierStep(PipelineStep):
     of the pass before it has finished (Slurm's afterok only covers that pass's last job array)."""
 
     name = "🚧 Barrier"
-    type = "🫂 - DEDUP"
+    type = StageKind.DEDUP
 
     def __init__(self, barrier: Barrier, pass_logs: str, tasks: int):
         super().__init__()
@@ -122,29 +122,28 @@ class BarrierStep(PipelineStep):
 
 class RunSummary(PipelineStep):
     """The last job of a Slurm run: the run's summary (stats.json, report) from the finished passes, written
-    by the same code as a local run (every task and barrier is done, so nothing is redone)."""
+    by the same code as a local run (`summarize`, the runner's run_manifest: every task and barrier is done, so
+    nothing is redone)."""
 
     name = "📋 Run summary"
-    type = "📋 - SUMMARY"
+    type = StageKind.SUMMARY
 
-    def __init__(self, manifest: Manifest):
+    def __init__(self, manifest: Manifest, summarize: Callable[..., dict]):
         super().__init__()
-        self.manifest = manifest
+        self.manifest, self.summarize = manifest, summarize
 
     def run(self, data, rank: int = 0, world_size: int = 1):
-        from curation.run.runner import run_manifest
-
         m = self.manifest.model_copy(deep=True)
         m.executor = ExecutorSpec(kind="local", tasks=m.executor.tasks, workers=1)
         m._source = self.manifest._source
-        summary = run_manifest(m, progress=False)
+        summary = self.summarize(m, progress=False)
         out = Path(m.output.path)
-        record = out / LOGS / SLURM_LOGS / "jobs.json"
+        record = slurm_dir(out) / SLURM_JOBS
         submitted = json.loads(record.read_text())["submitted"] if record.exists() else None
         summary |= {"already_complete": False, "executor": "slurm"}
         if submitted:  # the run's time is from submission to now, queueing included
             summary["elapsed_seconds"] = round(time.time() - submitted, 1)
-        _write_json(out / "stats.json", summary)
+        _write_json(out / STATS, summary)
         yield from ()
 
 
@@ -169,49 +168,8 @@ def slurm_executor(manifest: Manifest, pipeline: list, logs: Path, job: str, tas
         pipeline, tasks=tasks, workers=at_once, time=ex.time, partition=ex.partition,
         cpus_per_task=cpus, mem_per_cpu_gb=int(mem), qos=ex.qos or "", job_name=job,
         env_command=ex.env_command, venv_path=venv, sbatch_args=sbatch, logging_dir=str(logs), depends=depends,
-        skip_completed=skip_completed, slurm_logs_folder=str(Path(ex.logs or out / LOGS / SLURM_LOGS / "jobs")),
+        skip_completed=skip_completed, slurm_logs_folder=str(Path(ex.logs or slurm_dir(out) / "jobs")),
         mail_type="NONE")
-
-
-def submit_slurm(manifest: Manifest, phases: list, out: Path) -> dict:
-    """Submit the run as dependent Slurm jobs (passes, barriers, summary); returns the jobs submitted."""
-    ex = manifest.executor
-    prefix = ex.job_name or f"curate_{manifest.name or 'run'}"
-    chain: list[tuple[str, SlurmPipelineExecutor]] = []
-    previous, n_pass = None, 0
-    for phase in phases:
-        if isinstance(phase, Barrier) and uses_steps(manifest, phase):  # one job array per dedup step
-            stage = Path(phase.input_dir).parent.name
-            for label, executor in _dedup_step_jobs(manifest, phase, out, n_pass, prefix, stage, previous):
-                previous = executor
-                chain.append((label, previous))
-            continue
-        if isinstance(phase, Barrier):
-            stage = Path(phase.input_dir).parent.name  # e.g. 03_dedup
-            label = f"{prefix}_{stage}"
-            step = BarrierStep(phase, str(pass_logs(out, n_pass - 1)), ex.tasks)
-            previous = slurm_executor(manifest, [step], out / LOGS / SLURM_LOGS / stage, label, depends=previous,
-                                      mem_gb=ex.barrier_mem_gb)
-        else:
-            label = f"{prefix}_pass{n_pass}"
-            previous = slurm_executor(manifest, phase, pass_logs(out, n_pass), label, tasks=ex.tasks, depends=previous)
-            n_pass += 1
-        chain.append((label, previous))
-    summary = slurm_executor(manifest, [RunSummary(manifest)], out / LOGS / SLURM_LOGS / "summary",
-                             f"{prefix}_summary", depends=previous, skip_completed=False)
-    chain.append((f"{prefix}_summary", summary))
-    record = out / LOGS / SLURM_LOGS / "jobs.json"
-    submitted = time.time()
-    _write_json(record, {"submitted": submitted, "jobs": []})  # before the summary job can start
-    try:
-        summary.run()  # launches the jobs it depends on first, each with --dependency=afterok:<the one before>
-    except FileNotFoundError as e:
-        raise CurationError(f"slurm: cannot submit jobs ({e.filename} not found): run `curate run` on a machine "
-                            "with Slurm's sbatch, or choose executor.kind local or ray") from None
-    jobs = [{"job": label, "id": str(e.job_id), "skipped": str(e.job_id) == "-1",
-             "script": e.logging_dir.resolve_paths("launch_script.slurm")} for label, e in chain]
-    _write_json(record, {"submitted": submitted, "jobs": jobs})
-    return {"executor": "slurm", "output": str(out), "jobs": jobs}
 
 
 class PassComplete(PipelineStep):
@@ -219,7 +177,7 @@ class PassComplete(PipelineStep):
     only covers that pass's last job array), or the dedup would miss their documents."""
 
     name = "🚧 Pass complete"
-    type = "🫂 - DEDUP"
+    type = StageKind.DEDUP
 
     def __init__(self, pass_logs: str, tasks: int):
         super().__init__()
@@ -239,7 +197,7 @@ class DedupDone(PipelineStep):
     """The last job of a dedup pass run as steps on Slurm: its counts to done.json (curation.run.dedup_pass.finish)."""
 
     name = "🫂 MinHash done"
-    type = "🫂 - DEDUP"
+    type = StageKind.DEDUP
 
     def __init__(self, barrier: Barrier):
         super().__init__()
@@ -271,6 +229,48 @@ def _dedup_step_jobs(manifest: Manifest, barrier: Barrier, out: Path, n_pass: in
     label = f"{prefix}_{stage}_done"
     yield label, slurm_executor(manifest, [DedupDone(barrier)], stage_dir(barrier) / STEPS / "done", label,
                                 depends=previous)
+
+
+def submit_slurm(manifest: Manifest, phases: list, out: Path, summarize: Callable[..., dict]) -> dict:
+    """Submit the run as dependent Slurm jobs (passes, barriers, summary); returns the jobs submitted. The last
+    job calls `summarize(manifest, progress=False)` (the runner's run_manifest) for stats.json and the report."""
+    ex = manifest.executor
+    prefix = ex.job_name or f"curate_{manifest.name or 'run'}"
+    chain: list[tuple[str, SlurmPipelineExecutor]] = []
+    previous, n_pass = None, 0
+    for phase in phases:
+        if isinstance(phase, Barrier) and uses_steps(manifest, phase):  # one job array per dedup step
+            stage = Path(phase.input_dir).parent.name
+            for label, executor in _dedup_step_jobs(manifest, phase, out, n_pass, prefix, stage, previous):
+                previous = executor
+                chain.append((label, previous))
+            continue
+        if isinstance(phase, Barrier):
+            stage = Path(phase.input_dir).parent.name  # e.g. 03_dedup
+            label = f"{prefix}_{stage}"
+            step = BarrierStep(phase, str(pass_logs(out, n_pass - 1)), ex.tasks)
+            previous = slurm_executor(manifest, [step], slurm_dir(out) / stage, label, depends=previous,
+                                      mem_gb=ex.barrier_mem_gb)
+        else:
+            label = f"{prefix}_pass{n_pass}"
+            previous = slurm_executor(manifest, phase, pass_logs(out, n_pass), label, tasks=ex.tasks, depends=previous)
+            n_pass += 1
+        chain.append((label, previous))
+    summary = slurm_executor(manifest, [RunSummary(manifest, summarize)], slurm_dir(out) / "summary",
+                             f"{prefix}_summary", depends=previous, skip_completed=False)
+    chain.append((f"{prefix}_summary", summary))
+    record = slurm_dir(out) / SLURM_JOBS
+    submitted = time.time()
+    _write_json(record, {"submitted": submitted, "jobs": []})  # before the summary job can start
+    try:
+        summary.run()  # launches the jobs it depends on first, each with --dependency=afterok:<the one before>
+    except FileNotFoundError as e:
+        raise CurationError(f"slurm: cannot submit jobs ({e.filename} not found): run `curate run` on a machine "
+                            "with Slurm's sbatch, or choose executor.kind local or ray") from None
+    jobs = [{"job": label, "id": str(e.job_id), "skipped": str(e.job_id) == "-1",
+             "script": e.logging_dir.resolve_paths("launch_script.slurm")} for label, e in chain]
+    _write_json(record, {"submitted": submitted, "jobs": jobs})
+    return {"executor": "slurm", "output": str(out), "jobs": jobs}
 
 
 def _write_json(path: Path, data: dict) -> None:

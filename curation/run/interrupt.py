@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curation.atomic import DISK_FULL, remove_temp_files, write_error
+from curation.safe_output import run_folder
 
 
 @dataclass
@@ -34,7 +35,7 @@ def stopped_run_handling(output: str, argv: list[str], local: bool = True) -> It
         try:
             yield outcome
         except BaseException as e:
-            if local and Path(output).is_dir():  # the stopped workers' unfinished files (they are not running)
+            if local and run_folder(output):  # the stopped workers' unfinished files (they are not running)
                 remove_temp_files(output)
             if isinstance(e, KeyboardInterrupt):
                 print(f"\ninterrupted: finished tasks are kept in {output}; to resume, run:\n"

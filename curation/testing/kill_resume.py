@@ -1,10 +1,10 @@
 """Kill a `curate run` at chosen moments and check that resuming it gives exactly the uninterrupted output.
 
 Used by tests/test_resume.py and benchmarks/resume.py. A run goes through phases that can be seen on disk:
-start-up (until it writes `_logs/run.json`), each pass of datatrove tasks (done when every task's completion marker exists), each barrier (dedup) between
-passes (done when its `done.json` exists), then the summary (stats.json, report). `snapshot` reads a run's
-output into something two runs can be compared by: every Parquet file's rows as a multiset, the run summary
-without its timings and output path, and any temporary file left behind.
+start-up (until it writes `_logs/run.json`), each pass of datatrove tasks (done when every task's completion marker
+exists), each barrier (dedup) between passes (done when its `done.json` exists), then the summary (stats.json,
+report). `snapshot` reads a run's output into something two runs can be compared by: every Parquet file's rows as
+a multiset, the run summary without its timings and output path, and any temporary file left behind.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from curation.atomic import is_temp
+from curation.run import layout
 
 VOLATILE_KEYS = {"elapsed_seconds", "already_complete", "seconds", "output"}  # differ between any two runs
 
@@ -38,17 +39,19 @@ class RunShape:
 
     @classmethod
     def of(cls, manifest) -> "RunShape":
+        from curation.run.barrier import Barrier
+        from curation.run.compile import compile_phases
         from curation.run.dedup_pass import STEPS, plan, stage_dir, uses_steps
-        from curation.run.runner import Barrier, compile_phases
 
         phases = compile_phases(manifest, progress=False)
         out = Path(manifest.output.path)
         barriers = [p for p in phases if isinstance(p, Barrier)]
         steps = [[(name, stage_dir(b) / STEPS / name) for name, _, _ in plan(manifest, b)] if uses_steps(manifest, b)
                  else [] for b in barriers]
-        return cls(out, manifest.executor.tasks, [Path(b.output_dir).parent / "done.json" for b in barriers], steps)
+        return cls(out, manifest.executor.tasks, [layout.done_marker(b.output_dir) for b in barriers], steps)
 
-    def _phases(self) -> list[str]:
+    @property
+    def names(self) -> list[str]:
         names = ["start-up"]
         for i in range(len(self.barriers) + 1):
             names.append("first pass" if i == 0 else f"pass {i + 1}")
@@ -58,27 +61,21 @@ class RunShape:
                 names += [f"{barrier}: {name}" for name, _ in steps] + ([f"{barrier}: done"] if steps else [barrier])
         return names + ["summary"]
 
-    @property
-    def names(self) -> list[str]:
-        return self._phases()
-
     def phase(self, started: float) -> int:
         """The index (into `names`) of the phase the run started at `started` (time.time()) is in now,
         judged from its files."""
         try:
-            if (self.out / "_logs" / "run.json").stat().st_mtime < started:
+            if layout.run_stamp(self.out).stat().st_mtime < started:
                 return 0
         except FileNotFoundError:
             return 0
         k = 1
         for i in range(len(self.barriers) + 1):
-            logs = self.out / "_logs" if i == 0 else self.out / "_logs" / f"pass_{i}"
-            if not _complete(logs, self.tasks):
+            if not _complete(layout.pass_logs(self.out, i), self.tasks):
                 return k
             k += 1
             if i < len(self.barriers):
-                steps = self.steps[i] if i < len(self.steps) else []
-                for _, folder in steps:
+                for _, folder in (self.steps[i] if i < len(self.steps) else []):
                     if not _complete(folder, self.tasks) and not self.barriers[i].exists():
                         return k
                     k += 1
@@ -181,9 +178,9 @@ def snapshot(out: Path) -> Snapshot:
                     s.unreadable.append(f"{rel}: {e}")
                     continue
                 s.files[rel] = Counter(json.dumps(r, sort_keys=True, default=str) for r in rows)
-            elif name == "done.json":
+            elif name == layout.DONE:
                 s.barriers[rel] = _stable(json.loads(path.read_text()))
-    stats = out / "stats.json"
+    stats = out / layout.STATS
     if stats.exists():
         s.summary = _stable(json.loads(stats.read_text()))
     return s

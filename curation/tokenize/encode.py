@@ -23,8 +23,8 @@ from tqdm import tqdm
 
 from curation import atomic
 from curation.core import CurationError
+from curation.io.paths import infer_format, resolve_paths
 from curation.io.readers import record_batches, text_values
-from curation.io.readers import infer_format, resolve_paths
 from curation.tokenize.shards import write_shard
 from curation.tokenize.tokenizer import eos_id, fingerprint, load_tokenizer, token_dtype, tokenizer_file
 

@@ -82,7 +82,8 @@ def open_shard(path: str | os.PathLike) -> Shard:
         name, _, size = lines[0].rpartition("|")
         token_size, count = int(size), int(lines[1])
     except (IndexError, ValueError):
-        raise CurationError(f"{meta}: not a datatrove .ds.metadata file (want 'tokenizer|token_size' and a count)") from None
+        raise CurationError(f"{meta}: not a datatrove .ds.metadata file "
+                            "(want 'tokenizer|token_size' and a count)") from None
     if token_size not in (2, 4):
         raise CurationError(f"{meta}: token size {token_size} (want 2 or 4 bytes)")
     actual = path.stat().st_size

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 
+from curation import atomic
 from curation.core import CurationError
 from curation.train.config import AblationConfig, TrainConfig
 from curation.train.trainer import train
@@ -83,10 +83,8 @@ def plot(cmp: dict, path: Path) -> None:
     ax.set_title("bits per byte per language, error bars: seed standard deviation")
     ax.legend()
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
+    atomic.write_with(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def ablate(cfg: AblationConfig, progress: bool = True) -> dict:
@@ -101,7 +99,7 @@ def ablate(cfg: AblationConfig, progress: bool = True) -> dict:
             results[variant][seed] = train(run_config(cfg, variant, seed), progress=progress)["bpb"]
     cmp = compare(results)
     out = Path(cfg.output)
-    (out / "ablation.json").write_text(json.dumps({"runs": results} | cmp, indent=1))
-    (out / "ablation.md").write_text(markdown(cmp))
+    atomic.write_text(out / "ablation.json", json.dumps({"runs": results} | cmp, indent=1))
+    atomic.write_text(out / "ablation.md", markdown(cmp))
     plot(cmp, out / "ablation.png")
     return cmp

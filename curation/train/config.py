@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -45,6 +46,7 @@ class TrainConfig(_Strict):
     seed: int = 0
     checkpoint_every: int = 100
     device: str = "auto"  # auto: CUDA when present, else CPU
+    precision: Literal["float32", "bfloat16"] = "float32"  # bfloat16: autocast (matmuls in bf16, weights float32)
     threads: int | None = None  # CPU threads for torch (None: torch's default); 1 is fastest on a busy machine
 
 

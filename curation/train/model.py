@@ -44,6 +44,8 @@ class ModelConfig(BaseModel):
         for b in (self.bits, self.weight_bits, self.activation_bits, self.gradient_bits):
             if b is not None and not 2 <= b <= 16:
                 raise ValueError(f"bit width {b}: use 2..16, or leave it out for full precision")
+        if not 1 <= self.shift_levels <= 8:
+            raise ValueError(f"shift_levels {self.shift_levels}: use 1..8 (1 = one gradient scale per tensor)")
         if self.norm not in ("rms", "l1", "l1_centered"):
             raise ValueError(f"norm '{self.norm}': use rms, l1 or l1_centered")
         return self

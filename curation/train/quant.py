@@ -9,11 +9,14 @@ k_g = min(K - 1, floor(log2(M / m_g))), codes by stochastic rounding (unbiased: 
 group scales are powers of two, dW = G^T X becomes integer codes shifted left by (K - 1 - k_g) and summed,
 then one float multiply: no per-group rearrangement.
 
-Codes of 8 bits or fewer are multiplied as int8 with int32 accumulation (`torch._int_mm`, VNNI on x86 CPUs):
-the products are exactly an integer kernel's. The shifted gradient codes need up to 15 bits, so dW is two
-int8 products, 128 * (hi^T X) + (lo^T X). Wider codes, and devices where `_int_mm` does not take the shapes,
-multiply in float32, which is exact while the sums stay below 2^24 and otherwise differs only by float32
-accumulation.
+Codes of 8 bits or fewer are multiplied as int8 with int32 sums (`torch._int_mm`, VNNI on x86 CPUs): the
+integer results are exact, and each is turned into float32 once, times one scale. The shifted gradient codes
+need up to 7 + K - 1 bits, so dW is one int8 product when they fit and otherwise two, 128 * (hi^T X) + lo^T X,
+summed in int64. Codes wider than 8 bits multiply in float32 (exact while the sums stay below 2^24).
+The backward pass keeps int8 codes (two 4-bit codes per byte at 4 bits), not float copies. There is no
+4- or 6-bit matmul on this CPU: 4/6-bit codes run on the same int8 kernel as 8-bit, so what changes is
+accuracy, and at 4 bits the memory kept for backward, not speed (the paper's speed-ups need hardware kernels
+for such widths).
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ def qmax(bits: int) -> int:
 
 
 def stochastic_round(x: torch.Tensor) -> torch.Tensor:
-    """floor(x + u), u ~ U[0, 1): rounds up with probability equal to the fraction, so E[SR(x)] = x."""
-    return torch.floor(x + torch.rand_like(x))
+    """floor(x), plus one with probability equal to the fraction (u < x - floor(x), u ~ U[0, 1)): E[SR(x)] = x.
+    Not floor(x + u): in float32, x + u rounds up to the next integer when u is within half a unit of 1 (about
+    4 in a million at |x| = 100), which biases large codes upward and moves integer-valued x."""
+    f = torch.floor(x)
+    return f + (torch.rand_like(x) < x - f).to(x.dtype)
 
 
 def quantize_rtn(x: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,31 +65,87 @@ def shiftquant(g: torch.Tensor, bits: int, levels: int = 8) -> tuple[torch.Tenso
     return codes, k, big_m / q
 
 
-INT_ROWS = 1 << 16  # rows per int32 reduction: 128 * 127 * 65,536 < 2^31, so no partial sum overflows
+INT_ROWS = 1 << 16  # reduction length per int32 product: 127 * 127 * 65,536 < 2^31, so no sum overflows
 
 
-def _int_mm_fits(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """CPU `_int_mm` takes any shape; CUDA's wants more than 16 rows and sizes that are multiples of 8."""
-    return a.device.type == "cpu" or (a.shape[0] > 16 and a.shape[1] % 8 == 0 and b.shape[1] % 8 == 0)
+def _padded_for_cuda(a8: torch.Tensor, b8: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """CUDA's `_int_mm` (cuBLASLt) wants more than 16 rows and inner and output sizes that are multiples of 8:
+    zero padding keeps the product exact (the caller cuts the result back). `a` goes row-major and `b`
+    column-major, the layout the int8 GEMM takes without a copy of its own."""
+    m, k = a8.shape
+    n = b8.shape[1]
+    mp, kp, np_ = max(24, -(-m // 8) * 8), -(-k // 8) * 8, -(-n // 8) * 8
+    if (mp, kp, np_) != (m, k, n):
+        a8 = F.pad(a8, (0, kp - k, 0, mp - m))
+        b8 = F.pad(b8, (0, np_ - n, 0, kp - k))
+    return a8.contiguous(), b8.t().contiguous().t()
 
 
-def int_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """a @ b for integer-valued float tensors with |values| <= 127 (int8 codes, or the hi part below), as int8
-    products with int32 sums, reduced in chunks that cannot overflow; returned as float32."""
-    if not _int_mm_fits(a, b):
-        return a @ b
-    a8, b8 = a.to(torch.int8), b.to(torch.int8)
-    k = a.shape[1]
+def int_matmul(a8: torch.Tensor, b8: torch.Tensor) -> torch.Tensor:
+    """The exact integer product of two int8 matrices: int8 multiplies with int32 sums (`torch._int_mm`),
+    reduced in chunks of INT_ROWS that cannot overflow. Returns int32 (one chunk) or int64 (several)."""
+    if a8.dtype != torch.int8 or b8.dtype != torch.int8:
+        raise TypeError(f"int_matmul takes int8 codes, not {a8.dtype} and {b8.dtype}")
+    m, n = a8.shape[0], b8.shape[1]
+    if a8.device.type == "cuda":
+        a8, b8 = _padded_for_cuda(a8, b8)
+    k = a8.shape[1]
     if k <= INT_ROWS:
-        return torch._int_mm(a8, b8).float()
-    total = torch.zeros(a.shape[0], b.shape[1], dtype=torch.int64, device=a.device)
+        return torch._int_mm(a8, b8)[:m, :n]
+    total = torch.zeros(a8.shape[0], b8.shape[1], dtype=torch.int64, device=a8.device)
     for i in range(0, k, INT_ROWS):
-        total += torch._int_mm(a8[:, i:i + INT_ROWS], b8[i:i + INT_ROWS]).long()
-    return total.float()
+        total += torch._int_mm(a8[:, i:i + INT_ROWS].contiguous(), b8[i:i + INT_ROWS])
+    return total[:m, :n]
+
+
+def shifted_int_matmul(codes8: torch.Tensor, k: torch.Tensor, levels: int, x8: torch.Tensor,
+                       bits: int = 8) -> torch.Tensor:
+    """sum over tokens t of (codes[t] << (levels - 1 - k[t]))^T x[t], exactly, as int64: dW in integer
+    units of (M/Q) * 2^(1 - levels). The shifted codes need up to 7 + levels - 1 bits; when they do not fit
+    int8 they are split into two int8 limbs, shifted = 128 * hi + lo (hi in [-127, 127], lo in [0, 127]),
+    and dW = 128 * (hi^T X) + lo^T X: two int8 products instead of a per-group rearrangement. Whether one
+    limb is enough follows from `bits` (codes within +-(2^(bits-1) - 1)), so no device sync decides it."""
+    shifted = codes8.to(torch.int16) << (levels - 1 - k.to(torch.int16))[:, None]
+    if qmax(bits) << (levels - 1) <= 127:
+        return int_matmul(shifted.to(torch.int8).t(), x8).long()
+    hi = shifted >> 7  # arithmetic shift: floor division by 128
+    lo = shifted & 127
+    return int_matmul(hi.to(torch.int8).t(), x8).long() * 128 + int_matmul(lo.to(torch.int8).t(), x8).long()
+
+
+def pack_int4(codes8: torch.Tensor) -> torch.Tensor:
+    """Two 4-bit codes in [-7, 7] per byte along the last dimension (padded to an even length): what a
+    4-bit layer keeps for its backward pass, half the bytes of int8."""
+    n = codes8.shape[-1]
+    if n % 2:
+        codes8 = F.pad(codes8, (0, 1))
+    u = (codes8 + 8).to(torch.uint8)
+    return u[..., 0::2] | (u[..., 1::2] << 4)
+
+
+def unpack_int4(packed: torch.Tensor, n: int) -> torch.Tensor:
+    """The int8 codes `pack_int4` packed (n: the original last dimension)."""
+    lo = (packed & 15).to(torch.int8) - 8
+    hi = (packed >> 4).to(torch.int8) - 8
+    return torch.stack((lo, hi), dim=-1).flatten(-2)[..., :n]
 
 
 def _int8_codes(bits: int | None) -> bool:
     return bits is not None and bits <= 8
+
+
+def _stored(codes: torch.Tensor, bits: int | None) -> torch.Tensor:
+    """Codes as the backward pass keeps them: packed nibbles at 4 bits or fewer, int8 up to 8, else float."""
+    if not _int8_codes(bits):
+        return codes
+    c8 = codes.to(torch.int8)
+    return pack_int4(c8) if bits <= 4 else c8
+
+
+def _restored(stored: torch.Tensor, bits: int | None, n: int) -> torch.Tensor:
+    if _int8_codes(bits) and bits <= 4:
+        return unpack_int4(stored, n)
+    return stored
 
 
 @dataclass(frozen=True)
@@ -95,6 +157,10 @@ class QuantSpec:
     gradient: int | None = None
     levels: int = 8
 
+    def __post_init__(self):
+        if not 1 <= self.levels <= 8:
+            raise ValueError(f"shift levels K = {self.levels}: use 1..8 (K = 1 is one scale per tensor)")
+
     @property
     def full_precision(self) -> bool:
         return self.weight is None and self.activation is None and self.gradient is None
@@ -105,6 +171,9 @@ class QuantSpec:
 
 
 class _QuantLinearFn(torch.autograd.Function):
+    """y = x W^T on quantised codes. The backward pass keeps the codes, not float copies: int8, or two 4-bit
+    codes per byte at 4 bits (the memory a sub-8-bit format saves on this CPU; the products are int8 either way)."""
+
     @staticmethod
     def forward(ctx, x2d, weight, spec: QuantSpec):
         if spec.activation:
@@ -115,37 +184,40 @@ class _QuantLinearFn(torch.autograd.Function):
             wq, sw = quantize_rtn(weight, spec.weight)
         else:
             wq, sw = weight, weight.new_ones(())
-        ctx.save_for_backward(xq, sx, wq, sw)
-        ctx.spec = spec
+        ctx.save_for_backward(_stored(xq, spec.activation), sx, _stored(wq, spec.weight), sw)
+        ctx.spec, ctx.x_cols, ctx.w_cols = spec, xq.shape[1], wq.shape[1]
         if _int8_codes(spec.activation) and _int8_codes(spec.weight):
-            return int_matmul(xq, wq.t()) * (sx * sw)
+            return int_matmul(xq.to(torch.int8), wq.to(torch.int8).t()).float() * (sx * sw)
         return (xq @ wq.t()) * (sx * sw)
 
     @staticmethod
     def backward(ctx, grad):
-        xq, sx, wq, sw = ctx.saved_tensors
+        xs, sx, ws, sw = ctx.saved_tensors
         spec: QuantSpec = ctx.spec
+        xq, wq = _restored(xs, spec.activation, ctx.x_cols), _restored(ws, spec.weight, ctx.w_cols)
+        grad = grad.float()
         grad_x = grad_w = None
         if spec.gradient:
             codes, k, unit = shiftquant(grad, spec.gradient, spec.levels)
             int8 = _int8_codes(spec.gradient)
             if ctx.needs_input_grad[0]:  # dX = G W: integer product per token, then the token's scale
-                gw = int_matmul(codes, wq) if int8 and _int8_codes(spec.weight) else codes @ wq
+                if int8 and _int8_codes(spec.weight):
+                    gw = int_matmul(codes.to(torch.int8), wq).float()
+                else:
+                    gw = codes @ wq.float()
                 grad_x = gw * (unit * torch.exp2(-k))[:, None] * sw
             if ctx.needs_input_grad[1]:  # dW = G^T X: codes shifted left by (K-1-k) inside the reduction
-                shifted = codes * torch.exp2(spec.levels - 1 - k)[:, None]
-                if int8 and _int8_codes(spec.activation) and spec.levels <= 8:
-                    hi = torch.floor(shifted / 128)  # shifted = 128 * hi + lo, hi in [-127, 127], lo in [0, 127]
-                    lo = shifted - 128 * hi
-                    gx = 128 * int_matmul(hi.t(), xq) + int_matmul(lo.t(), xq)
+                scale = unit * 2.0 ** (1 - spec.levels) * sx
+                if int8 and _int8_codes(spec.activation):
+                    grad_w = shifted_int_matmul(codes.to(torch.int8), k, spec.levels, xq, spec.gradient).float() * scale
                 else:
-                    gx = shifted.t() @ xq
-                grad_w = gx * (unit * 2.0 ** (1 - spec.levels) * sx)
+                    shifted = codes * torch.exp2(spec.levels - 1 - k)[:, None]
+                    grad_w = (shifted.t() @ xq.float()) * scale
         else:
             if ctx.needs_input_grad[0]:
-                grad_x = (grad @ wq) * sw
+                grad_x = (grad @ wq.float()) * sw
             if ctx.needs_input_grad[1]:
-                grad_w = (grad.t() @ xq) * sx
+                grad_w = (grad.t() @ xq.float()) * sx
         return grad_x, grad_w, None
 
 
@@ -161,7 +233,8 @@ class QuantLinear(nn.Linear):
         if self.spec.full_precision:
             return F.linear(x, self.weight)
         shape = x.shape
-        y = _QuantLinearFn.apply(x.reshape(-1, shape[-1]), self.weight, self.spec)
+        with torch.autocast(x.device.type, enabled=False):  # codes and scales in float32 under bf16 autocast
+            y = _QuantLinearFn.apply(x.reshape(-1, shape[-1]).float(), self.weight, self.spec)
         return y.reshape(*shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:

@@ -2,7 +2,7 @@
 language, JSONL logs, and checkpoints that a killed run resumes from with the same data order.
 
 A checkpoint holds the model, the optimiser, the step and the RNG states (stochastic rounding draws from
-torch's generator), and is written under a temporary name and renamed. Batches are a function of
+torch's generator), and is written atomically (curation.atomic). Batches are a function of
 (seed, step) (see data.py), so the steps after a resume see exactly what they would have seen.
 """
 
@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
+from curation import atomic
 from curation.core import CurationError
+from curation.tokenize.encode import input_files, read_summary
 from curation.tokenize.tokenizer import eos_id, fingerprint, load_tokenizer
 from curation.train.config import TrainConfig
 from curation.train.data import TokenBatches
@@ -57,9 +58,7 @@ def save_checkpoint(path: Path, model, optimizer, step: int, cfg: TrainConfig) -
              "config": cfg.model_dump(mode="json"), "tokenizer_sha": fingerprint(cfg.tokenizer),
              "torch_rng": torch.get_rng_state(),
              "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    atomic.write_with(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_checkpoint(path: Path, device: str) -> dict:
@@ -75,8 +74,22 @@ def load_checkpoint(path: Path, device: str) -> dict:
 
 def _same_run(saved: dict, cfg: TrainConfig) -> list[str]:
     now = cfg.model_dump(mode="json")
-    keys = ("tokenizer", "data", "model", "seed", "batch_size")
+    saved = {"precision": "float32"} | saved  # checkpoints from before the setting existed
+    keys = ("tokenizer", "data", "model", "seed", "batch_size", "precision")
     return [k for k in keys if saved.get(k) != now.get(k)]
+
+
+def _refuse_training_text_as_heldout(cfg: TrainConfig) -> None:
+    """Bits per byte on text the model trained on is training loss: refuse held-out files that a training
+    shard folder was tokenized from (its tokenize.json lists them)."""
+    held = {Path(p).resolve() for p, _ in input_files(cfg.eval.paths)}
+    for d in cfg.data:
+        used = {Path(p).resolve() for p in (read_summary(d.path) or {}).get("inputs", [])}
+        both = sorted(held & used)
+        if both:
+            raise CurationError(f"eval.paths: {both[0]}{f' (and {len(both) - 1} more)' if len(both) > 1 else ''} "
+                                f"is also training data (token shards '{d.path}' were made from it), so its bits "
+                                "per byte would be training loss; hold text out first with `curate split`")
 
 
 def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) -> dict:
@@ -94,6 +107,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
                            tokenizer_sha=fingerprint(cfg.tokenizer), vocab_size=vocab)
     heldout = None
     if cfg.eval:
+        _refuse_training_text_as_heldout(cfg)
         heldout = encode_heldout(tokenizer, load_heldout(cfg.eval.paths, max_bytes=cfg.eval.max_bytes_per_language,
                                                          language=cfg.eval.language), eos_id(tokenizer))
 
@@ -116,11 +130,11 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         if state.get("cuda_rng") is not None and device.startswith("cuda"):
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         start = state["step"]
-    (out / "config.json").write_text(json.dumps(cfg.model_dump(mode="json"), indent=1))
+    atomic.write_text(out / "config.json", json.dumps(cfg.model_dump(mode="json"), indent=1))
     log_path = out / LOG
     kept = [ln for ln in (log_path.read_text().splitlines() if log_path.exists() else [])
             if ln and json.loads(ln).get("step", 0) <= start]  # drop what the killed run logged after its checkpoint
-    log_path.write_text("".join(ln + "\n" for ln in kept))
+    atomic.write_text(log_path, "".join(ln + "\n" for ln in kept))
 
     last_eval = None
     step_times = []
@@ -140,7 +154,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             for group in optimizer.param_groups:
                 group["lr"] = lr
             x, y = batches.batch(step, cfg.batch_size)
-            loss = model(x.to(device), y.to(device))
+            with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=cfg.precision == "bfloat16"):
+                loss = model(x.to(device), y.to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -170,7 +185,5 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
               "tokens": cfg.steps * cfg.batch_size * mcfg.context,
               "step_time_median": sorted(step_times)[len(step_times) // 2] if step_times else None,
               "bpb": last_eval, "bpb_mean": sum(last_eval.values()) / len(last_eval) if last_eval else None}
-    tmp = out / (RESULT + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    os.replace(tmp, out / RESULT)
+    atomic.write_text(out / RESULT, json.dumps(result, indent=1))
     return result

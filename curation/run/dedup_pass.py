@@ -40,7 +40,7 @@ def plan(manifest, barrier) -> list[tuple[str, list, int]]:
     """The dedup steps of `barrier` as (name, pipeline, tasks), each after the one before."""
     from curation.apply.dedup_steps import step_plan
     from curation.io.readers import make_reader
-    from curation.run.compile import ExclusionWriter as _ExclusionWriter
+    from curation.io.writer import ExclusionWriter as _ExclusionWriter
     from curation.io.writer import ParquetOutput
 
     def reader():

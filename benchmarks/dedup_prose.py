@@ -168,7 +168,8 @@ def build(originals: list[str], rng: random.Random, copy_share: float = 0.25):
     items = []
     for c, text in enumerate(originals):
         site = rng.randrange(40)
-        items.append((wrap(text, site) if rng.random() < 0.5 else text, f"https://site{site}.example/{c}", c, "original"))
+        page = wrap(text, site) if rng.random() < 0.5 else text
+        items.append((page, f"https://site{site}.example/{c}", c, "original"))
         if rng.random() < copy_share:
             for k in range(rng.randint(1, 3)):
                 copy, kind = near_copy(text, rng)
@@ -286,7 +287,8 @@ def main(argv=None) -> int:
                 clusters[name] = _partition({r["id"]: r["metadata"]["minhash_cluster_id"] for r in rows
                                              if r["metadata"]["minhash_cluster_id"] != -1})
             else:
-                kept[name] = {int(i) for p in out.glob("*.parquet") for i in pq.read_table(p, columns=["id"])["id"].to_pylist()}
+                kept[name] = {int(i) for p in out.glob("*.parquet")
+                              for i in pq.read_table(p, columns=["id"])["id"].to_pylist()}
             if name == "ours fineweb2":
                 removed = [r for p in Path(f"{out}_removed").glob("*.parquet")
                            for r in pq.read_table(p, columns=["id", "duplicate_of"]).to_pylist()]

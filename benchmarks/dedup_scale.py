@@ -147,9 +147,8 @@ def quality(n: int, kept: np.ndarray) -> dict:
 
 def task_main(args) -> None:
     """One task of one step, in this process (what datatrove's executor does for a rank)."""
-    from collections import deque
-
     import pickle
+    from collections import deque
 
     pipeline = pickle.loads(Path(args.task_pipeline).read_bytes())
     data = None

@@ -267,7 +267,10 @@ def cluster_verified(n: int, left: np.ndarray, right: np.ndarray, sim: np.ndarra
     earlier representative it is paired with (kernels.representative_clusters). With `chain`, union-find
     instead (the cluster's first document in the order represents it)."""
     rank, perm = order if order is not None else (None, None)
-    lo, hi = (left, right) if rank is None else (np.minimum(rank[left], rank[right]), np.maximum(rank[left], rank[right]))
+    if rank is None:
+        lo, hi = left, right
+    else:
+        lo, hi = np.minimum(rank[left], rank[right]), np.maximum(rank[left], rank[right])
     if chain:
         rep = kernels.union_find(n, lo, hi)
     else:

@@ -100,7 +100,9 @@ def prefix_match(pattern: re.Pattern):
 
 def speed_up(tokenizer) -> None:
     """Give a spaCy Tokenizer the searches above (the same tokens; its cache starts empty)."""
-    if tokenizer.suffix_search is not None and isinstance(getattr(tokenizer.suffix_search, "__self__", None), re.Pattern):
+    suffix = getattr(tokenizer.suffix_search, "__self__", None)
+    if tokenizer.suffix_search is not None and isinstance(suffix, re.Pattern):
         tokenizer.suffix_search = SuffixSearch(tokenizer.suffix_search.__self__)
-    if tokenizer.prefix_search is not None and isinstance(getattr(tokenizer.prefix_search, "__self__", None), re.Pattern):
+    prefix = getattr(tokenizer.prefix_search, "__self__", None)
+    if tokenizer.prefix_search is not None and isinstance(prefix, re.Pattern):
         tokenizer.prefix_search = prefix_match(tokenizer.prefix_search.__self__)

@@ -12,10 +12,10 @@ fall back to spaCy's multi-language `xx` tokenizer, so nothing is downloaded at 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import logging
 import re
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -118,7 +118,8 @@ def _required_chars(pattern: re.Pattern) -> frozenset[str] | None:
     """A set of characters of which every match of `pattern` needs at least one in the searched string (for
     each alternative, its smallest set of characters that some mandatory part must consume or a lookaround
     must see), or None when no such set can be told (an alternative that needs nothing, case folding)."""
-    from re import _constants as C, _parser as P
+    from re import _constants as C
+    from re import _parser as P
 
     if pattern.flags & re.IGNORECASE:
         return None

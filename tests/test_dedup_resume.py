@@ -7,8 +7,8 @@ import json
 import random
 from pathlib import Path
 
-from curation.testing.kill_resume import RunShape, curate_command, differences, run_and_kill, snapshot, timed_run
 from curation.manifest import load_manifest
+from curation.testing.kill_resume import RunShape, curate_command, differences, run_and_kill, snapshot, timed_run
 from tests.test_dedup_steps_robust import make_docs
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,14 +4,13 @@ import gzip
 import json
 import random
 
-import numpy as np
 import pytest
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 
-from curation.core import CurationError
 from curation.apply.dedup_steps import MinhashBuckets, MinhashClusters, MinhashFilter, MinhashSignatures
+from curation.core import CurationError
 from dedup.minhash import Deduper, MinhashConfig
 from dedup.order import order_keys
 from filters.words import normalized_word_splitter
@@ -113,7 +112,8 @@ def test_steps_with_a_persistent_index_remove_earlier_snapshots_duplicates(tmp_p
         run([JsonlReader(str(src)), MinhashSignatures(str(work))], 1, logs / "1")
         run([MinhashBuckets(str(work), index=str(index))], 2, logs / "2")
         run([MinhashClusters(str(work), index=str(index), index_label=name)], 1, logs / "3")
-        run([JsonlReader(str(src)), MinhashFilter(str(work)), JsonlWriter(str(tmp_path / name / "kept"))], 1, logs / "4")
+        kept_dir = str(tmp_path / name / "kept")
+        run([JsonlReader(str(src)), MinhashFilter(str(work)), JsonlWriter(kept_dir)], 1, logs / "4")
         kept_runs.append({json.loads(line)["id"] for p in (tmp_path / name / "kept").glob("*.jsonl.gz")
                           for line in gzip.open(p, "rt")})
     assert kept_runs[0] == {d["id"] for d in snap1}

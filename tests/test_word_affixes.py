@@ -10,7 +10,8 @@ ADVERSARIAL = [
     "aGVsbG8gd29ybGQgdGhpcyBpcyBiYXNlNjQgZW5jb2RlZCB0ZXh0IG9mIHNvbWUgbGVuZ3Ro" * 4 + "==",
     "!" * 300, "." * 257, "...)" * 60, "a" + "." * 100 + "b" + "..." * 20, "))))))))))(((((((((((" * 10,
     "--option-one=--option-two=--option-three," * 8, "10km" * 30 + "10km.", "1,000,000.00$" * 12, "don't's" * 40,
-    "ภาษาไทยไม่มีช่องว่างระหว่างคำ" * 30 + ".", "这是一个没有空格的很长的中文句子" * 40 + "。", "日本語のテキスト" * 50 + "」",
+    "ภาษาไทยไม่มีช่องว่างระหว่างคำ" * 30 + ".", "这是一个没有空格的很长的中文句子" * 40 + "。",
+    "日本語のテキスト" * 50 + "」",
     "ሰላምለዓለም" * 80 + "።", "«" * 30 + "mot" + "»" * 30, "'''" * 70 + "x", "x\u2026" * 90, "°C." * 50,
     "e.g.," * 40, "U.S.A." * 33, "3+" * 80, "a" * 5000, "0" * 4000 + "km", "x'" * 100 + "'s",
 ]
@@ -71,7 +72,8 @@ def test_chunk_splitter_finds_every_chunk_that_splits():
 
     rnd = random.Random(5)
     pieces = ["cannot", "gonna", "wanna", "don't", "0km", "a", "l'homme", "aujourd'hui", "0", "x_y", "0.0", "(x)",
-              "gotta", "e-mail", "usr/lib/x", "über", "naïve", "c'est", "n'est-ce", "0h00", "$0", "#tag"] + ADVERSARIAL[:6]
+              "gotta", "e-mail", "usr/lib/x", "über", "naïve", "c'est", "n'est-ce", "0h00", "$0",
+              "#tag"] + ADVERSARIAL[:6]
     texts = [normalize(" ".join(rnd.choice(pieces) for _ in range(40))) for _ in range(150)]
     texts += [" ".join(rnd.choice(pieces) for _ in range(40)) for _ in range(50)]  # not normalised: still exact
     for lang in ("eng_Latn", "fra_Latn"):

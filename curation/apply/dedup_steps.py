@@ -56,8 +56,7 @@ from curation import atomic
 from curation.core import CurationError, StageKind
 from dedup import kernels
 from dedup.index import BandIndex, band_digests
-from dedup.minhash import (Deduper, MinhashConfig, band_pairs, cluster_verified, read_bucket, record_dtype,
-                           verify_pairs)
+from dedup.minhash import Deduper, MinhashConfig, band_pairs, cluster_verified, read_bucket, record_dtype, verify_pairs
 from dedup.order import first_in_order, order_keys, ranks
 
 PARTITIONS = 16  # robust: candidate pairs are split this many ways by their earlier document for verification
@@ -185,7 +184,8 @@ class MinhashLinesMerge(PipelineStep):
         self.work, self.config = Path(work_folder), config
 
     def run(self, data, rank: int = 0, world_size: int = 1):
-        from dedup.boilerplate import PARTITIONS as PARTS, count_partition
+        from dedup.boilerplate import PARTITIONS as PARTS
+        from dedup.boilerplate import count_partition
 
         marks = sorted((self.work / "lines").glob("rank_*.json"))
         if not marks:
@@ -208,7 +208,8 @@ class MinhashLinesMerge(PipelineStep):
 
 def boilerplate_lines(work: Path, config: MinhashConfig):
     """The frozen dedup.boilerplate.LineCounts of the merged partitions."""
-    from dedup.boilerplate import PARTITIONS as PARTS, LineCounts
+    from dedup.boilerplate import PARTITIONS as PARTS
+    from dedup.boilerplate import LineCounts
 
     parts = [work / "lines" / f"boilerplate_{p:02d}.u64" for p in range(PARTS)]
     missing = [p.name for p in parts if not p.exists()]
@@ -666,7 +667,8 @@ class MinhashClusters(PipelineStep):
         for band in range(self.config.num_buckets):
             kept = []
             for part in range(self.band_parts):
-                docs, digests = np.load(self.work / "pairs" / _safe(lang) / f"{_bk(band, part, self.band_parts)}.digests.npy")
+                name = f"{_bk(band, part, self.band_parts)}.digests.npy"
+                docs, digests = np.load(self.work / "pairs" / _safe(lang) / name)
                 kept.append(digests.view(np.uint64)[keep[docs]])
             per_band.append(np.concatenate(kept))
         BandIndex(self.index, _safe(lang), self.config).append(per_band, int(keep.sum()), self.index_label)
@@ -717,7 +719,8 @@ class MinhashFilter(PipelineStep):
     def _decisions(self, lang: str, rank: int) -> pa.Table | None:
         path = self.work / "clusters" / _safe(lang) / f"rank_{rank:05d}.parquet"
         if not (self.work / "clusters" / _safe(lang) / "done").exists():
-            raise CurationError(f"{path.parent}: MinHash clusters of {lang} are not finished; run MinhashClusters first")
+            raise CurationError(f"{path.parent}: MinHash clusters of {lang} are not finished; "
+                                "run MinhashClusters first")
         return pq.read_table(path) if path.exists() else None
 
     def run(self, data, rank: int = 0, world_size: int = 1):

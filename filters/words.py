@@ -49,7 +49,10 @@ class _SpacyWords:
         with without_torch():
             self.nlp = self.tok.tokenizer
         self.tokenizer = self.nlp.tokenizer
-        speed_up(self.tokenizer)  # the same tokens, without the slow path on long tokens
+        from spacy.tokenizer import Tokenizer
+
+        if type(self.tokenizer) is Tokenizer:  # not jieba's or other custom ones, whose rules differ
+            speed_up(self.tokenizer)  # the same tokens, without the slow path on long tokens
 
     def __call__(self, text: str) -> list[str]:
         self._calls += 1

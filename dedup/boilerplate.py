@@ -64,6 +64,20 @@ def _host_keys(hashes: np.ndarray, host: np.uint64) -> np.ndarray:
     return (mixed ^ (mixed >> np.uint64(31))) | _HOST_TAG
 
 
+PARTITIONS = 1 << _PART_BITS
+
+
+def count_partition(paths: list[Path], host_docs: int, global_docs: int) -> np.ndarray:
+    """The boilerplate keys (sorted) of one partition, from its spill files (of one or many tasks): keys on
+    `host_docs` pages of one host or `global_docs` pages of the input. Memory: 8 bytes per key spilled."""
+    keys = np.concatenate([np.fromfile(p, dtype=np.uint64) for p in paths]) if paths else np.empty(0, np.uint64)
+    if not len(keys):
+        return np.empty(0, np.uint64)
+    uniq, counts = np.unique(keys, return_counts=True)
+    need = np.where((uniq & _HOST_TAG) != 0, host_docs, global_docs)
+    return uniq[counts >= need]
+
+
 class LineCounts:
     """The first pass: `add(texts, hosts)` for every page, `freeze()`, then `content` / `is_boilerplate`
     per page. Spill files live in `work_dir` (a temporary folder when None) until `freeze()`."""
@@ -76,7 +90,7 @@ class LineCounts:
         self._own_dir = work_dir is None
         self.dir = Path(tempfile.mkdtemp(prefix="curate-lines-") if work_dir is None else work_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._spills = [open(self.dir / f"lines_{p:02d}.u64", "wb") for p in range(1 << _PART_BITS)]
+        self._spills = [open(self.dir / f"lines_{p:02d}.u64", "wb") for p in range(PARTITIONS)]
         self.pages = 0
         self.boilerplate_keys: np.ndarray | None = None  # sorted, after freeze()
 
@@ -106,23 +120,33 @@ class LineCounts:
                 if bounds[p + 1] > bounds[p]:
                     self._spills[p].write(keys[bounds[p]:bounds[p + 1]].tobytes())
 
+    def close_spills(self) -> list[Path]:
+        """Close the spill files and return them, one per partition (for counting elsewhere, e.g. one
+        partition per task over many tasks' spills: `count_partition`)."""
+        for f in self._spills:
+            f.close()
+        return [self.dir / f"lines_{p:02d}.u64" for p in range(PARTITIONS)]
+
     def freeze(self) -> None:
         """Count each spill file, keep the keys at their threshold, delete the spill files."""
         if self.boilerplate_keys is not None:
             return
         kept = []
-        for p, f in enumerate(self._spills):
-            f.close()
-            path = self.dir / f"lines_{p:02d}.u64"
-            keys = np.fromfile(path, dtype=np.uint64)
+        for path in self.close_spills():
+            kept.append(count_partition([path], self.host_docs, self.global_docs))
             path.unlink()
-            if len(keys):
-                uniq, counts = np.unique(keys, return_counts=True)
-                need = np.where((uniq & _HOST_TAG) != 0, self.host_docs, self.global_docs)
-                kept.append(uniq[counts >= need])
-        self.boilerplate_keys = np.concatenate(kept) if kept else np.empty(0, np.uint64)  # sorted: parts in order
+        self.boilerplate_keys = np.concatenate(kept)  # sorted: partitions in order
         if self._own_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+    @classmethod
+    def frozen(cls, keys: np.ndarray, host_docs: int, global_docs: int) -> "LineCounts":
+        """Line counts from boilerplate keys counted elsewhere (sorted): for `content` and `is_boilerplate`."""
+        self = cls.__new__(cls)
+        self.host_docs, self.global_docs = host_docs, global_docs
+        self._own_dir, self.dir, self._spills, self.pages = False, None, [], 0
+        self.boilerplate_keys = np.asarray(keys, dtype=np.uint64)
+        return self
 
     def _known(self, keys: np.ndarray) -> np.ndarray:
         b = self.boilerplate_keys

@@ -111,12 +111,14 @@ class BandIndex:
         return final
 
 
-def drop_segments(root: str | Path, label: str) -> int:
+def drop_segments(root: str | Path, label: str, languages: list[str] | None = None) -> int:
     """Remove the segments an unfinished run added (those labelled `label`, which must be the newest of each
     language) and stale temporary folders, so the run can be redone without deduplicating against itself.
-    Returns how many segments were removed."""
+    Returns how many segments were removed. `languages`: only these languages' folders."""
     removed = 0
     for lang in sorted(p for p in Path(root).glob("*") if p.is_dir()) if Path(root).is_dir() else []:
+        if languages is not None and lang.name not in languages:
+            continue
         for tmp in lang.glob(".tmp_*"):
             shutil.rmtree(tmp, ignore_errors=True)
         segs = sorted(p for p in lang.glob("seg_*") if p.is_dir())

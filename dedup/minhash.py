@@ -159,11 +159,14 @@ def config_for(mode: str = "robust", **settings) -> "MinhashConfig":
 
 def _pack(texts: Iterable[str], tokenize: Callable[[str], list[str]], lines=None, hosts=None,
           min_words: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    # a splitter with `joined` (filters.words' chunk-cached spaCy) gives the words joined by spaces at once:
+    # the normalised text itself when no chunk splits, so most pages are never cut into a list of words
+    words = getattr(tokenize, "joined", None) or (lambda text: " ".join(tokenize(text)))
     if lines is None:
-        parts = [" ".join(tokenize(normalize(t))).encode("utf-8") for t in texts]
+        parts = [words(normalize(t)).encode("utf-8") for t in texts]
     else:  # a dedup.boilerplate.LineCounts: the page without its boilerplate lines
         hosts = hosts if hosts is not None else [None] * len(texts)
-        parts = [" ".join(tokenize(lines.content(t, h, min_words))).encode("utf-8") for t, h in zip(texts, hosts)]
+        parts = [words(lines.content(t, h, min_words)).encode("utf-8") for t, h in zip(texts, hosts)]
     offsets = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in parts], out=offsets[1:])
     return np.frombuffer(b"".join(parts), dtype=np.uint8), offsets
@@ -201,15 +204,17 @@ def record_dtype(hashes_per_bucket: int) -> np.dtype:
     return np.dtype([("h", "<u8", (hashes_per_bucket,)), ("doc", "<u4")])
 
 
-def sort_records(records: np.ndarray) -> np.ndarray:
-    """Records ordered by their band hashes (first hash first)."""
+def sort_records(records: np.ndarray, rank: np.ndarray | None = None) -> np.ndarray:
+    """Records ordered by their band hashes (first hash first); within equal hashes by `rank[doc]` (the
+    documents' order, dedup.order) when given, else as they come."""
     h = records["h"]
-    return records[np.lexsort(tuple(h[:, k] for k in range(h.shape[1] - 1, -1, -1)))]
+    tie = () if rank is None else (rank[records["doc"].astype(np.int64)],)
+    return records[np.lexsort(tie + tuple(h[:, k] for k in range(h.shape[1] - 1, -1, -1)))]
 
 
-def write_bucket(path: Path, records: np.ndarray) -> None:
+def write_bucket(path: Path, records: np.ndarray, rank: np.ndarray | None = None) -> None:
     """Sorted fixed-width records with a checksum, written under a temporary name and renamed."""
-    records = np.ascontiguousarray(sort_records(records))
+    records = np.ascontiguousarray(sort_records(records, rank))
     header = _HEADER.pack(BUCKET_MAGIC, BUCKET_VERSION, records["h"].shape[1], len(records))
     payload = memoryview(records).cast("B")  # no copy of the records
     crc = zlib.crc32(payload, zlib.crc32(header))
@@ -253,6 +258,53 @@ def band_pairs(records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------------------------------- the whole dedup
+
+
+def cluster_verified(n: int, left: np.ndarray, right: np.ndarray, sim: np.ndarray, order=None,
+                     chain: bool = False) -> np.ndarray:
+    """Each document's representative from the verified pairs (document numbers 0..n-1): documents are
+    taken in the order (`order` = dedup.order.ranks, or their numbers), and one joins the most similar
+    earlier representative it is paired with (kernels.representative_clusters). With `chain`, union-find
+    instead (the cluster's first document in the order represents it)."""
+    rank, perm = order if order is not None else (None, None)
+    if rank is None:
+        lo, hi = left, right
+    else:
+        lo, hi = np.minimum(rank[left], rank[right]), np.maximum(rank[left], rank[right])
+    if chain:
+        rep = kernels.union_find(n, lo, hi)
+    else:
+        by = np.lexsort((lo, -sim, hi))  # later document, then most similar, then earlier partner
+        rep = kernels.representative_clusters(n, lo[by], hi[by])
+    return rep if rank is None else perm[rep[rank]]
+
+
+def verify_pairs(c: MinhashConfig, left: np.ndarray, right: np.ndarray, sim: np.ndarray, size_left: np.ndarray,
+                 size_right: np.ndarray, exact: Callable) -> tuple[np.ndarray, int]:
+    """(bool per pair, pairs checked exactly): estimated Jaccard >= threshold, or >= threshold / 2 with the
+    smaller document contained in the larger at `containment`. With `exact_margin`, pairs whose estimate lies
+    within the margin of those bounds are decided on their exact shingle sets instead: `exact(a, b)` gives
+    (|A & B|, |A|, |B|) for the documents a, b of those pairs."""
+    t, t_low = np.float32(c.threshold - 1e-6), np.float32(c.threshold / 2 - 1e-6)
+    ok = sim >= t
+    if c.containment < 1.0:
+        ok |= (sim >= t_low) & (containment(sim, size_left, size_right) >= c.containment)
+    n_exact = 0
+    if c.exact_margin > 0:
+        low = (t_low if c.containment < 1.0 else t) - c.exact_margin
+        near = np.flatnonzero((sim >= low) & (sim < t + c.exact_margin))
+        n_exact = len(near)
+        if len(near):
+            inter, ca, cb = exact(left[near], right[near])
+            inter = np.asarray(inter, dtype=np.float64)
+            union = ca + cb - inter
+            j = inter / np.maximum(union, 1)
+            contained = inter / np.maximum(np.minimum(ca, cb), 1)
+            exact_ok = j >= c.threshold
+            if c.containment < 1.0:
+                exact_ok |= (j >= c.threshold / 2) & (contained >= c.containment)
+            ok[near] = exact_ok
+    return ok, n_exact
 
 
 def containment(jaccard: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> np.ndarray:
@@ -305,35 +357,62 @@ class Deduper:
         self.set_file = open(self.work / "shingles.u32", "wb") if exact else None
         self.set_count_file = open(self.work / "shingles.count", "wb") if exact else None
         self.exact_pairs = 0
+        self.keys: list[np.ndarray] = []  # dedup.order keys per batch, when the order is not the adding order
         self.n = 0
         self.without_ngrams = 0
         self.seen_before = 0
         self.candidate_pairs = 0
         self.verified_pairs = 0
 
-    def add(self, texts: list[str], hosts: list[str | None] | None = None) -> None:
+    def add(self, texts: list[str], hosts: list[str | None] | None = None, keys: np.ndarray | None = None) -> None:
+        """A batch of documents; `keys` (dedup.order.order_keys, one per text) decide the order in which
+        the documents are considered instead of the adding order: give them for every batch or none."""
         if texts:
+            if (keys is not None) != bool(self.keys) and self.n:
+                raise CurationError("Deduper.add: order keys for some batches but not others")
+            if keys is not None:
+                self.keys.append(np.asarray(keys, dtype=np.uint64).reshape(len(texts), 2))
             self.n = _spill(texts, self.n, self, hosts)
+
+    def order_keys(self) -> np.ndarray | None:
+        """uint64[n, 2]: the order keys given with the batches, or None."""
+        return np.concatenate(self.keys) if self.keys else None
+
+    def close(self) -> None:
+        """Close the signature, n-gram and shingle files (they are complete once every batch is added)."""
+        for f in (self.sig_file, self.size_file, self.set_file, self.set_count_file):
+            if f is not None:
+                f.close()
+
+    def order(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rank, perm) of the documents (dedup.order.ranks), or None when the adding order is the order."""
+        if not self.keys:
+            return None
+        from dedup.order import ranks
+
+        return ranks(np.concatenate(self.keys))
 
     def bucket_path(self, band: int) -> Path:
         return self.work / f"band_{band:03d}.bucket"
 
-    def write_buckets(self) -> None:
-        """Each band's spill file -> its sorted, checksummed bucket file (one band in memory at a time)."""
+    def write_buckets(self, rank: np.ndarray | None = None) -> None:
+        """Each band's spill file -> its sorted, checksummed bucket file (one band in memory at a time);
+        equal band hashes in the order of `rank` when given."""
         for f in self.spills:
             f.close()
         for band in range(self.config.num_buckets):
             spill = self.work / f"band_{band:03d}.spill"
             if spill.exists():
-                write_bucket(self.bucket_path(band), np.fromfile(spill, dtype=self.dtype))
+                write_bucket(self.bucket_path(band), np.fromfile(spill, dtype=self.dtype), rank)
                 spill.unlink()
 
     def finish(self, index_label: str = "") -> DedupResult:
         """Clusters; with an index, clusters that match a document of an earlier run are removed whole, and
         the band digests of the documents kept now are appended to the index."""
-        self.write_buckets()
+        order = self.order()
+        self.write_buckets(order[0] if order else None)
         if self.config.robust:
-            return self._finish_verified(index_label)
+            return self._finish_verified(index_label, order)
         lefts, rights = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
         in_index = np.zeros(self.n, dtype=bool)
         for band in range(self.config.num_buckets):
@@ -344,6 +423,10 @@ class Deduper:
             self._index_hits(band, records, in_index)
         root = kernels.union_find(self.n, np.concatenate(lefts), np.concatenate(rights))
         sizes = np.bincount(root, minlength=self.n)[root]
+        if order is not None:  # the cluster's first document in the order, not the first added
+            from dedup.order import first_in_order
+
+            root = first_in_order(root, *order)
         keep = root == np.arange(self.n)
         if self.index is not None:
             old_clusters = np.zeros(self.n, dtype=bool)
@@ -361,7 +444,7 @@ class Deduper:
             hit = np.isin(band_digests(records["h"]), self.index.digests(band))
             in_index[records["doc"][hit].astype(np.int64)] = True
 
-    def _finish_verified(self, index_label: str) -> DedupResult:
+    def _finish_verified(self, index_label: str, order=None) -> DedupResult:
         """Candidate pairs of every band (all earlier records of a run, up to PAIR_CAP), once each ->
         estimated Jaccard from the whole signatures -> pairs at `threshold` or above -> clusters around
         representatives. Against the index, a representative whose band matches a document kept by an
@@ -394,12 +477,11 @@ class Deduper:
             sim = kernels.pair_similarity(sigs, left, right)
             ok = self._verify(left, right, sim)
             left, right, sim = left[ok], right[ok], sim[ok]
-            order = np.lexsort((-sim, right))
-            left, right = left[order], right[order]
             del sigs
+        else:
+            sim = np.empty(0, np.float32)
         self.verified_pairs = len(left)
-        rep = (kernels.union_find(n, left, right) if self.CHAIN
-               else kernels.representative_clusters(n, left, right))
+        rep = cluster_verified(n, left, right, sim, order, chain=self.CHAIN)
         keep = rep == np.arange(n)
         if self.index is not None:
             before = keep.sum()
@@ -412,34 +494,17 @@ class Deduper:
         return DedupResult(keep=keep, cluster_id=rep, cluster_size=sizes.astype(np.int64), stats=stats)
 
     def _verify(self, left: np.ndarray, right: np.ndarray, sim: np.ndarray) -> np.ndarray:
-        """bool per pair: estimated Jaccard >= threshold, or >= threshold / 2 with the smaller document
-        contained in the larger at `containment`. With `exact_margin`, pairs whose estimate lies within the
-        margin of those bounds are decided on their exact shingle sets instead."""
-        c = self.config
-        t, t_low = np.float32(c.threshold - 1e-6), np.float32(c.threshold / 2 - 1e-6)
+        """bool per pair (see `verify_pairs`), from this deduper's files."""
         sizes = np.fromfile(self.work / "ngrams.u32", dtype=np.uint32).astype(np.float64)
-        ok = sim >= t
-        if c.containment < 1.0:
-            ok |= (sim >= t_low) & (containment(sim, sizes[left], sizes[right]) >= c.containment)
-        if c.exact_margin > 0:
-            low = (t_low if c.containment < 1.0 else t) - c.exact_margin
-            near = np.flatnonzero((sim >= low) & (sim < t + c.exact_margin))
-            self.exact_pairs = len(near)
-            if len(near):
-                counts = np.fromfile(self.work / "shingles.count", dtype=np.int64)
-                offsets = np.concatenate(([0], np.cumsum(counts)))
-                hashes = np.memmap(self.work / "shingles.u32", dtype=np.uint32, mode="r") if offsets[-1] else \
-                    np.empty(0, np.uint32)
-                a, b = left[near], right[near]
-                inter = kernels.set_overlaps(hashes, offsets, a, b).astype(np.float64)
-                union = counts[a] + counts[b] - inter
-                j = inter / np.maximum(union, 1)
-                contained = inter / np.maximum(np.minimum(counts[a], counts[b]), 1)
-                exact_ok = j >= c.threshold
-                if c.containment < 1.0:
-                    exact_ok |= (j >= c.threshold / 2) & (contained >= c.containment)
-                ok[near] = exact_ok
-                del hashes
+
+        def exact(a, b):
+            counts = np.fromfile(self.work / "shingles.count", dtype=np.int64)
+            offsets = np.concatenate(([0], np.cumsum(counts)))
+            hashes = np.memmap(self.work / "shingles.u32", dtype=np.uint32, mode="r") if offsets[-1] else \
+                np.empty(0, np.uint32)
+            return kernels.set_overlaps(hashes, offsets, a, b), counts[a], counts[b]
+
+        ok, self.exact_pairs = verify_pairs(self.config, left, right, sim, sizes[left], sizes[right], exact)
         return ok
 
     def _signatures(self) -> np.ndarray:

@@ -38,6 +38,10 @@ class MinhashDedup(Stage):
         seed: seed of the hash permutations (keep it fixed across runs and snapshots)
         index: folder of a persistent index of earlier runs' kept documents (e.g. earlier crawl snapshots):
             their duplicates are removed too, and this run's kept documents are added to it
+        band_parts: runs of more than one task: each band's records are split into this many hash ranges,
+            one buckets job each (a job holds about 52 bytes x documents of the language / band_parts)
+        verify_parts: runs of more than one task, mode robust: the candidate pairs are split into this many
+            verify jobs by their earlier document (a job holds its pairs and their documents' signatures)
     """
 
     name = "🫂 MinHash dedup"
@@ -49,9 +53,14 @@ class MinhashDedup(Stage):
                  threshold: float | None = None, containment: float | None = None, exact_margin: float | None = None,
                  boilerplate: bool | None = None,
                  boilerplate_host_docs: int | None = None, boilerplate_docs: int | None = None, seed: int = 1,
-                 index: str | None = None):
+                 index: str | None = None, band_parts: int = 1, verify_parts: int = 16):
         super().__init__()
         self.index = index
+        if not isinstance(band_parts, int) or band_parts < 1:
+            raise CurationError(f"dedup band_parts = {band_parts!r}: must be a whole number of at least 1")
+        if not isinstance(verify_parts, int) or verify_parts < 1:
+            raise CurationError(f"dedup verify_parts = {verify_parts!r}: must be a whole number of at least 1")
+        self.band_parts, self.verify_parts = band_parts, verify_parts
         self.config = config_for(mode, n_grams=n_grams, num_buckets=num_buckets, hashes_per_bucket=hashes_per_bucket,
                                  threshold=threshold, containment=containment, exact_margin=exact_margin,
                                  boilerplate=boilerplate,

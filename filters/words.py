@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Callable
+from contextlib import contextmanager
 from functools import lru_cache
 
 from datatrove.utils.word_tokenizers import SpaCyTokenizer, load_tokenizer_assignments
@@ -41,9 +43,13 @@ class _SpacyWords:
         self._load()
 
     def _load(self):
+        from filters.affixes import speed_up
+
         self.tok._tokenizer = None
-        self.nlp = self.tok.tokenizer
+        with without_torch():
+            self.nlp = self.tok.tokenizer
         self.tokenizer = self.nlp.tokenizer
+        speed_up(self.tokenizer)  # the same tokens, without the slow path on long tokens
 
     def __call__(self, text: str) -> list[str]:
         self._calls += 1
@@ -54,9 +60,28 @@ class _SpacyWords:
         return _strip(t.text for t in self.tokenizer(text))
 
 
+@contextmanager
+def without_torch():
+    """Import spaCy without torch: thinc (spaCy's ML library) imports torch when it is installed (2-4 s, and
+    hundreds of MB), which no tokenizer uses. While spaCy loads, `import torch` fails as if it were not
+    installed; afterwards it imports normally. Nothing changes if torch is already loaded."""
+    if "torch" in sys.modules or "thinc.compat" in sys.modules:
+        yield
+        return
+    sys.modules["torch"] = None  # an ImportError for thinc.compat's `import torch`
+    try:
+        import thinc.compat  # noqa: F401
+        yield
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+
+
 @lru_cache(maxsize=None)
 def word_tokenizer(language: str) -> Callable[[str], list[str]]:
     """A function text -> words for an `iso639-3_Script` code (or a bare ISO code); never downloads."""
+    with without_torch():
+        import spacy  # noqa: F401
     factories = load_tokenizer_assignments()
     factory = factories.get(language) or factories.get(language.split("_")[0])
     try:
@@ -135,14 +160,17 @@ def _required_chars(pattern: re.Pattern) -> frozenset[str] | None:
     return None if found is None else frozenset(map(chr, found))
 
 
+_IRREGULAR_SPACE = re.compile(r"[^\S ]|  |^ | $")  # any whitespace but single inner spaces
+
+
 class _ChunkCachedSpacy:
     """Words of text whose only whitespace is single spaces (normalised text, as dedup shingles it).
 
     spaCy splits on spaces first and tokenizes each space-separated chunk on its own, so caching the
     tokens of each chunk gives exactly its words at the cost of a dictionary look-up per chunk."""
 
-    def __init__(self, tok: SpaCyTokenizer, max_entries: int = 1_000_000):
-        self.words = _SpacyWords(tok)
+    def __init__(self, tok: "SpaCyTokenizer | _SpacyWords", max_entries: int = 1_000_000):
+        self.words = tok if isinstance(tok, _SpacyWords) else _SpacyWords(tok)  # a loaded one is reused
         self.cache: dict[str, list[str]] = {}
         self.max_entries = max_entries
         t = self.words.tokenizer
@@ -157,7 +185,7 @@ class _ChunkCachedSpacy:
         for rule in (self.prefix, self.suffix, self.infix):
             if rule is None:
                 continue
-            chars = _required_chars(rule.__self__)
+            chars = _required_chars(getattr(rule, "pattern", None) or rule.__self__)
             if chars is None:
                 return None
             found |= chars
@@ -176,8 +204,8 @@ class _ChunkCachedSpacy:
             toks = self.cache[chunk] = [chunk] if self._single(chunk) else self.words(chunk)
         return toks
 
-    def __call__(self, text: str) -> list[str]:
-        chunks = text.split()
+    def _multi(self, text: str, chunks: list[str]) -> dict[str, list[str]]:
+        """The chunks of `text` that are more than one token (or another one), with their tokens."""
         if self.triggers is None:  # rules we cannot read: every chunk is checked
             suspects = set(chunks)
         else:  # only chunks with a trigger character or a special case can be more than one token
@@ -188,7 +216,11 @@ class _ChunkCachedSpacy:
                 suspects.update(c for c in chunks if ch in c)
             elif present:
                 suspects.update(c for c in chunks if not present.isdisjoint(c))
-        multi = {c: t for c in suspects if len(t := self._tokens(c)) != 1 or t[0] != c}
+        return {c: t for c in suspects if len(t := self._tokens(c)) != 1 or t[0] != c}
+
+    def __call__(self, text: str) -> list[str]:
+        chunks = text.split()
+        multi = self._multi(text, chunks)
         if not multi:
             return chunks
         out: list[str] = []
@@ -200,13 +232,22 @@ class _ChunkCachedSpacy:
                 out += t
         return out
 
+    def joined(self, text: str) -> str:
+        """`" ".join(self(text))`: for normalised text (single spaces, except where a lone combining mark was
+        removed), the text itself when no chunk splits and the spaces are single, as for most pages."""
+        chunks = text.split()
+        multi = self._multi(text, chunks)
+        if not multi and not _IRREGULAR_SPACE.search(text):
+            return text
+        return " ".join(" ".join(multi[c]) if c in multi else c for c in chunks)
+
 
 @lru_cache(maxsize=None)
 def normalized_word_splitter(language: str) -> Callable[[str], list[str]]:
     """Like `word_tokenizer(language)`, for text already normalised to single spaces; much faster for spaCy."""
+    words = word_tokenizer(language)
     from spacy.tokenizer import Tokenizer
 
-    words = word_tokenizer(language)
     if isinstance(words, _SpacyWords) and type(words.tokenizer) is Tokenizer:  # not jieba's or other custom ones
-        return _ChunkCachedSpacy(words.tok)
+        return _ChunkCachedSpacy(words)
     return words

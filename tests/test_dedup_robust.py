@@ -172,11 +172,11 @@ def test_settings_are_checked(tmp_path, capsys):
     assert "threshold applies only to mode 'robust'" in capsys.readouterr().err
 
 
-def test_scale_out_steps_refuse_robust(tmp_path):
+def test_robust_steps_need_the_merged_boilerplate_lines(tmp_path):
     from curation.apply.dedup_steps import MinhashSignatures
 
-    with pytest.raises(CurationError, match="mode 'fineweb2' only"):
-        MinhashSignatures(str(tmp_path), config=config_for("robust"))
+    with pytest.raises(CurationError, match="boilerplate partitions .* are missing; run MinhashLinesMerge first"):
+        list(MinhashSignatures(str(tmp_path), config=config_for("robust")).run(None, 0, 1))
 
 
 def test_page_of_only_boilerplate_is_shingled_whole(tmp_path):

@@ -11,7 +11,8 @@ from datatrove.pipeline.writers import JsonlWriter
 
 from curation.apply.dedup_steps import MinhashBuckets, MinhashClusters, MinhashFilter, MinhashSignatures
 from curation.core import CurationError
-from dedup.minhash import dedup_texts
+from dedup.minhash import Deduper, MinhashConfig
+from dedup.order import order_keys
 from filters.words import normalized_word_splitter
 
 WORDS = ("the right to life liberty and security of person no one shall be held in slavery everyone has "
@@ -33,6 +34,13 @@ def make_docs(seed=0):
         text = " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(0, 120)))
         docs.append({"id": f"d{i}", "text": text, "metadata": {"language": lang}})
     return docs
+
+
+def dedup_in_order(texts, ids, lang, work, config=MinhashConfig()):
+    """The one-process dedup in dedup.order's order (what the steps follow whatever the tasks)."""
+    d = Deduper(normalized_word_splitter(lang), config, work)
+    d.add(texts, keys=order_keys(ids, texts))
+    return d.finish()
 
 
 def run(pipeline, tasks, logs):
@@ -65,7 +73,7 @@ def test_four_steps_over_tasks_match_one_process(tmp_path):
     expected_kept, expected_size = set(), {}
     for lang in ("eng_Latn", "fra_Latn"):
         mine = [d for d in docs if d["metadata"]["language"] == lang]
-        res = dedup_texts([d["text"] for d in mine], normalized_word_splitter(lang), work_dir=tmp_path / lang)
+        res = dedup_in_order([d["text"] for d in mine], [d["id"] for d in mine], lang, tmp_path / lang)
         expected_kept |= {d["id"] for d, k in zip(mine, res.keep) if k}
         expected_size |= {d["id"]: int(s) for d, s in zip(mine, res.cluster_size)}
     assert {d["id"] for d in kept} == expected_kept
@@ -104,8 +112,8 @@ def test_steps_with_a_persistent_index_remove_earlier_snapshots_duplicates(tmp_p
         run([JsonlReader(str(src)), MinhashSignatures(str(work))], 1, logs / "1")
         run([MinhashBuckets(str(work), index=str(index))], 2, logs / "2")
         run([MinhashClusters(str(work), index=str(index), index_label=name)], 1, logs / "3")
-        run([JsonlReader(str(src)), MinhashFilter(str(work)), JsonlWriter(str(tmp_path / name / "kept"))], 1,
-            logs / "4")
+        kept_dir = str(tmp_path / name / "kept")
+        run([JsonlReader(str(src)), MinhashFilter(str(work)), JsonlWriter(kept_dir)], 1, logs / "4")
         kept_runs.append({json.loads(line)["id"] for p in (tmp_path / name / "kept").glob("*.jsonl.gz")
                           for line in gzip.open(p, "rt")})
     assert kept_runs[0] == {d["id"] for d in snap1}

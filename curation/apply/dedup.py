@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from curation.atomic import TMP_SUFFIX, commit, temp_path, write_error
+from curation.core import CurationError
 from curation.io.paths import infer_format, resolve_paths
 from curation.io.readers import language_values, record_batches, text_values
 from dedup.minhash import Deduper, MinhashConfig
@@ -29,10 +30,14 @@ from filters.words import normalized_word_splitter
 BATCH = 4096
 
 
-def _language_batches(files, formats, language, text_column, language_column, url_column, counts):
-    """Per input batch: {language: (row numbers in the batch, texts, hosts)}, rows without text counted."""
+def _language_batches(files, formats, language, text_column, language_column, url_column, counts,
+                      id_column: str | None = None):
+    """Per input batch: {language: (row numbers in the batch, texts, hosts[, ids])}, rows without text counted;
+    with `id_column`, each group also holds the rows' ids (row numbers where the column is missing)."""
+    n = 0
     for path, fmt in zip(files, formats):
-        for batch in record_batches(path, fmt, [text_column, language_column, url_column]):
+        for batch in record_batches(path, fmt, [text_column, language_column, url_column]
+                                    + ([id_column] if id_column else [])):
             texts = text_values(batch, path, text_column)
             langs = language_values(batch, path, len(texts), language, language_column)
             urls = (batch.column(url_column).to_pylist() if url_column in batch.schema.names
@@ -43,8 +48,15 @@ def _language_batches(files, formats, language, text_column, language_column, ur
                     groups.setdefault(str(lang), []).append(i)
                 elif counts is not None:
                     counts["no_text"] += 1
-            yield len(texts), {lang: (idx, [texts[i] for i in idx], [_host(urls[i]) for i in idx])
-                               for lang, idx in groups.items()}
+            if id_column:
+                ids = (batch.column(id_column).cast(pa.string()).to_pylist() if id_column in batch.schema.names
+                       else [str(n + i) for i in range(len(texts))])
+                yield len(texts), {lang: (idx, [texts[i] for i in idx], [_host(urls[i]) for i in idx],
+                                          [ids[i] for i in idx]) for lang, idx in groups.items()}
+            else:
+                yield len(texts), {lang: (idx, [texts[i] for i in idx], [_host(urls[i]) for i in idx])
+                                   for lang, idx in groups.items()}
+            n += len(texts)
 
 
 def _host(url) -> str | None:
@@ -56,15 +68,22 @@ def _host(url) -> str | None:
 def dedup_files(inputs: list[str], output: str, language: str | None = None, text_column: str = "text",
                 language_column: str = "language", config: MinhashConfig = MinhashConfig(),
                 progress: bool = True, exclusions: str | None = None, id_column: str = "id",
-                index: str | None = None, index_label: str = "", url_column: str = "url") -> dict:
+                index: str | None = None, index_label: str = "", url_column: str = "url", order: str = "input") -> dict:
     """Deduplicate files into `output`; returns counts (documents in, kept, removed, per language).
 
     With `index` (a folder), documents that duplicate ones kept by earlier runs with the same index are
     removed too, and this run's kept documents are added to the index. Mode "robust" with boilerplate
-    removal reads the text twice: a first pass counts lines per language (and per host of `url_column`)."""
+    removal reads the text twice: a first pass counts lines per language (and per host of `url_column`).
+
+    `order` decides which copy of a cluster is kept and the order clusters form in: "input" (reading order:
+    files in order, rows in order) or "id" (dedup.order: a hash of each row's id, then of its text), which
+    does not depend on how the rows were split into files, e.g. by the tasks of a pass before."""
     from dedup.boilerplate import LineCounts
     from dedup.index import BandIndex
+    from dedup.order import order_keys
 
+    if order not in ("input", "id"):
+        raise CurationError(f"dedup order {order!r}: use 'input' (reading order) or 'id' (a hash of the id)")
     files = resolve_paths(inputs)
     formats = [infer_format(f) for f in files]
     work = Path(tempfile.mkdtemp(prefix=".curate-dedup-", suffix=TMP_SUFFIX,
@@ -89,19 +108,23 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
         bar.close()
     dedupers: dict[str, Deduper] = {}
     rows: dict[str, list[np.ndarray]] = {}  # per language: global row numbers, in the deduper's order
+    all_ids: dict[str, list[str]] = {}  # order "id": per language, the ids in the deduper's order
     counts = Counter()
     n = 0
     bar = tqdm(desc="signatures", unit=" docs", disable=not progress)
     try:
-        for m, groups in _language_batches(files, formats, language, text_column, language_column, url_column, counts):
-            for lang, (idx, texts, hosts) in groups.items():
+        for m, groups in _language_batches(files, formats, language, text_column, language_column, url_column, counts,
+                                           id_column if order == "id" else None):
+            for lang, (idx, texts, hosts, *ids) in groups.items():
                 if lang not in dedupers:
                     dedupers[lang] = Deduper(normalized_word_splitter(lang), config, work / _safe(lang),
                                              BandIndex(index, _safe(lang), config) if index else None,
                                              lines=line_counts)
-                    rows[lang] = []
+                    rows[lang], all_ids[lang] = [], []
+                if ids:
+                    all_ids[lang] += ids[0]
                 try:
-                    dedupers[lang].add(texts, hosts)
+                    dedupers[lang].add(texts, hosts, order_keys(ids[0], texts) if ids else None)
                 except OSError as e:
                     raise write_error(e.filename or work, e) from e
                 rows[lang].append(np.asarray(idx, dtype=np.int64) + n)
@@ -112,6 +135,7 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
         size = np.ones(n, dtype=np.int64)
         cluster = np.arange(n, dtype=np.int64)
         per_language = {}
+        rep_ids: dict[int, str] = {}  # order "id": the kept document's id of each cluster of more than one
         for lang, d in dedupers.items():
             try:
                 res = d.finish(index_label)
@@ -121,9 +145,12 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
             keep[glob] = res.keep
             size[glob] = res.cluster_size
             cluster[glob] = glob[res.cluster_id]
+            if all_ids.get(lang):
+                reps = np.flatnonzero(res.keep & (res.cluster_size > 1))
+                rep_ids.update((int(glob[r]), all_ids[lang][r]) for r in reps)
             per_language[lang] = {"in": int(d.n), "kept": int(res.keep.sum()), "removed": res.removed,
                                   "without_ngrams": d.without_ngrams, "seen_before": d.seen_before}
-        _write_kept(files, formats, output, keep, size, cluster, id_column, exclusions)
+        _write_kept(files, formats, output, keep, size, cluster, id_column, exclusions, rep_ids=rep_ids)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {"documents": n, "kept": int(keep.sum()), "removed": int((~keep).sum()), "no_text": counts["no_text"],
@@ -210,13 +237,14 @@ def _close_all(writers: dict, targets: dict, complete: bool) -> None:
 
 
 def _write_kept(files, formats, output, keep, size, cluster, id_column="id", exclusions: str | None = None,
-                reason: str = "near_duplicate") -> None:
+                reason: str = "near_duplicate", rep_ids: dict[int, str] | None = None) -> None:
     """Second pass: kept rows to `output`, removed ones (with `duplicate_of`, the kept copy's id) to
     `exclusions`. `minhash_cluster_id` is the id of the cluster's kept document (its smallest row comes
-    first, so its id is known before any duplicate of it)."""
+    first in reading order, so its id is known before any duplicate of it; in another order `rep_ids` gives
+    the kept documents' ids)."""
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
-    rep_ids: dict[int, str] = {}
+    rep_ids = dict(rep_ids or {})
     n = 0
     for i, (path, fmt) in enumerate(zip(files, formats)):
         name = f"{i:05d}_{Path(path.split('://')[-1]).name.split('.')[0]}.parquet"

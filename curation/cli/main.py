@@ -75,7 +75,8 @@ def _cmd_dedup(args) -> int:
                         containment=args.containment, exact_margin=args.exact_margin,
                         boilerplate=False if args.no_boilerplate else None)
     s = dedup_files(args.inputs, args.output, language=args.language, text_column=args.text_column,
-                    config=config, progress=not args.no_progress, index=args.index, index_label=args.output)
+                    config=config, progress=not args.no_progress, index=args.index, index_label=args.output,
+                    exclusions=args.exclusions)
     no_text = f", {s['no_text']} without text (kept as they are)" if s["no_text"] else ""
     print(f"{s['documents']} documents in, {s['kept']} kept, {s['removed']} removed as near-duplicates{no_text}"
           f" -> {args.output}")
@@ -169,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     dd.add_argument("--no-boilerplate", action="store_true", help="robust: shingle whole pages")
     dd.add_argument("--index", help="persistent index folder: also remove duplicates of documents kept by earlier "
                                     "runs with this index (earlier snapshots), then add this run's documents to it")
+    dd.add_argument("--exclusions", help="also write the removed rows here, with duplicate_of (the kept copy's id)")
     dd.add_argument("--no-progress", action="store_true")
     dd.set_defaults(func=_cmd_dedup)
 

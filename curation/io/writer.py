@@ -221,3 +221,28 @@ class ParquetOutput(Stage):
             writer.abort()
             raise
         writer.close()
+
+
+class ExclusionWriter:
+    """Lazily opened Parquet writer for one filter's removed documents (so empty exclusion folders stay absent)."""
+
+    def __init__(self, folder: str, stage: str, max_file_size_mb: int):
+        self.folder, self.stage, self.max_file_size_mb = folder, stage, max_file_size_mb
+        self._writer = None
+
+    def write(self, doc, rank):
+        if self._writer is None:
+            self._writer = language_writer(self.folder, self.max_file_size_mb, 1000, exclusions=True)
+        doc.metadata["removed_by"] = self.stage
+        self._writer.write(doc, rank)
+
+    def close(self):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def abort(self):
+        """The filter stopped early: remove the unfinished shards instead of completing them."""
+        if self._writer is not None:
+            self._writer.abort()
+            self._writer = None

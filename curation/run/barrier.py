@@ -49,7 +49,8 @@ def run_barrier(b: Barrier, progress: bool):
         elif hasattr(b.stage, "config"):  # MinHash
             counts = dedup_files(inputs, b.output_dir, config=b.stage.config, progress=progress,
                                  exclusions=b.exclusions,
-                                 index=b.stage.index, index_label=index_label)
+                                 index=b.stage.index, index_label=index_label,
+                                 order="id")  # the pass's tasks split the documents: not their reading order
         else:
             counts = exact_dedup_files(inputs, b.output_dir, by=b.stage.by, progress=progress, exclusions=b.exclusions)
         counts["reason"] = "near_duplicate" if hasattr(b.stage, "config") else f"duplicate_{b.stage.by}"

@@ -12,7 +12,7 @@ from datatrove.pipeline.base import PipelineStep
 from curation.core import CurationError, Filter, build_stage, get_stage, stage_parameters
 from curation.io.paths import FORMATS, infer_format, resolve_paths
 from curation.io.readers import make_reader
-from curation.io.writer import ParquetOutput, language_writer
+from curation.io.writer import ExclusionWriter, ParquetOutput
 from curation.manifest import COMMON_STAGE_KEYS, Manifest
 from curation.run import layout
 from curation.run.barrier import Barrier
@@ -132,26 +132,3 @@ def _quality_config_dir(manifest: Manifest) -> str | None:
     return next((s.get("config_dir") for s in manifest.stages if s["stage"] == "quality" and s.get("config_dir")), None)
 
 
-class ExclusionWriter:
-    """Lazily opened Parquet writer for one filter's removed documents (so empty exclusion folders stay absent)."""
-
-    def __init__(self, folder: str, stage: str, max_file_size_mb: int):
-        self.folder, self.stage, self.max_file_size_mb = folder, stage, max_file_size_mb
-        self._writer = None
-
-    def write(self, doc, rank):
-        if self._writer is None:
-            self._writer = language_writer(self.folder, self.max_file_size_mb, 1000, exclusions=True)
-        doc.metadata["removed_by"] = self.stage
-        self._writer.write(doc, rank)
-
-    def close(self):
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-    def abort(self):
-        """The filter stopped early: remove the unfinished shards instead of completing them."""
-        if self._writer is not None:
-            self._writer.abort()
-            self._writer = None

@@ -27,6 +27,7 @@ from curation import atomic
 from curation.core import CurationError, StageKind
 from curation.manifest import ExecutorSpec, Manifest
 from curation.run.barrier import Barrier, run_barrier
+from curation.run.dedup_pass import uses_steps
 from curation.run.layout import LOGS, SLURM_JOBS, STATS, pass_logs, slurm_dir
 
 
@@ -171,6 +172,65 @@ def slurm_executor(manifest: Manifest, pipeline: list, logs: Path, job: str, tas
         mail_type="NONE")
 
 
+class PassComplete(PipelineStep):
+    """Before the first dedup step's reader on Slurm: every task of the pass before has finished (afterok
+    only covers that pass's last job array), or the dedup would miss their documents."""
+
+    name = "🚧 Pass complete"
+    type = StageKind.DEDUP
+
+    def __init__(self, pass_logs: str, tasks: int):
+        super().__init__()
+        self.pass_logs, self.tasks = pass_logs, tasks
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        done = Path(self.pass_logs) / "completions"
+        missing = [r for r in range(self.tasks) if not (done / f"{r:05d}").exists()]
+        if missing:
+            raise CurationError(f"{self.pass_logs}: tasks {missing[:10]}{' ...' if len(missing) > 10 else ''} of "
+                                f"{self.tasks} have not finished, so the dedup would miss their documents; "
+                                "run `curate run` again to queue them")
+        yield from data or ()
+
+
+class DedupDone(PipelineStep):
+    """The last job of a dedup pass run as steps on Slurm: its counts to done.json (curation.run.dedup_pass.finish)."""
+
+    name = "🫂 MinHash done"
+    type = StageKind.DEDUP
+
+    def __init__(self, barrier: Barrier):
+        super().__init__()
+        self.barrier = barrier
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        from curation.run.dedup_pass import finish, stage_dir
+
+        if not (stage_dir(self.barrier) / "done.json").exists():
+            finish(self.barrier)
+        yield from ()
+
+
+def _dedup_step_jobs(manifest: Manifest, barrier: Barrier, out: Path, n_pass: int, prefix: str, stage: str,
+                     previous):
+    """The dedup steps of `barrier` as dependent job arrays (curation.run.dedup_pass.plan), then DedupDone."""
+    from curation.run.dedup_pass import STEPS, plan, stage_dir, start
+
+    start(barrier)  # here, before any job runs: an unfinished attempt's index segments go
+    guard = PassComplete(str(pass_logs(out, n_pass - 1)), manifest.executor.tasks)
+    for k, (name, pipeline, tasks) in enumerate(plan(manifest, barrier)):
+        if k == 0:
+            pipeline = [guard] + pipeline
+        label = f"{prefix}_{stage}_{name}"
+        mem = manifest.executor.barrier_mem_gb if name == "clusters" else None  # one task per language holds it
+        previous = slurm_executor(manifest, pipeline, stage_dir(barrier) / STEPS / name, label, tasks=tasks,
+                                  depends=previous, mem_gb=mem)
+        yield label, previous
+    label = f"{prefix}_{stage}_done"
+    yield label, slurm_executor(manifest, [DedupDone(barrier)], stage_dir(barrier) / STEPS / "done", label,
+                                depends=previous)
+
+
 def submit_slurm(manifest: Manifest, phases: list, out: Path, summarize: Callable[..., dict]) -> dict:
     """Submit the run as dependent Slurm jobs (passes, barriers, summary); returns the jobs submitted. The last
     job calls `summarize(manifest, progress=False)` (the runner's run_manifest) for stats.json and the report."""
@@ -179,6 +239,12 @@ def submit_slurm(manifest: Manifest, phases: list, out: Path, summarize: Callabl
     chain: list[tuple[str, SlurmPipelineExecutor]] = []
     previous, n_pass = None, 0
     for phase in phases:
+        if isinstance(phase, Barrier) and uses_steps(manifest, phase):  # one job array per dedup step
+            stage = Path(phase.input_dir).parent.name
+            for label, executor in _dedup_step_jobs(manifest, phase, out, n_pass, prefix, stage, previous):
+                previous = executor
+                chain.append((label, previous))
+            continue
         if isinstance(phase, Barrier):
             stage = Path(phase.input_dir).parent.name  # e.g. 03_dedup
             label = f"{prefix}_{stage}"

@@ -25,6 +25,7 @@ from curation.report.html import write_report
 from curation.run import layout
 from curation.run.barrier import Barrier, run_barrier
 from curation.run.compile import apply_overrides, compile_phases, compile_pipeline
+from curation.run.dedup_pass import run_dedup_steps, uses_steps
 from curation.run.executors import pass_executor, submit_slurm
 from curation.run.summary import collect_summary, merged_stats
 from curation.safe_output import run_folder
@@ -179,7 +180,10 @@ def _run_phases(manifest: Manifest, phases: list, out: Path, progress: bool) -> 
     already, step_stats, n_pass = True, [], 0
     for phase in phases:
         if isinstance(phase, Barrier):
-            stats, done = run_barrier(phase, progress)
+            if uses_steps(manifest, phase):  # MinHash over the run's tasks (curation.run.dedup_pass)
+                stats, done = run_dedup_steps(manifest, phase, lambda p, tasks, logs: pass_executor(manifest, p, logs))
+            else:
+                stats, done = run_barrier(phase, progress)
             already &= done
             step_stats.append((phase.stage, stats))
             continue

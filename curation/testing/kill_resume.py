@@ -29,21 +29,26 @@ VOLATILE_KEYS = {"elapsed_seconds", "already_complete", "seconds", "output"}  # 
 
 @dataclass
 class RunShape:
-    """Where a run's phases leave their marks: one logs folder per pass, one done.json per barrier."""
+    """Where a run's phases leave their marks: one logs folder per pass, one done.json per barrier, and for a
+    dedup that runs as steps over the tasks (curation.run.dedup_pass), one logs folder per step."""
 
     out: Path
     tasks: int
     barriers: list[Path]  # each barrier's done.json, in order
+    steps: list[list[tuple[str, Path]]] = field(default_factory=list)  # per barrier: (step, its logs folder)
 
     @classmethod
     def of(cls, manifest) -> "RunShape":
         from curation.run.barrier import Barrier
         from curation.run.compile import compile_phases
+        from curation.run.dedup_pass import STEPS, plan, stage_dir, uses_steps
 
         phases = compile_phases(manifest, progress=False)
         out = Path(manifest.output.path)
-        return cls(out, manifest.executor.tasks,
-                   [layout.done_marker(p.output_dir) for p in phases if isinstance(p, Barrier)])
+        barriers = [p for p in phases if isinstance(p, Barrier)]
+        steps = [[(name, stage_dir(b) / STEPS / name) for name, _, _ in plan(manifest, b)] if uses_steps(manifest, b)
+                 else [] for b in barriers]
+        return cls(out, manifest.executor.tasks, [layout.done_marker(b.output_dir) for b in barriers], steps)
 
     @property
     def names(self) -> list[str]:
@@ -51,7 +56,9 @@ class RunShape:
         for i in range(len(self.barriers) + 1):
             names.append("first pass" if i == 0 else f"pass {i + 1}")
             if i < len(self.barriers):
-                names.append("dedup barrier" if len(self.barriers) == 1 else f"barrier {i + 1}")
+                barrier = "dedup barrier" if len(self.barriers) == 1 else f"barrier {i + 1}"
+                steps = self.steps[i] if i < len(self.steps) else []
+                names += [f"{barrier}: {name}" for name, _ in steps] + ([f"{barrier}: done"] if steps else [barrier])
         return names + ["summary"]
 
     def phase(self, started: float) -> int:
@@ -62,14 +69,25 @@ class RunShape:
                 return 0
         except FileNotFoundError:
             return 0
+        k = 1
         for i in range(len(self.barriers) + 1):
-            logs = layout.pass_logs(self.out, i)
-            done = logs / "completions"
-            if not done.is_dir() or sum(1 for _ in done.iterdir()) < self.tasks:
-                return 2 * i + 1
-            if i < len(self.barriers) and not self.barriers[i].exists():
-                return 2 * i + 2
-        return 2 * len(self.barriers) + 2
+            if not _complete(layout.pass_logs(self.out, i), self.tasks):
+                return k
+            k += 1
+            if i < len(self.barriers):
+                for _, folder in (self.steps[i] if i < len(self.steps) else []):
+                    if not _complete(folder, self.tasks) and not self.barriers[i].exists():
+                        return k
+                    k += 1
+                if not self.barriers[i].exists():
+                    return k
+                k += 1
+        return k
+
+
+def _complete(logs: Path, tasks: int) -> bool:
+    done = logs / "completions"
+    return done.is_dir() and sum(1 for _ in done.iterdir()) >= tasks
 
 
 @dataclass

@@ -1,0 +1,95 @@
+"""`curate run` keeps the same documents whatever the number of tasks (dedup.order), in both MinHash modes:
+with one task the dedup runs in one process, with more as datatrove steps over the tasks (curation.run.dedup_pass)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from curation.manifest import parse_manifest
+from curation.run.runner import run_manifest
+from tests.test_dedup_steps_robust import make_docs
+from tests.test_executors import fake_slurm  # noqa: F401 (a fixture)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("docs")
+    docs = make_docs(seed=4, n=160)
+    for f in range(5):
+        with open(folder / f"part_{f}.jsonl", "w") as out:
+            for d in docs[f::5]:
+                out.write(json.dumps({"id": d["id"], "text": d["text"], **d["metadata"]}) + "\n")
+    return folder
+
+
+def manifest(src: Path, out: Path, tasks: int, mode: str) -> str:
+    return f"""
+input: {{paths: ["{src}/*.jsonl"]}}
+output: {{path: "{out}"}}
+executor: {{tasks: {tasks}, workers: 2}}
+stages:
+  - stage: dedup
+    mode: {mode}
+    boilerplate_docs: 10
+    exclusions: true
+  - stage: write
+""" if mode == "robust" else f"""
+input: {{paths: ["{src}/*.jsonl"]}}
+output: {{path: "{out}"}}
+executor: {{tasks: {tasks}, workers: 2}}
+stages:
+  - stage: dedup
+    mode: fineweb2
+    exclusions: true
+  - stage: write
+"""
+
+
+def kept(out: Path) -> dict[str, dict[str, tuple]]:
+    docs: dict[str, dict] = {}
+    for f in sorted(out.glob("[a-z]*_*/*.parquet")):
+        df = pl.read_parquet(f, columns=["id", "minhash_cluster_size", "minhash_cluster_id"])
+        docs.setdefault(f.parent.name, {}).update((r[0], r[1:]) for r in df.iter_rows())
+    return docs
+
+
+@pytest.mark.parametrize("mode", ["robust", "fineweb2"])
+def test_same_kept_documents_with_1_and_3_tasks(inputs, tmp_path, mode):
+    runs = {}
+    for tasks in (1, 3):
+        out = tmp_path / f"t{tasks}"
+        summary = run_manifest(parse_manifest(manifest(inputs, out, tasks, mode), "m.yml"), progress=False)
+        runs[tasks] = (kept(out), summary)
+    (one, s1), (three, s3) = runs[1], runs[3]
+    assert one == three and sum(map(len, one.values())) > 40
+    d1, d3 = ([s for s in s["stages"] if s.get("key") == "dedup"][0] for s in (s1, s3))
+    assert d1["removed"] == d3["removed"] > 5
+    assert (tmp_path / "t3/_stages/00_dedup/steps/signatures").is_dir()  # three tasks: the steps ran
+    assert not (tmp_path / "t3/_stages/00_dedup/work").exists()  # and their work files are gone
+    excluded = list((tmp_path / "t3/_exclusions/00_dedup").rglob("*.parquet"))
+    assert sum(pl.read_parquet(f).height for f in excluded) == d3["removed"]
+
+
+SLURM = "{kind: slurm, tasks: 2, workers: 2, partition: cpu, time: '00:30:00', job_name: dd}"
+
+
+def test_slurm_runs_the_dedup_steps_as_dependent_job_arrays(inputs, fake_slurm, tmp_path):  # noqa: F811
+    from tests.test_executors import outputs, run_like_slurm, submitted
+
+    text = manifest(inputs, tmp_path / "slurm", 2, "robust").replace("{tasks: 2, workers: 2}", SLURM)
+    run_manifest(parse_manifest(text, "s.yml"), progress=False)
+    jobs = submitted(fake_slurm)
+    chain = [j for j in jobs if "launch_pickled_pipeline" in j["script"]]
+    steps = ["lines", "lines_merge", "signatures", "buckets", "verify", "clusters", "filter", "done"]
+    assert [j["sbatch"]["job-name"] for j in chain] == (
+        ["dd_pass0"] + [f"dd_00_dedup_{s}" for s in steps] + ["dd_pass1", "dd_summary"])
+    assert [j["after"] for j in chain[1:]] == [[j["id"]] for j in chain[:-1]]  # each after the one before
+    assert [j["sbatch"]["array"] for j in chain] == ["0-1%2"] * 8 + ["0-0", "0-1%2", "0-0"]
+    run_like_slurm(fake_slurm, jobs)
+    local = tmp_path / "local"
+    run_manifest(parse_manifest(manifest(inputs, local, 2, "robust"), "l.yml"), progress=False)
+    assert outputs(tmp_path / "slurm") == outputs(local) and len(outputs(local)) >= 2

@@ -12,7 +12,7 @@ from curation.cli import main
 from curation.demo.build import build_demo
 from curation.manifest import parse_manifest
 from curation.run.runner import run_manifest
-from filters.config import language_scores
+from langid.score_files import thresholds_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "data" / "cache"
@@ -69,7 +69,8 @@ def test_demo_manifest_end_to_end(small_crawl, tmp_path, capsys):
         assert col in df.columns
     assert df["snapshot"].unique().to_list() == ["CC-MAIN-2026-47"]
     # each language's own language_score from its config (FineWeb2: 0.3 to 0.9), else the manifest's 0.5
-    cuts = language_scores(model="lid176")  # the demo runs lid.176: FineWeb2's GlotLID cuts do not apply
+    # the demo runs the default combination: its own thresholds file (FineWeb2's GlotLID cuts do not apply)
+    cuts = thresholds_for("curlid+cld2+lid176")[0]
     for lang, score in zip(df["language"].to_list(), df["language_score"].to_list()):
         assert score >= cuts.get(lang, 0.5), (lang, score)
     # per-stage summary: reader skips by reason; filters in/kept/removed with reasons per language

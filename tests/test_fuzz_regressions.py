@@ -14,6 +14,19 @@ sys.path.insert(0, str(FUZZ))
 
 import targets  # noqa: E402
 
+
+
+@pytest.fixture(autouse=True)
+def _restore_imports():
+    """The harness guards manifest imports (no new module may load while fuzzing); later tests import freely."""
+    import curation.core
+    import curation.manifest
+
+    saved = curation.core.importlib, curation.manifest.importlib
+    yield
+    curation.core.importlib, curation.manifest.importlib = saved
+
+
 CASES = sorted((p.parent.name, p) for p in (FUZZ / "regressions").glob("*/*") if p.is_file())
 
 

@@ -15,7 +15,6 @@ sys.path.insert(0, str(FUZZ))
 import targets  # noqa: E402
 
 
-
 @pytest.fixture(autouse=True)
 def _restore_imports():
     """The harness guards manifest imports (no new module may load while fuzzing); later tests import freely."""

@@ -69,11 +69,17 @@ def language_thresholds(model, data: LabelledSet, min_docs: int = MIN_DOCS, know
                         progress: bool = False) -> list[LanguageThreshold]:
     """One row per language of the data; rows with `skipped` set get no threshold (too few documents,
     or a language the model has no label for)."""
-    rows = []
     counts = {lab: len(idx) for lab, idx in data.by_label().items()}
     wanted = [lab for lab in sorted(counts) if counts[lab] >= min_docs and (known is None or lab in known)]
     subset = data.only(wanted)
     scores = gold_scores(model, subset, progress) if len(subset) else {}
+    return _rows(counts, scores, known, min_docs)
+
+
+
+def _rows(counts: dict[str, int], scores: dict[str, list[float]], known, min_docs: int) -> list[LanguageThreshold]:
+    """One row per language: its threshold, or why it has none (no such label, too few documents)."""
+    rows = []
     for lab in sorted(counts):
         n = counts[lab]
         if known is not None and lab not in known:
@@ -84,7 +90,6 @@ def language_thresholds(model, data: LabelledSet, min_docs: int = MIN_DOCS, know
             s = np.asarray(scores[lab])
             rows.append(LanguageThreshold(lab, n, float(np.median(s)), float(np.std(s)), round(threshold(s), 4)))
     return rows
-
 
 
 def write_language_score(path: str | Path, value: float, note: str, header: str,
@@ -152,14 +157,4 @@ def detector_thresholds(det, data: LabelledSet, min_docs: int = MIN_DOCS,
     scores: dict[str, list[float]] = {}
     for gold, (lab, sc) in zip(subset.labels, predict(det, subset.texts, progress)):
         scores.setdefault(gold, []).append(sc if lab == gold else 0.0)
-    rows = []
-    for lab in sorted(counts):
-        n = counts[lab]
-        if lab not in known:
-            rows.append(LanguageThreshold(lab, n, skipped="the model has no label for this language"))
-        elif n < min_docs:
-            rows.append(LanguageThreshold(lab, n, skipped=f"only {n} documents (at least {min_docs} needed)"))
-        else:
-            s = np.asarray(scores[lab])
-            rows.append(LanguageThreshold(lab, n, float(np.median(s)), float(np.std(s)), round(threshold(s), 4)))
-    return rows
+    return _rows(counts, scores, known, min_docs)

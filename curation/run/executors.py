@@ -50,6 +50,16 @@ def pass_executor(manifest: Manifest, phase: list[PipelineStep], logs: str | Pat
 # ------------------------------------------------------------------------------------------------ ray
 
 
+def require_pass_finished(logs: str, tasks: int) -> None:
+    """Refuse to dedup before every task of the pass before it wrote its completion marker."""
+    done = Path(logs) / "completions"
+    missing = [r for r in range(tasks) if not (done / f"{r:05d}").exists()]
+    if missing:
+        raise CurationError(f"{logs}: tasks {missing[:10]}{' ...' if len(missing) > 10 else ''} of "
+                            f"{tasks} have not finished, so the dedup would miss their documents; "
+                            "run `curate run` again to queue them")
+
+
 class RayRun(RayPipelineExecutor):
     """datatrove's Ray executor that connects to the manifest's cluster first and raises when a task failed
     (datatrove only logs it), so the next pass never reads a partial pass."""
@@ -109,12 +119,7 @@ class BarrierStep(PipelineStep):
         self.barrier, self.pass_logs, self.tasks = barrier, pass_logs, tasks
 
     def run(self, data, rank: int = 0, world_size: int = 1):
-        done = Path(self.pass_logs) / "completions"
-        missing = [r for r in range(self.tasks) if not (done / f"{r:05d}").exists()]
-        if missing:
-            raise CurationError(f"{self.pass_logs}: tasks {missing[:10]}{' ...' if len(missing) > 10 else ''} of "
-                                f"{self.tasks} have not finished, so the dedup would miss their documents; "
-                                "run `curate run` again to queue them")
+        require_pass_finished(self.pass_logs, self.tasks)
         stats, _ = run_barrier(self.barrier, progress=False)
         self.stats = stats
         yield from ()
@@ -184,12 +189,7 @@ class PassComplete(PipelineStep):
         self.pass_logs, self.tasks = pass_logs, tasks
 
     def run(self, data, rank: int = 0, world_size: int = 1):
-        done = Path(self.pass_logs) / "completions"
-        missing = [r for r in range(self.tasks) if not (done / f"{r:05d}").exists()]
-        if missing:
-            raise CurationError(f"{self.pass_logs}: tasks {missing[:10]}{' ...' if len(missing) > 10 else ''} of "
-                                f"{self.tasks} have not finished, so the dedup would miss their documents; "
-                                "run `curate run` again to queue them")
+        require_pass_finished(self.pass_logs, self.tasks)
         yield from data or ()
 
 

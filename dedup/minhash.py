@@ -189,8 +189,8 @@ def signatures_and_sizes(texts: list[str], tokenize: Callable[[str], list[str]],
     buf, offsets = _pack(texts, tokenize, lines, hosts, config.n_grams)
     out = np.empty((len(texts), config.num_hashes), dtype=np.uint64)
     kernels.minhash_batch(buf, offsets, config.n_grams, a, b, out)
-    spaces = np.concatenate(([0], np.cumsum(buf == SPACE_BYTE)))
-    words = np.where(offsets[1:] > offsets[:-1], spaces[offsets[1:]] - spaces[offsets[:-1]] + 1, 0)
+    spaces = np.searchsorted(np.flatnonzero(buf == SPACE_BYTE), offsets)  # spaces before each document's start
+    words = np.where(offsets[1:] > offsets[:-1], spaces[1:] - spaces[:-1] + 1, 0)
     sizes = np.maximum(words - config.n_grams + 1, 0).astype(np.uint32)
     if shingles:
         return out, sizes, kernels.shingle_sets(buf, offsets, config.n_grams)

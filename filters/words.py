@@ -19,7 +19,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from functools import lru_cache
 
-from datatrove.utils.word_tokenizers import SpaCyTokenizer, load_tokenizer_assignments
+from filters.spacy_rules import RuleTokenizer
 
 FALLBACK = "xx"
 # tokenizers that would download models at run time
@@ -36,8 +36,9 @@ class _SpacyWords:
     pipeline every `reset_docs` documents keeps memory bounded (a memory zone per document would disable
     the cache and cost as much as datatrove's path)."""
 
-    def __init__(self, tok: SpaCyTokenizer, reset_docs: int = 20_000):
-        self.tok = tok
+    def __init__(self, tok, reset_docs: int = 20_000, fallback: bool = False):
+        self.tok = tok  # a datatrove SpaCyTokenizer
+        self.fallback = fallback  # the language's own tokenizer could not be loaded here: spaCy's `xx` instead
         self.reset_docs = reset_docs
         self._calls = 0
         self._load()
@@ -85,12 +86,15 @@ def word_tokenizer(language: str) -> Callable[[str], list[str]]:
     """A function text -> words for an `iso639-3_Script` code (or a bare ISO code); never downloads."""
     with without_torch():
         import spacy  # noqa: F401
+    from datatrove.utils.word_tokenizers import SpaCyTokenizer, load_tokenizer_assignments
+
     factories = load_tokenizer_assignments()
     factory = factories.get(language) or factories.get(language.split("_")[0])
+    missing = False  # a package this environment lacks decided the tokenizer
     try:
         tok = factory() if factory is not None else None
     except ImportError:  # its package is not installed
-        tok = None
+        tok, missing = None, True
     if tok is None or type(tok).__name__ in _NEEDS_DOWNLOAD:
         tok = SpaCyTokenizer(FALLBACK)
     if isinstance(tok, SpaCyTokenizer) and tok.language != "ja":
@@ -98,15 +102,14 @@ def word_tokenizer(language: str) -> Callable[[str], list[str]]:
             _quiet_libraries()
             tok.tokenizer("预热")
         try:
-            return _SpacyWords(tok)
+            return _SpacyWords(tok, fallback=missing)
         except Exception:
-            tok = SpaCyTokenizer(FALLBACK)
-            return _SpacyWords(tok)
+            return _SpacyWords(SpaCyTokenizer(FALLBACK), fallback=True)
     _quiet_libraries()
     try:
         tok.word_tokenize("test")
     except Exception:  # its package is missing: fall back rather than fail the run
-        return _SpacyWords(SpaCyTokenizer(FALLBACK))
+        return _SpacyWords(SpaCyTokenizer(FALLBACK), fallback=True)
     return tok.word_tokenize
 
 
@@ -117,73 +120,56 @@ def _quiet_libraries() -> None:
         logging.getLogger(name).disabled = True
 
 
-def _required_chars(pattern: re.Pattern) -> frozenset[str] | None:
-    """A set of characters of which every match of `pattern` needs at least one in the searched string (for
-    each alternative, its smallest set of characters that some mandatory part must consume or a lookaround
-    must see), or None when no such set can be told (an alternative that needs nothing, case folding)."""
-    from re import _constants as C
-    from re import _parser as P
-
-    if pattern.flags & re.IGNORECASE:
-        return None
-
-    def charset(av) -> set[int] | None:
-        out: set[int] = set()
-        for kind, arg in av:
-            if kind == C.LITERAL:
-                out.add(arg)
-            elif kind == C.RANGE:
-                out.update(range(arg[0], arg[1] + 1))
-            else:  # NEGATE, CATEGORY: not used as a requirement
-                return None
-        return out
-
-    def required(items) -> set[int] | None:
-        candidates = []
-        for op, av in items:
-            need = None
-            if op == C.LITERAL:
-                need = {av}
-            elif op == C.IN:
-                need = charset(av)
-            elif op == C.ASSERT:  # a lookaround sees characters of the same string
-                need = required(av[1])
-            elif op == C.SUBPATTERN:
-                need = required(av[3])
-            elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) and av[0] >= 1:
-                need = required(av[2])
-            elif op == C.BRANCH:
-                alts = [required(alt) for alt in av[1]]
-                need = None if any(x is None for x in alts) else set().union(*alts)
-            if need:
-                candidates.append(need)
-        return min(candidates, key=lambda c: (len(c), any(chr(x).isalpha() for x in c))) if candidates else None
-
-    found = required(P.parse(pattern.pattern, pattern.flags))
-    return None if found is None else frozenset(map(chr, found))
-
-
 _IRREGULAR_SPACE = re.compile(r"[^\S ]|  |^ | $")  # any whitespace but single inner spaces
 
 
-class _ChunkCachedSpacy:
-    """Words of text whose only whitespace is single spaces (normalised text, as dedup shingles it).
+def _char_class(chars: frozenset[str]) -> re.Pattern:
+    """A regex matching any one of `chars` (as ranges: a class of thousands of characters compiles fast)."""
+    codes = sorted(map(ord, chars))
+    parts, i = [], 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        lo, hi = re.escape(chr(codes[i])), re.escape(chr(codes[j]))
+        parts.append(lo if i == j else f"{lo}-{hi}")
+        i = j + 1
+    return re.compile(f"[{''.join(parts)}]")
 
-    spaCy splits on spaces first and tokenizes each space-separated chunk on its own, so caching the
-    tokens of each chunk gives exactly its words at the cost of a dictionary look-up per chunk."""
 
-    def __init__(self, tok: "SpaCyTokenizer | _SpacyWords", max_entries: int = 1_000_000):
-        self.words = tok if isinstance(tok, _SpacyWords) else _SpacyWords(tok)  # a loaded one is reused
-        self.cache: dict[str, list[str]] = {}
+class _ChunkCached:
+    """Words of text split on whitespace, chunk by chunk (normalised text, as dedup shingles it).
+
+    spaCy splits on spaces first and tokenizes each space-separated chunk on its own, so caching the tokens
+    of each chunk gives exactly its words at the cost of a dictionary look-up per chunk; chunks without a
+    character any prefix, suffix or infix rule needs (and that are no special case) are one token and are
+    never looked at. The tokens come from `filters.spacy_rules.RuleTokenizer` (spaCy's rules in pure Python:
+    no spaCy import) or, for rules that could not be snapshot, from spaCy itself. A document in which
+    spaCy's special-case matcher could fire (rare: a token such as "e.g" next to ".") is tokenized whole."""
+
+    def __init__(self, backend: "RuleTokenizer | _SpacyWords", max_entries: int = 1_000_000):
+        self.rules = backend if isinstance(backend, RuleTokenizer) else None
+        self.cache: dict[str, list[str] | tuple[str, ...]] = {}
         self.max_entries = max_entries
-        t = self.words.tokenizer
-        self.specials = set(t.rules or {})
-        self.prefix, self.suffix, self.infix = t.prefix_search, t.suffix_search, t.infix_finditer
-        self.triggers = self._triggers()
+        if self.rules is not None:
+            self.words = None
+            self.specials = frozenset(self.rules.specials) | frozenset(self.rules.index)
+            triggers = self.rules.triggers
+        else:
+            self.words = backend
+            t = backend.tokenizer
+            self.specials = frozenset(t.rules or {})
+            self.prefix, self.suffix, self.infix = t.prefix_search, t.suffix_search, t.infix_finditer
+            triggers = self._triggers()
+        # a search for the trigger characters (None: every chunk is checked)
+        self.trigger = _char_class(triggers) if triggers else None
+        self.all_suspect = triggers is None
 
     def _triggers(self) -> frozenset[str] | None:
         """Characters without which no prefix, suffix or infix rule can match: a chunk holding none of them
         (and not a special case) is one token, so spaCy's regexes need not run on it."""
+        from filters.spacy_rules import _required_chars
+
         found: set[str] = set()
         for rule in (self.prefix, self.suffix, self.infix):
             if rule is None:
@@ -199,7 +185,9 @@ class _ChunkCachedSpacy:
         return (chunk not in self.specials and not (self.prefix and self.prefix(chunk))
                 and not (self.suffix and self.suffix(chunk)) and not (self.infix and next(self.infix(chunk), None)))
 
-    def _tokens(self, chunk: str) -> list[str]:
+    def _tokens(self, chunk: str):
+        if self.rules is not None:
+            return self.rules.chunk_tokens(chunk)
         toks = self.cache.get(chunk)
         if toks is None:
             if len(self.cache) >= self.max_entries:
@@ -207,23 +195,41 @@ class _ChunkCachedSpacy:
             toks = self.cache[chunk] = [chunk] if self._single(chunk) else self.words(chunk)
         return toks
 
-    def _multi(self, text: str, chunks: list[str]) -> dict[str, list[str]]:
-        """The chunks of `text` that are more than one token (or another one), with their tokens."""
-        if self.triggers is None:  # rules we cannot read: every chunk is checked
-            suspects = set(chunks)
-        else:  # only chunks with a trigger character or a special case can be more than one token
-            suspects = self.specials.intersection(chunks)
-            present = self.triggers.intersection(text)
-            if len(present) == 1:
-                (ch,) = present
-                suspects.update(c for c in chunks if ch in c)
-            elif present:
-                suspects.update(c for c in chunks if not present.isdisjoint(c))
-        return {c: t for c in suspects if len(t := self._tokens(c)) != 1 or t[0] != c}
+    def _suspects(self, text: str, chunks: list[str]) -> set[str]:
+        """The chunks that can be more than one token: special cases, and chunks with a trigger character."""
+        suspects = set(self.specials.intersection(chunks))
+        if self.all_suspect:
+            suspects.update(chunks)
+        elif self.trigger is not None:
+            spaced = text if not _OTHER_SPACE.search(text) else " ".join(chunks)
+            find, rfind, search = spaced.find, spaced.rfind, self.trigger.search
+            m = search(spaced)
+            while m is not None:  # the chunk around each trigger character
+                pos = m.start()
+                end = find(" ", pos)
+                if end < 0:
+                    end = len(spaced)
+                suspects.add(spaced[rfind(" ", 0, pos) + 1:end])
+                m = search(spaced, end)
+            suspects.discard("")
+        return suspects
+
+    def _multi(self, text: str, chunks: list[str]) -> dict | None:
+        """The chunks of `text` that are more than one token (or another one), with their tokens; None when
+        the special-case matcher may apply (then the whole text is tokenized)."""
+        suspects = self._suspects(text, chunks)
+        multi = {c: t for c in suspects if len(t := self._tokens(c)) != 1 or t[0] != c}
+        if self.rules is not None and self.rules.index:
+            index = self.rules.index
+            if not index.isdisjoint(suspects) or any(not index.isdisjoint(t) for t in multi.values()):
+                return None
+        return multi
 
     def __call__(self, text: str) -> list[str]:
         chunks = text.split()
         multi = self._multi(text, chunks)
+        if multi is None:
+            return self.rules.words(text)
         if not multi:
             return chunks
         out: list[str] = []
@@ -240,17 +246,34 @@ class _ChunkCachedSpacy:
         removed), the text itself when no chunk splits and the spaces are single, as for most pages."""
         chunks = text.split()
         multi = self._multi(text, chunks)
+        if multi is None:
+            return " ".join(self.rules.words(text))
         if not multi and not _IRREGULAR_SPACE.search(text):
             return text
         return " ".join(" ".join(multi[c]) if c in multi else c for c in chunks)
 
 
+_OTHER_SPACE = re.compile(r"[^\S ]")
+
+
 @lru_cache(maxsize=None)
 def normalized_word_splitter(language: str) -> Callable[[str], list[str]]:
-    """Like `word_tokenizer(language)`, for text already normalised to single spaces; much faster for spaCy."""
+    """Like `word_tokenizer(language)`, for text already normalised to single spaces; much faster for spaCy.
+
+    Languages whose word tokenizer is spaCy's rule tokenizer use a snapshot of its rules
+    (filters.spacy_rules), made and checked against spaCy on first use and cached: later processes do not
+    import spaCy at all."""
+    from filters import spacy_rules
+
+    rules = spacy_rules.load(language)
+    if rules is not None:
+        return _ChunkCached(rules)
     words = word_tokenizer(language)
     from spacy.tokenizer import Tokenizer
 
-    if isinstance(words, _SpacyWords) and type(words.tokenizer) is Tokenizer:  # not jieba's or other custom ones
-        return _ChunkCachedSpacy(words)
-    return words
+    rule_based = isinstance(words, _SpacyWords) and type(words.tokenizer) is Tokenizer  # not jieba's or the like
+    if not (rule_based and words.fallback) and not spacy_rules.known_unsupported(language):
+        rules = spacy_rules.save(language, words.tok.language if rule_based else None, rule_based and words.tokenizer)
+        if rules is not None:
+            return _ChunkCached(rules)
+    return _ChunkCached(words) if rule_based else words

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from curation.atomic import TMP_SUFFIX, commit, temp_path, write_error
 from curation.core import CurationError
+from curation.io.arrow_arrays import bool_array, int64_array, string_array
 from curation.io.paths import infer_format, resolve_paths
 from curation.io.readers import language_values, record_batches, text_values
 from dedup.minhash import Deduper, MinhashConfig
@@ -269,17 +270,17 @@ def _write_kept(files, formats, output, keep, size, cluster, id_column="id", exc
                 if size is not None:  # MinHash: cluster size and id for rehydration
                     table = table.drop_columns([c for c in ("minhash_cluster_size", "minhash_cluster_id")
                                                 if c in table.column_names])
-                    table = table.append_column("minhash_cluster_size", pa.array(size[n:n + m]))
-                    table = table.append_column("minhash_cluster_id", pa.array(cluster_ids, pa.string()))
-                parts = {"kept": table.filter(pa.array(keep[n:n + m]))}
+                    table = table.append_column("minhash_cluster_size", int64_array(size[n:n + m]))
+                    table = table.append_column("minhash_cluster_id", string_array(cluster_ids))
+                parts = {"kept": table.filter(bool_array(keep[n:n + m]))}
                 if exclusions:
                     removed_mask = ~keep[n:n + m]
-                    removed = table.filter(pa.array(removed_mask))
+                    removed = table.filter(bool_array(removed_mask))
                     dup_of = [c for c, rm in zip(cluster_ids, removed_mask) if rm]
                     parts["removed"] = removed.drop_columns([c for c in ("duplicate_of", "filter_reason")
                                                              if c in removed.column_names]).append_column(
-                        "duplicate_of", pa.array(dup_of, pa.string())).append_column(
-                        "filter_reason", pa.array([reason] * len(removed), pa.string()))
+                        "duplicate_of", string_array(dup_of)).append_column(
+                        "filter_reason", string_array([reason] * len(removed)))
                 for kind, part in parts.items():
                     try:
                         if kind not in writers:

@@ -39,6 +39,7 @@ import struct
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -157,12 +158,27 @@ def config_for(mode: str = "robust", **settings) -> "MinhashConfig":
 # --------------------------------------------------------------------------------------------- signatures
 
 
+@lru_cache(maxsize=64)
+def _packer(tokenize):
+    """A dedup.fast_normalize.FastPacker for a word splitter that describes its rules (`fast_spec`), or None."""
+    spec = getattr(tokenize, "fast_spec", None)
+    spec = spec() if spec is not None else None
+    if spec is None:
+        return None
+    from dedup.fast_normalize import FastPacker
+
+    return FastPacker(spec)
+
+
 def _pack(texts: Iterable[str], tokenize: Callable[[str], list[str]], lines=None, hosts=None,
           min_words: int = 1) -> tuple[np.ndarray, np.ndarray]:
     # a splitter with `joined` (filters.words' chunk-cached spaCy) gives the words joined by spaces at once:
     # the normalised text itself when no chunk splits, so most pages are never cut into a list of words
     words = getattr(tokenize, "joined", None) or (lambda text: " ".join(tokenize(text)))
     if lines is None:
+        packer = _packer(tokenize)
+        if packer is not None:  # normalised and split in one Numba pass where the characters allow
+            return packer.pack(list(texts), lambda t: words(normalize(t)))
         parts = [words(normalize(t)).encode("utf-8") for t in texts]
     else:  # a dedup.boilerplate.LineCounts: the page without its boilerplate lines
         hosts = hosts if hosts is not None else [None] * len(texts)

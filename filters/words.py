@@ -123,9 +123,11 @@ def _quiet_libraries() -> None:
 _IRREGULAR_SPACE = re.compile(r"[^\S ]|  |^ | $")  # any whitespace but single inner spaces
 
 
-def _char_class(chars: frozenset[str]) -> re.Pattern:
+def _char_class(chars) -> re.Pattern | None:
     """A regex matching any one of `chars` (as ranges: a class of thousands of characters compiles fast)."""
     codes = sorted(map(ord, chars))
+    if not codes:
+        return None
     parts, i = [], 0
     while i < len(codes):
         j = i
@@ -161,9 +163,11 @@ class _ChunkCached:
             self.specials = frozenset(t.rules or {})
             self.prefix, self.suffix, self.infix = t.prefix_search, t.suffix_search, t.infix_finditer
             triggers = self._triggers()
-        # a search for the trigger characters (None: every chunk is checked)
-        self.trigger = _char_class(triggers) if triggers else None
+        # searches for the trigger characters: those of the Basic Multilingual Plane, and the others apart (a
+        # class with characters beyond U+FFFF makes `re` test every range in turn: 20x slower)
         self.all_suspect = triggers is None
+        self.trigger = _char_class(c for c in triggers or () if c <= "\uffff")
+        self.trigger_astral = _char_class(c for c in triggers or () if c > "\uffff")
 
     def _triggers(self) -> frozenset[str] | None:
         """Characters without which no prefix, suffix or infix rule can match: a chunk holding none of them
@@ -200,17 +204,21 @@ class _ChunkCached:
         suspects = set(self.specials.intersection(chunks))
         if self.all_suspect:
             suspects.update(chunks)
-        elif self.trigger is not None:
+        else:
             spaced = text if not _OTHER_SPACE.search(text) else " ".join(chunks)
-            find, rfind, search = spaced.find, spaced.rfind, self.trigger.search
-            m = search(spaced)
-            while m is not None:  # the chunk around each trigger character
-                pos = m.start()
-                end = find(" ", pos)
-                if end < 0:
-                    end = len(spaced)
-                suspects.add(spaced[rfind(" ", 0, pos) + 1:end])
-                m = search(spaced, end)
+            astral = self.trigger_astral is not None and not spaced.isascii() and max(spaced) > "\uffff"
+            for rx in (self.trigger, self.trigger_astral if astral else None):
+                if rx is None:
+                    continue
+                find, rfind, search = spaced.find, spaced.rfind, rx.search
+                m = search(spaced)
+                while m is not None:  # the chunk around each trigger character
+                    pos = m.start()
+                    end = find(" ", pos)
+                    if end < 0:
+                        end = len(spaced)
+                    suspects.add(spaced[rfind(" ", 0, pos) + 1:end])
+                    m = search(spaced, end)
             suspects.discard("")
         return suspects
 
@@ -224,6 +232,11 @@ class _ChunkCached:
             if not index.isdisjoint(suspects) or any(not index.isdisjoint(t) for t in multi.values()):
                 return None
         return multi
+
+    def fast_spec(self) -> "_FastSpec | None":
+        """What a batch normaliser needs to split words itself (dedup.fast_normalize): None when every chunk
+        must be looked at (rules whose trigger characters cannot be told)."""
+        return None if self.all_suspect else _FastSpec(self)
 
     def __call__(self, text: str) -> list[str]:
         chunks = text.split()
@@ -251,6 +264,20 @@ class _ChunkCached:
         if not multi and not _IRREGULAR_SPACE.search(text):
             return text
         return " ".join(" ".join(multi[c]) if c in multi else c for c in chunks)
+
+
+class _FastSpec:
+    """A splitter's rules for dedup.fast_normalize: its trigger characters, the words that may be special
+    cases (or start the special-case matcher), a word's tokens, whether tokens call for tokenizing the whole
+    text, and the exact path for a normalised text (`joined`)."""
+
+    def __init__(self, split: _ChunkCached):
+        self.triggers = frozenset(split.rules.triggers if split.rules is not None else split._triggers())
+        self.watch = split.specials
+        self.tokens = split._tokens
+        index = split.rules.index if split.rules is not None else frozenset()
+        self.needs_whole = lambda toks: not index.isdisjoint(toks)
+        self.joined = split.joined
 
 
 _OTHER_SPACE = re.compile(r"[^\S ]")

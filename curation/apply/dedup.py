@@ -29,6 +29,9 @@ from dedup.minhash import Deduper, MinhashConfig
 from filters.words import normalized_word_splitter
 
 BATCH = 4096
+# mode robust reads its input twice; up to this many characters of text, the first pass's normalised lines are
+# kept for the second (about 2 bytes of memory a character), so each page is read and normalised once
+PAGE_CACHE_CHARS = 200_000_000
 
 
 def _language_batches(files, formats, language, text_column, language_column, url_column, counts,
@@ -90,14 +93,27 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
     work = Path(tempfile.mkdtemp(prefix=".curate-dedup-", suffix=TMP_SUFFIX,
                                  dir=output if os.path.isdir(output) else None))
     line_counts = None  # one count for every language: a host's chrome is the same whatever the article's language
+    cached = None  # the first pass's batches, each page as its normalised lines, while they fit PAGE_CACHE_CHARS
+    counts = Counter()
     if config.strips_boilerplate:
+        from dedup.boilerplate import page_lines
+
         line_counts = LineCounts(config.boilerplate_host_docs, config.boilerplate_docs, work / "lines")
+        cached, held = ([] if order == "input" else None), 0
         bar = tqdm(desc="boilerplate lines", unit=" docs", disable=not progress)
         try:
             for m, groups in _language_batches(files, formats, language, text_column, language_column, url_column,
-                                               None):
-                for _, texts, hosts in groups.values():
-                    line_counts.add(texts, hosts)
+                                               counts):
+                batch = {}
+                for lang, (idx, texts, hosts) in groups.items():
+                    pages = [page_lines(t) for t in texts]
+                    line_counts.add_pages(pages, hosts)
+                    batch[lang] = (idx, pages, hosts)
+                    held += sum(map(len, texts))
+                if cached is not None and held <= PAGE_CACHE_CHARS:
+                    cached.append((m, batch))
+                else:
+                    cached = None
                 bar.update(m)
             line_counts.freeze()
         except OSError as e:
@@ -110,12 +126,16 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
     dedupers: dict[str, Deduper] = {}
     rows: dict[str, list[np.ndarray]] = {}  # per language: global row numbers, in the deduper's order
     all_ids: dict[str, list[str]] = {}  # order "id": per language, the ids in the deduper's order
-    counts = Counter()
+    if cached is None:
+        counts = Counter()
+        batches = _language_batches(files, formats, language, text_column, language_column, url_column, counts,
+                                    id_column if order == "id" else None)
+    else:  # each page normalised once: the second pass takes the first one's lines
+        batches = iter(cached)
     n = 0
     bar = tqdm(desc="signatures", unit=" docs", disable=not progress)
     try:
-        for m, groups in _language_batches(files, formats, language, text_column, language_column, url_column, counts,
-                                           id_column if order == "id" else None):
+        for m, groups in batches:
             for lang, (idx, texts, hosts, *ids) in groups.items():
                 if lang not in dedupers:
                     dedupers[lang] = Deduper(normalized_word_splitter(lang), config, work / _safe(lang),

@@ -182,7 +182,11 @@ def _pack(texts: Iterable[str], tokenize: Callable[[str], list[str]], lines=None
         parts = [words(normalize(t)).encode("utf-8") for t in texts]
     else:  # a dedup.boilerplate.LineCounts: the page without its boilerplate lines
         hosts = hosts if hosts is not None else [None] * len(texts)
-        parts = [words(lines.content(t, h, min_words)).encode("utf-8") for t, h in zip(texts, hosts)]
+        contents = [lines.content(t, h, min_words) for t, h in zip(texts, hosts)]
+        packer = _packer(tokenize)
+        if packer is not None:  # normalised text: the pass leaves it as it is and splits the words
+            return packer.pack(contents, words)
+        parts = [words(c).encode("utf-8") for c in contents]
     offsets = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in parts], out=offsets[1:])
     return np.frombuffer(b"".join(parts), dtype=np.uint8), offsets

@@ -33,8 +33,17 @@ _PART_BITS = 6
 _HOST_TAG = np.uint64(1)
 
 
+# an ASCII word in its place for ASCII pages, which keeps them on normalize's fast ASCII path (used only when the
+# normalised page holds it exactly once per line break, i.e. never on its own)
+_ASCII_BREAK = "qxzjlinebreakqxzj"
+
+
 def normalized_lines(text: str) -> list[str]:
     """The page's lines after the MinHash normalisation (dedup.normalize), empty ones dropped."""
+    if text.isascii():
+        norm = normalize(text.replace("\n", f" {_ASCII_BREAK} "))
+        if norm.count(_ASCII_BREAK) == text.count("\n"):
+            return [s for s in (part.strip() for part in norm.split(_ASCII_BREAK)) if s]
     norm = normalize(text.replace("\n", f" {LINE_BREAK} "))
     return [s for s in (part.strip() for part in norm.split(LINE_BREAK)) if s]
 

@@ -41,3 +41,18 @@ def test_batch_pass_equals_the_python_way(lang, udhr):
     got = [buf[offsets[i]:offsets[i + 1]].tobytes() for i in range(len(texts))]
     assert got == slow
     assert packer.table.cls[ord("é")] & 7 not in (0, 7)  # learnt on the way
+
+
+def test_ascii_line_marker_keeps_the_lines():
+    """Mode robust's lines of an ASCII page, normalised on the ASCII path, equal those of the general way."""
+    from dedup.boilerplate import LINE_BREAK, normalized_lines
+
+    def general(text):
+        norm = normalize(text.replace("\n", f" {LINE_BREAK} "))
+        return [s for s in (part.strip() for part in norm.split(LINE_BREAK)) if s]
+
+    rnd = random.Random(3)
+    alphabet = list("ab0.,\n \t!QX") + ["qxzjlinebreakqxzj", "QXZJLINEBREAKQXZJ", "x\n\ny", "1.\n5", "Kelvin \u212a"]
+    texts = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40))) for _ in range(3000)]
+    for text in texts + ADVERSARIAL:
+        assert normalized_lines(text) == general(text), text

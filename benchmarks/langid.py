@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", action="append", required=True, metavar="NAME=PATH")
     ap.add_argument("--models", default=DEFAULT_MODELS)
-    ap.add_argument("--lingua-sets", default="flores-test,lingua-sentences",
+    ap.add_argument("--lingua-sets", default="flores-test,lingua-sentences,lingua-sentences-heldout",
                     help="the sets lingua is scored on (it is ~50x slower than the others; 'all' for every set)")
     ap.add_argument("--speed-docs", type=int, default=6000, help="documents for the throughput rounds")
     ap.add_argument("--speed-only", action="store_true", help="only the throughput rounds (no scoring)")

@@ -96,7 +96,7 @@ def main(argv=None) -> int:
         print(f"\nlangid stage, label only, {len(texts)} documents (mean {sum(map(len, texts)) / len(texts):.0f} "
               "characters), best of 3 interleaved rounds:")
         for m, r in speed.items():
-            extra = f", asked all models on {r['share_asking_all']:.0%}" if "share_asking_all" in r else ""
+            extra = f", asked all models on {r['share_asking_all']:.1%}" if "share_asking_all" in r else ""
             print(f"  {m:<26}{r['us_per_doc']:>9.1f} us/doc   {r['ratio_to_lid176']:.2f}x lid.176{extra}")
     if a.json:
         Path(a.json).write_text(json.dumps({"eval": res, "throughput": speed, "documents_timed": len(texts)},

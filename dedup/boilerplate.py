@@ -63,6 +63,12 @@ def host_key(host: str | None) -> np.uint64:
     return np.uint64(xxhash.xxh3_64_intdigest(host.lower().removeprefix("www."))) if host else np.uint64(0)
 
 
+def _host_key_array(hosts) -> np.ndarray:
+    """host_key of each host (uint64; 0 for none), each distinct host hashed once."""
+    seen: dict = {}
+    return np.array([seen[h] if h in seen else seen.setdefault(h, host_key(h)) for h in hosts], dtype=np.uint64)
+
+
 def _global_keys(hashes: np.ndarray) -> np.ndarray:
     return hashes & ~_HOST_TAG
 
@@ -111,23 +117,30 @@ class LineCounts:
         if self.boilerplate_keys is not None:
             raise CurationError("LineCounts: pages added after freeze(); count every page first")
         hosts = list(hosts) if hosts is not None else [None] * len(pages)
-        parts = []
-        for (_, hashes), host in zip(pages, hosts):
-            h = np.unique(hashes)
-            parts.append(_global_keys(h))
-            hk = host_key(host)
-            if hk:
-                parts.append(_host_keys(h, hk))
         self.pages += len(pages)
-        if parts:
-            keys = np.concatenate(parts)
-            part = (keys >> np.uint64(64 - _PART_BITS)).astype(np.int64)
-            order = np.argsort(part, kind="stable")
-            keys, part = keys[order], part[order]
-            bounds = np.searchsorted(part, np.arange((1 << _PART_BITS) + 1))
-            for p in range(1 << _PART_BITS):
-                if bounds[p + 1] > bounds[p]:
-                    self._spills[p].write(keys[bounds[p]:bounds[p + 1]].tobytes())
+        if not pages:
+            return
+        # each page's distinct hashes, for the whole batch at once: sorted by (page, hash), repeats dropped
+        sizes = np.fromiter((len(h) for _, h in pages), dtype=np.int64, count=len(pages))
+        if not sizes.sum():
+            return
+        hashes = np.concatenate([np.asarray(h, dtype=np.uint64) for _, h in pages])
+        page = np.repeat(np.arange(len(pages)), sizes)
+        order = np.lexsort((hashes, page))
+        hashes, page = hashes[order], page[order]
+        first = np.ones(len(hashes), dtype=bool)
+        first[1:] = (hashes[1:] != hashes[:-1]) | (page[1:] != page[:-1])
+        hashes, page = hashes[first], page[first]
+        host_keys = _host_key_array(hosts)[page]
+        with_host = host_keys != 0
+        keys = np.concatenate([_global_keys(hashes), _host_keys(hashes[with_host], host_keys[with_host])])
+        part = (keys >> np.uint64(64 - _PART_BITS)).astype(np.int64)
+        order = np.argsort(part, kind="stable")
+        keys, part = keys[order], part[order]
+        bounds = np.searchsorted(part, np.arange((1 << _PART_BITS) + 1))
+        for p in range(1 << _PART_BITS):
+            if bounds[p + 1] > bounds[p]:
+                self._spills[p].write(keys[bounds[p]:bounds[p + 1]].tobytes())
 
     def close_spills(self) -> list[Path]:
         """Close the spill files and return them, one per partition (for counting elsewhere, e.g. one
@@ -171,6 +184,37 @@ class LineCounts:
         hk = host_key(host)
         if hk:
             out |= self._known(_host_keys(hashes, hk))
+        return out
+
+    def contents(self, pages: list, hosts: list[str | None] | None, min_words: int) -> list[str]:
+        """`content` of each page of a batch (the boilerplate look-ups done for the whole batch at once)."""
+        self.freeze()
+        pages = [page_lines(p) if isinstance(p, str) else p for p in pages]
+        hosts = hosts if hosts is not None else [None] * len(pages)
+        sizes = [len(h) for _, h in pages]
+        if not sum(sizes):
+            return [""] * len(pages)
+        hashes = np.concatenate([np.asarray(h, dtype=np.uint64) for _, h in pages])
+        drop = self._known(_global_keys(hashes))
+        host_keys = np.repeat(_host_key_array(hosts), sizes)
+        with_host = host_keys != 0
+        if with_host.any():
+            drop[with_host] |= self._known(_host_keys(hashes[with_host], host_keys[with_host]))
+        out = []
+        pos = 0
+        ends = np.cumsum(sizes)
+        cum = np.concatenate(([0], np.cumsum(drop)))
+        dropped = cum[ends] - cum[ends - np.asarray(sizes)]  # boilerplate lines per page
+        drop_list = drop.tolist()
+        for (lines, _), n, any_dropped in zip(pages, sizes, dropped.tolist()):
+            if not any_dropped or not n:
+                out.append(" ".join(lines))
+            else:
+                kept = [s for s, d in zip(lines, drop_list[pos:pos + n]) if not d]
+                if sum(s.count(" ") + 1 for s in kept) < min_words:
+                    kept = lines
+                out.append(" ".join(kept))
+            pos += n
         return out
 
     def content(self, page: str | tuple[list[str], np.ndarray], host: str | None, min_words: int) -> str:

@@ -182,7 +182,7 @@ def _pack(texts: Iterable[str], tokenize: Callable[[str], list[str]], lines=None
         parts = [words(normalize(t)).encode("utf-8") for t in texts]
     else:  # a dedup.boilerplate.LineCounts: the page without its boilerplate lines
         hosts = hosts if hosts is not None else [None] * len(texts)
-        contents = [lines.content(t, h, min_words) for t, h in zip(texts, hosts)]
+        contents = lines.contents(list(texts), hosts, min_words)
         packer = _packer(tokenize)
         if packer is not None:  # normalised text: the pass leaves it as it is and splits the words
             return packer.pack(contents, words)

@@ -52,6 +52,15 @@ def line_hashes(lines: list[str]) -> np.ndarray:
     return np.fromiter((xxhash.xxh3_64_intdigest(s) for s in lines), dtype=np.uint64, count=len(lines))
 
 
+def page_lines_batch(texts: list[str]) -> list[tuple[list[str], np.ndarray]]:
+    """`page_lines` of many pages: normalised in one Numba pass where their characters allow
+    (dedup.fast_normalize), the others one by one."""
+    from dedup.fast_normalize import normalized_lines_batch
+
+    return [(lines, line_hashes(lines)) if lines is not None else page_lines(t)
+            for t, lines in zip(texts, normalized_lines_batch(texts))]
+
+
 def page_lines(text: str) -> tuple[list[str], np.ndarray]:
     """A page's normalised lines and their hashes: what both passes need (kept between them when the
     pages are in memory, so each page is normalised once)."""
@@ -110,7 +119,7 @@ class LineCounts:
         self.boilerplate_keys: np.ndarray | None = None  # sorted, after freeze()
 
     def add(self, texts: Iterable[str], hosts: Iterable[str | None] | None = None) -> None:
-        self.add_pages([page_lines(t) for t in texts], hosts)
+        self.add_pages(page_lines_batch(list(texts)), hosts)
 
     def add_pages(self, pages: list[tuple[list[str], np.ndarray]], hosts: Iterable[str | None] | None = None) -> None:
         """`add` for pages already split by `page_lines`."""

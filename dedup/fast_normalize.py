@@ -183,12 +183,14 @@ def _end_word(out, ws, o, trig, d, special_hashes, special_bits, prefilter, max_
 
 @numba.njit(cache=True)
 def normalize_batch(buf, offsets, first, cls, mapped, special_hashes, special_bits, prefilter, max_special,
-                    skip_zero, out, out_offsets, status, unknown, flagged):
+                    skip_zero, out, out_offsets, status, unknown, flagged, lines):
     """Normalise documents buf[offsets[d]:offsets[d + 1]] (UTF-8), from document `first` on, into out (words
     joined by single spaces, documents back to back from out_offsets[d]); status[d]: 0 done, 1 holds a code
     point of unknown class (recorded in `unknown` while there is room), 2 holds one this pass cannot treat
     (then its output is empty). Words to check are written to `flagged` as (document, start, end) in out;
-    the pass stops before a document that might not fit. Returns (next document, unknown, flagged) counts."""
+    the pass stops before a document that might not fit. With `lines`, a line feed ends a line: lines that
+    keep a word are separated by a line feed in out (mode robust's lines), and no word is flagged. Returns
+    (next document, unknown, flagged) counts."""
     n_docs = offsets.shape[0] - 1
     n_unknown = 0
     n_flagged = 0
@@ -196,7 +198,7 @@ def normalize_batch(buf, offsets, first, cls, mapped, special_hashes, special_bi
     zero_trig = (cls[48] & 8) != 0
     for d in range(first, n_docs):
         lo, hi = offsets[d], offsets[d + 1]
-        if n_flagged + (hi - lo) // 2 + 1 > flagged.shape[0]:
+        if not lines and n_flagged + (hi - lo) // 2 + 1 > flagged.shape[0]:
             out_offsets[d] = o
             return d, n_unknown, n_flagged
         out_offsets[d] = o
@@ -206,8 +208,15 @@ def normalize_batch(buf, offsets, first, cls, mapped, special_hashes, special_bi
         ws = -1  # output position where the current word starts, -1 between words
         trig = False
         st = 0
+        new_line = False  # a line feed since the last word (lines mode)
         while i < hi:
             b = buf[i]
+            if lines and b == 10:
+                if ws >= 0:
+                    ws = -1
+                new_line = True
+                i += 1
+                continue
             if b < 128:
                 cp = np.int64(b)
                 ln = 1
@@ -218,8 +227,9 @@ def normalize_batch(buf, offsets, first, cls, mapped, special_hashes, special_bi
             if kind == 1 or kind == 2 or kind == 3:  # part of a word (7: pending, as 0)
                 if ws < 0:
                     if o > doc_start:
-                        out[o] = 32
+                        out[o] = 10 if new_line else 32
                         o += 1
+                    new_line = False
                     ws = o
                     trig = False
                 if kind == 3:  # a number: digits, optionally a separator and digits -> "0"
@@ -264,8 +274,9 @@ def normalize_batch(buf, offsets, first, cls, mapped, special_hashes, special_bi
                 i += ln
             elif kind == 5 or kind == 4:  # a space (a separator outside a number is punctuation)
                 if ws >= 0:
-                    n_flagged = _end_word(out, ws, o, trig, d, special_hashes, special_bits, prefilter,
-                                          max_special, skip_zero, flagged, n_flagged)
+                    if not lines:
+                        n_flagged = _end_word(out, ws, o, trig, d, special_hashes, special_bits, prefilter,
+                                              max_special, skip_zero, flagged, n_flagged)
                     ws = -1
                 i += ln
             elif kind == 0 or kind == 7:
@@ -277,7 +288,7 @@ def normalize_batch(buf, offsets, first, cls, mapped, special_hashes, special_bi
             else:
                 st = 2
                 break
-        if ws >= 0:
+        if ws >= 0 and not lines:
             n_flagged = _end_word(out, ws, o, trig, d, special_hashes, special_bits, prefilter, max_special,
                                   skip_zero, flagged, n_flagged)
         status[d] = st
@@ -341,7 +352,7 @@ class FastPacker:
         while True:
             args = (self.special_hashes, self.special_bits, self.prefilter, self.max_special, self.skip_zero)
             nxt, n_unknown, n_flagged = normalize_batch(buf, offsets, first, t.cls, t.mapped, *args, out,
-                                                        out_offsets, status, unknown, flagged)
+                                                        out_offsets, status, unknown, flagged, False)
             if n_unknown:  # (not after learn_all) classify the new code points, then that stretch again
                 t.learn(unknown[:n_unknown])
                 continue
@@ -389,3 +400,38 @@ def _hash(data: bytes) -> int:
     import xxhash
 
     return xxhash.xxh64_intdigest(data)
+
+
+_LINE_TABLE: CharTable | None = None
+
+
+def normalized_lines_batch(texts: list[str]) -> list[list[str] | None]:
+    """Each text's normalised lines (dedup.boilerplate.normalized_lines), or None for a text this pass cannot
+    treat (the caller takes the Python way for it)."""
+    global _LINE_TABLE
+    if _LINE_TABLE is None:
+        _LINE_TABLE = CharTable(())
+        _LINE_TABLE.cls[0xE000] = UNSUPPORTED  # boilerplate.LINE_BREAK: a line break of its own there
+    t = _LINE_TABLE
+    encoded = [x.encode("utf-8", "surrogatepass") for x in texts]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    buf = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    t.learn_all(buf)
+    out = np.empty(len(buf), dtype=np.uint8)
+    out_offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    status = np.zeros(len(texts), dtype=np.uint8)
+    unknown = np.empty(4096, dtype=np.int64)
+    no_words = (np.zeros(1, np.uint64), np.zeros(1, np.bool_), np.zeros(256 * 32, np.bool_), -1, False)
+    first = 0
+    while first < len(texts):
+        nxt, n_unknown, _ = normalize_batch(buf, offsets, first, t.cls, t.mapped, *no_words, out, out_offsets,
+                                            status, unknown, np.empty((1, 3), np.int64), True)
+        if n_unknown:
+            t.learn(unknown[:n_unknown])
+            continue
+        first = nxt
+    raw = out[:out_offsets[-1]].tobytes()
+    bounds = out_offsets.tolist()
+    return [None if status[d] else raw[bounds[d]:bounds[d + 1]].decode("utf-8").split("\n")
+            if bounds[d + 1] > bounds[d] else [] for d in range(len(texts))]

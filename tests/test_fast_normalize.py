@@ -56,3 +56,20 @@ def test_ascii_line_marker_keeps_the_lines():
     texts = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40))) for _ in range(3000)]
     for text in texts + ADVERSARIAL:
         assert normalized_lines(text) == general(text), text
+
+
+def test_batch_lines_equal_the_python_way(udhr):
+    """Mode robust's normalised lines of a batch (one Numba pass) equal boilerplate.normalized_lines'."""
+    from dedup.boilerplate import normalized_lines, page_lines, page_lines_batch
+    from dedup.fast_normalize import normalized_lines_batch
+
+    rnd = random.Random(11)
+    alphabet = TRICKY + ["\n", "\n\n", " \n ", "1.\n5", "\r\n"]
+    texts = list(udhr.values()) + ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 60)))
+                                   for _ in range(3000)] + ADVERSARIAL + ["", "\n", "a\n\nb", "x\ue000y\nz"]
+    got = normalized_lines_batch(texts)
+    assert got[0] is not None and sum(g is not None for g in got) > 100  # the fast way, for many
+    for text, lines in zip(texts, got):
+        assert lines is None or lines == normalized_lines(text), text
+    for (lines, hashes), (lines2, hashes2) in zip(page_lines_batch(texts), map(page_lines, texts)):
+        assert lines == lines2 and hashes.tolist() == hashes2.tolist()

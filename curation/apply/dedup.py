@@ -96,7 +96,7 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
     cached = None  # the first pass's batches, each page as its normalised lines, while they fit PAGE_CACHE_CHARS
     counts = Counter()
     if config.strips_boilerplate:
-        from dedup.boilerplate import page_lines
+        from dedup.boilerplate import page_lines_batch
 
         line_counts = LineCounts(config.boilerplate_host_docs, config.boilerplate_docs, work / "lines")
         cached, held = ([] if order == "input" else None), 0
@@ -106,7 +106,7 @@ def dedup_files(inputs: list[str], output: str, language: str | None = None, tex
                                                counts):
                 batch = {}
                 for lang, (idx, texts, hosts) in groups.items():
-                    pages = [page_lines(t) for t in texts]
+                    pages = page_lines_batch(texts)
                     line_counts.add_pages(pages, hosts)
                     batch[lang] = (idx, pages, hosts)
                     held += sum(map(len, texts))

@@ -334,7 +334,9 @@ class FastPacker:
                 self._verdicts[word] = v
         return v
 
-    def pack(self, texts: list[str], slow) -> tuple[np.ndarray, np.ndarray]:
+    def pack(self, texts: list[str], slow, normalize=None) -> tuple[np.ndarray, np.ndarray]:
+        """With `normalize` (dedup.normalize.normalize), documents this pass cannot normalise are normalised
+        in Python and then split by the pass (normalised text suits it); `slow` is left for the rest."""
         encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(b) for b in encoded], out=offsets[1:])
@@ -373,11 +375,20 @@ class FastPacker:
         if not whole and not edits:
             return out[:out_offsets[-1]], out_offsets
         bounds = out_offsets.tolist()
+        again: dict[int, bytes] = {}
+        if normalize is not None:  # normalised in Python, split here
+            idx = [d for d in sorted(whole) if status[d]]
+            if idx:
+                sub, sub_offsets = self.pack([normalize(texts[d]) for d in idx], self.spec.joined)
+                sub_bytes, cuts = sub.tobytes(), sub_offsets.tolist()
+                again = {d: sub_bytes[cuts[k]:cuts[k + 1]] for k, d in enumerate(idx)}
         parts = []
         for d in range(len(texts)):
             lo, hi = bounds[d], bounds[d + 1]
             if d in whole:
-                if status[d]:  # the Python way from the start
+                if d in again:
+                    parts.append(again[d])
+                elif status[d]:  # the Python way from the start
                     parts.append(slow(texts[d]).encode("utf-8"))
                 else:  # normalised here, the words split in Python
                     parts.append(self.spec.joined(outb[lo:hi].decode("utf-8")).encode("utf-8"))

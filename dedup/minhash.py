@@ -178,7 +178,7 @@ def _pack(texts: Iterable[str], tokenize: Callable[[str], list[str]], lines=None
     if lines is None:
         packer = _packer(tokenize)
         if packer is not None:  # normalised and split in one Numba pass where the characters allow
-            return packer.pack(list(texts), lambda t: words(normalize(t)))
+            return packer.pack(list(texts), lambda t: words(normalize(t)), normalize)
         parts = [words(normalize(t)).encode("utf-8") for t in texts]
     else:  # a dedup.boilerplate.LineCounts: the page without its boilerplate lines
         hosts = hosts if hosts is not None else [None] * len(texts)

@@ -632,14 +632,18 @@ class MinhashClusters(PipelineStep):
         """Per signature task, its documents' decisions; `docs` (sorted global numbers) are the documents
         with a decision other than "kept, alone": the rest are kept in a cluster of one."""
         offsets = _offsets(tasks, lang)
-        rep_ids: dict[int, str] = {}
-        need = np.unique(rep[~keep | (sizes > 1)])  # the kept documents' ids that others point at
+        # the kept documents that others point at (sorted global numbers) and their ids, in that order (the
+        # tasks' numbers ascend with their rank): an Arrow array, about 16 bytes + the id per cluster, where
+        # a dict of Python objects took about 200 (the one structure here that grows with the language)
+        need = np.unique(rep[~keep | (sizes > 1)])
+        chunks = [pa.array([], pa.large_string())]
         for t in tasks:  # ids of the representatives first (any task may hold one)
-            lo, hi = offsets[t["rank"]], offsets[t["rank"] + 1]
+            lo, hi = int(offsets[t["rank"]]), int(offsets[t["rank"] + 1])
             mine = need[(need >= lo) & (need < hi)]
             if len(mine):
-                ids = _read_ids(self.work, lang, t["rank"], int(hi - lo))
-                rep_ids.update((int(d), ids[d - lo]) for d in mine)
+                ids = _read_ids(self.work, lang, t["rank"], hi - lo)
+                chunks.append(pa.array([ids[d] for d in (mine - lo).tolist()], pa.large_string()))
+        need_ids = pa.concat_arrays(chunks)
         removed = 0
         for t in tasks:
             lo, hi = int(offsets[t["rank"]]), int(offsets[t["rank"] + 1])
@@ -650,7 +654,13 @@ class MinhashClusters(PipelineStep):
             sel = np.flatnonzero((docs >= lo) & (docs < hi))
             local = docs[sel] - lo
             k[local], size[local] = keep[sel], sizes[sel]
-            cluster[local] = [rep_ids.get(int(r), ids[int(r) - lo] if lo <= r < hi else str(r)) for r in rep[sel]]
+            r = rep[sel]
+            at = np.minimum(np.searchsorted(need, r), max(len(need) - 1, 0))
+            pointed = (need[at] == r) if len(need) else np.zeros(len(r), bool)
+            if pointed.any():
+                cluster[local[pointed]] = need_ids.take(pa.array(at[pointed])).to_pylist()
+            # the others are kept alone: their own id (they are in this task)
+            cluster[local[~pointed]] = [ids[d] for d in (r[~pointed] - lo).tolist()]
             if removed_old is not None and len(removed_old):
                 k[removed_old[(removed_old >= lo) & (removed_old < hi)] - lo] = False
             removed += int((~k).sum())

@@ -108,11 +108,12 @@ def dedup_counts(work: Path) -> dict:
     for folder in sorted((work / "clusters").glob("*")):
         if not folder.is_dir():
             continue
-        keep = [v for p in sorted(folder.glob("rank_*.parquet")) for v in pq.read_table(p, columns=["keep"])
-                .column("keep").to_pylist()]
-        if keep:
-            kept = sum(keep)
-            languages[folder.name] = {"in": len(keep), "kept": kept, "removed": len(keep) - kept}
+        n = kept = 0  # counted per file: a language may hold billions of documents
+        for p in sorted(folder.glob("rank_*.parquet")):
+            keep = pq.read_table(p, columns=["keep"]).column("keep").to_numpy()
+            n, kept = n + len(keep), kept + int(keep.sum())
+        if n:
+            languages[folder.name] = {"in": n, "kept": kept, "removed": n - kept}
     total = sum(c["in"] for c in languages.values())
     kept = sum(c["kept"] for c in languages.values())
     return {"documents": total + no_text, "kept": kept + no_text, "removed": total - kept, "no_text": no_text,

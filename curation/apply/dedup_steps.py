@@ -296,22 +296,43 @@ def _band_keys(config: MinhashConfig, band_parts: int) -> list[tuple[int, str]]:
     return [(b, _bk(b, p, band_parts)) for b in range(config.num_buckets) for p in range(band_parts)]
 
 
-def _slice(path: Path, part: int, band_parts: int, config: MinhashConfig) -> np.ndarray:
-    """The records of a sorted bucket file whose first band hash falls in part `part` of `band_parts` equal
-    ranges of [0, 2^61): a contiguous slice, read without the rest of the file (equal band hashes share their
-    first hash, so no run of equal hashes is cut)."""
-    if band_parts == 1:
-        return read_bucket(path).copy()
+def _bucket_records(path: Path, config: MinhashConfig) -> np.ndarray:
+    """A sorted bucket file's records, memory-mapped (nothing read until used)."""
     from dedup.minhash import _HEADER
 
-    dtype = record_dtype(config.hashes_per_bucket)
     with open(path, "rb") as f:
         count = _HEADER.unpack_from(f.read(_HEADER.size))[3]
-    rec = np.memmap(path, dtype=dtype, mode="r", offset=_HEADER.size, shape=(count,))
-    h0 = rec["h"][:, 0]
-    bounds = [np.uint64((int(kernels.MERSENNE) * k) // band_parts) for k in (part, part + 1)]
-    lo = int(np.searchsorted(h0, bounds[0]))
-    hi = int(np.searchsorted(h0, bounds[1])) if part + 1 < band_parts else count
+    return np.memmap(path, dtype=record_dtype(config.hashes_per_bucket), mode="r", offset=_HEADER.size,
+                     shape=(count,))
+
+
+def band_cuts(paths: list[Path], band_parts: int, config: MinhashConfig) -> list[int]:
+    """The band_parts - 1 values of the first band hash that cut a band into parts of about equal size: quantiles
+    of an even sample of every task's records (about 1,000 per part). The first hash is a MinHash minimum, so
+    its values crowd near 0 and equal ranges of [0, 2^61) would put nearly every record in the first part.
+    Every job of the band computes the same cuts from the same files."""
+    if band_parts == 1:
+        return []
+    files = [_bucket_records(p, config) for p in paths]
+    stride = max(1, sum(len(r) for r in files) // (1000 * band_parts))
+    sample = np.sort(np.concatenate([np.asarray(r["h"][::stride, 0]) for r in files] + [np.empty(0, np.uint64)]))
+    if not len(sample):
+        return [0] * (band_parts - 1)
+    return [int(sample[len(sample) * k // band_parts]) for k in range(1, band_parts)]
+
+
+def _slice(path: Path, part: int, cuts: list[int], config: MinhashConfig) -> np.ndarray:
+    """The records of a sorted bucket file whose first band hash falls in part `part` (between cuts[part - 1]
+    and cuts[part]): a contiguous slice, found by binary search and read without the rest of the file (equal
+    band hashes share their first hash, so no run of equal hashes is cut)."""
+    if not cuts:
+        return read_bucket(path).copy()
+    import bisect
+
+    rec = _bucket_records(path, config)
+    h0 = rec["h"][:, 0]  # a strided view: bisect reads a few records (np.searchsorted would copy the column)
+    lo = bisect.bisect_left(h0, np.uint64(cuts[part - 1])) if part > 0 else 0
+    hi = bisect.bisect_left(h0, np.uint64(cuts[part])) if part < len(cuts) else len(rec)
     return np.array(rec[lo:hi])
 
 
@@ -324,12 +345,14 @@ def _band_records(work: Path, tasks: list[dict], lang: str, band: int, config: M
     if offsets[-1] >= 2**32:
         raise CurationError(f"{lang}: {offsets[-1]} documents in one language exceed the 2^32 "
                             "the bucket records can number")
+    paths = {t["rank"]: _task_dir(work, lang, t["rank"]) / f"band_{band:03d}.bucket" for t in tasks}
+    cuts = band_cuts([p for p in paths.values() if p.exists()], band_parts, config)
     parts, keys = [], []
     for t in tasks:
         folder = _task_dir(work, lang, t["rank"])
-        path = folder / f"band_{band:03d}.bucket"
+        path = paths[t["rank"]]
         if path.exists():
-            rec = _slice(path, part, band_parts, config)
+            rec = _slice(path, part, cuts, config)
             task_keys = np.memmap(folder / "keys.u64", dtype=np.uint64, mode="r").reshape(-1, 2)
             keys.append(task_keys[rec["doc"].astype(np.int64)])
             rec["doc"] += np.uint32(offsets[t["rank"]])  # global numbers (checked above)

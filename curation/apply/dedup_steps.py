@@ -174,7 +174,9 @@ class MinhashLines(PipelineStep):
 
 class MinhashLinesMerge(PipelineStep):
     """Robust, step 2 of 2: per partition (split over tasks), every task's keys counted; the boilerplate keys
-    kept. Memory: 8 bytes per key of the partition (1/64 of every page's distinct lines, twice)."""
+    kept. A partition holds 1/64 of every page's distinct lines, twice (about 2.5 billion keys for a billion
+    pages of 80 lines): it is counted in ranges of at most dedup.boilerplate.COUNT_BYTES of keys (about 0.8 GB
+    of memory), each task's file read once per range."""
 
     name = "🫂 MinHash lines merge"
     type = StageKind.DEDUP

@@ -128,8 +128,9 @@ def build_mix(entries: list[MixEntry], paths: dict[str, str], strict: bool = Tru
 
 
 def held_out_sets(paths: dict[str, str]) -> dict[str, LabelledSet]:
-    """The held-out side of every corpus given: FLORES-200 test, NTREX held-out lines, lingua's sentences,
-    word pairs and single words, Tatoeba held-out lines, UDHR held-out paragraphs, MasakhaNEWS test."""
+    """The held-out side of every corpus given: FLORES-200 test, NTREX held-out lines, lingua's sentences
+    (all, and the half the vote was not tuned on), word pairs and single words, Tatoeba held-out lines, UDHR
+    held-out paragraphs, MasakhaNEWS test."""
     out: dict[str, LabelledSet] = {}
     if "sib200" in paths:
         out["flores-test"] = corpora.sib200(paths["sib200"], ("test",))
@@ -138,6 +139,8 @@ def held_out_sets(paths: dict[str, str]) -> dict[str, LabelledSet]:
     if "lingua" in paths:
         for kind in ("sentences", "word-pairs", "single-words"):
             out[f"lingua-{kind}"] = corpora.lingua(paths["lingua"], kind)
+            if kind == "sentences":  # the half the combination's vote was not tuned on (`curate langid trust`)
+                out["lingua-sentences-heldout"] = corpora.lingua(paths["lingua"], kind, "heldout")
     if "tatoeba" in paths:
         out["tatoeba-heldout"] = corpora.tatoeba(paths["tatoeba"], "heldout")
     if "udhr" in paths:

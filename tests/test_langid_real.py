@@ -263,3 +263,23 @@ def test_a_default_run_takes_only_the_combinations_own_cuts(tmp_path):
     th = yaml.safe_load((ROOT / "langid/score_thresholds/curlid+cld2+lid176.yml").read_text())["thresholds"]
     assert lid.threshold("fra_Latn") == (th["fra_Latn"], False)
     assert lid.threshold_file.endswith("curlid+cld2+lid176.yml")
+
+
+def test_trust_command_fits_the_vote_on_tuning_sets_and_the_pair_record_with_linguas_tune_half(
+        fake_corpora, tmp_path, capsys):
+    from langid.combine import load_pairs, load_trust
+
+    out = tmp_path / "trust.json"
+    assert main(["langid", "trust", "--models", "lid176,cld2", "--corpus", f"sib200={fake_corpora['sib200']}",
+                 "--corpus", f"lingua={fake_corpora['lingua']}", "-o", str(out)]) == 0, capsys.readouterr().err
+    body = json.loads(out.read_text(encoding="utf-8"))
+    assert "lingua sentences tune half" in body["source"] and "pairs only" in body["source"]
+    trust = load_trust(out)
+    assert set(trust) == {"lid176", "cld2"}
+    # the trust table counts FLORES dev only (10 documents a language), never lingua's tune half
+    assert sum(n for _, n in trust["cld2"].values()) == 10 * len(LANGS)
+    assert set(load_pairs(out)) == {"lid176+cld2"}
+    sets = held_out_sets({"lingua": fake_corpora["lingua"]})
+    tune = corpora.lingua(fake_corpora["lingua"], "sentences", "tune")
+    assert not set(tune.texts) & set(sets["lingua-sentences-heldout"].texts)
+    assert len(tune) + len(sets["lingua-sentences-heldout"]) == len(sets["lingua-sentences"])

@@ -175,8 +175,8 @@ class MinhashLines(PipelineStep):
 class MinhashLinesMerge(PipelineStep):
     """Robust, step 2 of 2: per partition (split over tasks), every task's keys counted; the boilerplate keys
     kept. A partition holds 1/64 of every page's distinct lines, twice (about 2.5 billion keys for a billion
-    pages of 80 lines): it is counted in ranges of at most dedup.boilerplate.COUNT_BYTES of keys (about 0.8 GB
-    of memory), each task's file read once per range."""
+    pages of 80 lines): it is split into ranges of about dedup.boilerplate.COUNT_BYTES of keys in a temporary
+    folder (each task's file read once) and counted one range at a time (about 0.8 GB of memory)."""
 
     name = "🫂 MinHash lines merge"
     type = StageKind.DEDUP

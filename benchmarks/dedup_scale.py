@@ -3,7 +3,8 @@ structure, every task a process of its own, `--workers` at a time: peak memory o
 per step, documents per second per core, and precision / recall / F1 of the removals.
 
     .venv/bin/python benchmarks/dedup_scale.py --docs 1000000 --json /tmp/scale_1m.json
-    nice -n 10 .venv/bin/python benchmarks/dedup_scale.py --docs 10000000 --docs-per-task 250000
+    nice -n 10 .venv/bin/python benchmarks/dedup_scale.py --docs 10000000 --docs-per-task 250000 \
+        --band-parts 10 --verify-parts 160 --work /big/disk/scale-work      # about 22 GB of work files
 
 The corpus (`GeneratedDocs`, a datatrove reader step that makes its shard's documents on the fly, so that
 the filter step sees the same ones and nothing is stored): one language, `--words` words per document from a

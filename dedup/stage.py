@@ -39,7 +39,7 @@ class MinhashDedup(Stage):
         index: folder of a persistent index of earlier runs' kept documents (e.g. earlier crawl snapshots):
             their duplicates are removed too, and this run's kept documents are added to it
         band_parts: runs of more than one task: each band's records are split into this many hash ranges,
-            one buckets job each (a job holds about 52 bytes x documents of the language / band_parts)
+            one buckets job each (a job peaks at about 180 bytes x documents of the language / band_parts)
         verify_parts: runs of more than one task, mode robust: the candidate pairs are split into this many
             verify jobs by their earlier document (a job holds its pairs and their documents' signatures)
     """

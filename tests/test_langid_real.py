@@ -139,6 +139,14 @@ def test_mix_cap_per_label_holds_across_corpora(fake_corpora, tmp_path):
     assert pairs <= set(zip(full.texts, full.labels))  # a sample of the mix, nothing new
     again, _ = build_mix(entries, fake_corpora, max_per_label=cap)
     assert again.texts == capped.texts  # seeded
+    small = build_mix(entries, fake_corpora, max_per_label=10)[0]
+    spec.write_text("min_per_label: 15\nmax_per_label: 10\ncorpora:\n  - corpus: sib200\n", encoding="utf-8")
+    fill = load_mix_cap(spec, "min_per_label")
+    filled, notes = build_mix(entries, fake_corpora, max_per_label=10, min_per_label=fill)
+    assert {filled.labels.count(lab) for lab in LANGS} == {15} and "repeated up to 15" in notes[-1]
+    assert set(zip(filled.texts, filled.labels)) == set(zip(small.texts, small.labels))  # copies of its own
+    doubled = build_mix(entries, fake_corpora, max_per_label=10, min_per_label=100)[0]
+    assert {doubled.labels.count(lab) for lab in LANGS} == {20}  # at most doubled
     spec.write_text("max_per_label: lots\ncorpora:\n  - corpus: sib200\n", encoding="utf-8")
     with pytest.raises(CurationError, match="max_per_label"):
         load_mix_cap(spec)

@@ -53,7 +53,8 @@ def _cmd_train(args) -> int:
         if args.data:
             raise CurationError("give a labelled DATA file or --mix, not both")
         data, notes = build_mix(load_mix(args.mix), paths, strict=not args.allow_missing,
-                                max_per_label=load_mix_cap(args.mix))
+                                max_per_label=load_mix_cap(args.mix),
+                                min_per_label=load_mix_cap(args.mix, "min_per_label"))
         for line in notes:
             print(line, file=sys.stderr)
     elif args.data:

@@ -4,9 +4,11 @@ with one task the dedup runs in one process, with more as datatrove steps over t
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
 from curation.manifest import parse_manifest
@@ -57,21 +59,38 @@ def kept(out: Path) -> dict[str, dict[str, tuple]]:
     return docs
 
 
+def excluded(out: Path) -> tuple[set[str], list[str], Counter]:
+    """A dedup stage's removed documents as a user finds them: the folders under `_exclusions/00_dedup`
+    holding files, the files' columns, and every row (a multiset, whatever file it is in)."""
+    files = sorted((out / "_exclusions/00_dedup").rglob("*.parquet"))
+    folders = {str(f.parent.relative_to(out)) for f in files}
+    columns = {tuple(pq.read_schema(f).names) for f in files}
+    assert len(columns) == 1, columns
+    rows = Counter(json.dumps(r, sort_keys=True) for f in files for r in pq.read_table(f).to_pylist())
+    return folders, list(columns.pop()), rows
+
+
 @pytest.mark.parametrize("mode", ["robust", "fineweb2"])
-def test_same_kept_documents_with_1_and_3_tasks(inputs, tmp_path, mode):
+def test_same_kept_and_removed_documents_with_1_and_4_tasks(inputs, tmp_path, mode):
     runs = {}
-    for tasks in (1, 3):
+    for tasks in (1, 4):
         out = tmp_path / f"t{tasks}"
         summary = run_manifest(parse_manifest(manifest(inputs, out, tasks, mode), "m.yml"), progress=False)
         runs[tasks] = (kept(out), summary)
-    (one, s1), (three, s3) = runs[1], runs[3]
-    assert one == three and sum(map(len, one.values())) > 40
-    d1, d3 = ([s for s in s["stages"] if s.get("key") == "dedup"][0] for s in (s1, s3))
-    assert d1["removed"] == d3["removed"] > 5
-    assert (tmp_path / "t3/_stages/00_dedup/steps/signatures").is_dir()  # three tasks: the steps ran
-    assert not (tmp_path / "t3/_stages/00_dedup/work").exists()  # and their work files are gone
-    excluded = list((tmp_path / "t3/_exclusions/00_dedup").rglob("*.parquet"))
-    assert sum(pl.read_parquet(f).height for f in excluded) == d3["removed"]
+    (one, s1), (four, s4) = runs[1], runs[4]
+    assert one == four and sum(map(len, one.values())) > 40
+    d1, d4 = ([s for s in s["stages"] if s.get("key") == "dedup"][0] for s in (s1, s4))
+    assert d1["removed"] == d4["removed"] > 5
+    assert (tmp_path / "t4/_stages/00_dedup/steps/signatures").is_dir()  # four tasks: the steps ran
+    assert not (tmp_path / "t1/_stages/00_dedup/steps").exists()  # one task: one process
+    assert not (tmp_path / "t4/_stages/00_dedup/work").exists()  # and their work files are gone
+    # the removed documents: the same folder (flat, no language folders), columns and rows either way
+    folders, columns, rows = excluded(tmp_path / "t4")
+    assert (folders, columns, rows) == excluded(tmp_path / "t1")
+    assert folders == {"_exclusions/00_dedup"} and sum(rows.values()) == d4["removed"]
+    assert columns[-4:] == ["minhash_cluster_size", "minhash_cluster_id", "duplicate_of", "filter_reason"]
+    kept_ids = {i for lang in one.values() for i in lang}
+    assert all(json.loads(r)["duplicate_of"] in kept_ids for r in rows)  # each points at a kept copy
 
 
 SLURM = "{kind: slurm, tasks: 2, workers: 2, partition: cpu, time: '00:30:00', job_name: dd}"

@@ -17,35 +17,35 @@ from tests.test_dedup_steps_robust import make_docs
 from tests.test_executors import fake_slurm  # noqa: F401 (a fixture)
 
 
-@pytest.fixture(scope="module")
-def inputs(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("docs")
-    docs = make_docs(seed=4, n=160)
-    for f in range(5):
+def write_inputs(folder: Path, docs: list[dict] | None = None, files: int = 5) -> Path:
+    """`docs` (default: 160 documents in two languages with near copies and site chrome, from
+    test_dedup_steps_robust) as JSONL, interleaved over `files` files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    docs = make_docs(seed=4, n=160) if docs is None else docs
+    for f in range(files):
         with open(folder / f"part_{f}.jsonl", "w") as out:
-            for d in docs[f::5]:
+            for d in docs[f::files]:
                 out.write(json.dumps({"id": d["id"], "text": d["text"], **d["metadata"]}) + "\n")
     return folder
 
 
-def manifest(src: Path, out: Path, tasks: int, mode: str) -> str:
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    return write_inputs(tmp_path_factory.mktemp("docs"))
+
+
+def manifest(src: Path, out: Path, tasks: int, mode: str, executor: str = "", index: Path | None = None) -> str:
+    """A dedup (with exclusions) and write run of `src` in `mode` on `tasks` tasks (`executor`: more options;
+    `index`: a persistent index of earlier snapshots)."""
+    options = "\n    boilerplate_docs: 10" if mode == "robust" else ""  # the test's sites repeat lines less often
+    options += f"\n    index: {index}" if index else ""
     return f"""
 input: {{paths: ["{src}/*.jsonl"]}}
 output: {{path: "{out}"}}
-executor: {{tasks: {tasks}, workers: 2}}
+executor: {{tasks: {tasks}, workers: 2{executor}}}
 stages:
   - stage: dedup
-    mode: {mode}
-    boilerplate_docs: 10
-    exclusions: true
-  - stage: write
-""" if mode == "robust" else f"""
-input: {{paths: ["{src}/*.jsonl"]}}
-output: {{path: "{out}"}}
-executor: {{tasks: {tasks}, workers: 2}}
-stages:
-  - stage: dedup
-    mode: fineweb2
+    mode: {mode}{options}
     exclusions: true
   - stage: write
 """
@@ -91,6 +91,35 @@ def test_same_kept_and_removed_documents_with_1_and_4_tasks(inputs, tmp_path, mo
     assert columns[-4:] == ["minhash_cluster_size", "minhash_cluster_id", "duplicate_of", "filter_reason"]
     kept_ids = {i for lang in one.values() for i in lang}
     assert all(json.loads(r)["duplicate_of"] in kept_ids for r in rows)  # each points at a kept copy
+
+
+@pytest.mark.parametrize("mode", ["robust", "fineweb2"])
+def test_a_second_snapshot_over_4_tasks_drops_copies_of_the_first(tmp_path, mode):
+    """The persistent index through the steps: snapshot 1 over 4 tasks adds its kept documents, snapshot 2
+    over 4 tasks removes its copies of them; the same as snapshot 2 in one process against the same index."""
+    import shutil
+
+    first = make_docs(1, 60, "a")
+    second = make_docs(1, 60, "b")[:30] + make_docs(2, 30, "c")  # 30 of the first's texts again, 30 new
+    index = tmp_path / "index"
+
+    def run(docs, name, tasks, index):
+        src = write_inputs(tmp_path / f"{name}_in", docs, files=4)
+        run_manifest(parse_manifest(manifest(src, tmp_path / name, tasks, mode, index=index), "m.yml"),
+                     progress=False)
+        return {i for lang in kept(tmp_path / name).values() for i in lang}
+
+    kept1 = run(first, "s1", 4, index)
+    shutil.copytree(index, tmp_path / "index_copy")  # the index as snapshot 2 finds it
+    kept2 = run(second, "s2", 4, index)
+    assert len(kept1) > 30 and {i[0] for i in kept1} == {"a"}
+    assert kept2 and {i[0] for i in kept2} == {"c"}, "the second snapshot's copies of the first are removed"
+    assert kept2 == run(second, "s2_one", 1, tmp_path / "index_copy")  # one process decides the same
+    segments = sorted((index / "eng_Latn").glob("seg_*"))
+    labels = [json.loads((s / "meta.json").read_text())["label"] for s in segments]
+    assert set(labels) == {str(tmp_path / "s1"), str(tmp_path / "s2")}
+    documents = sum(json.loads((s / "meta.json").read_text())["documents"] for s in segments)
+    assert documents == sum(1 for i in kept1 | kept2 if int(i[1:]) % 4)  # every kept English document
 
 
 SLURM = "{kind: slurm, tasks: 2, workers: 2, partition: cpu, time: '00:30:00', job_name: dd}"

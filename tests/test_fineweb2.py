@@ -121,11 +121,11 @@ def test_own_wordlists_replace_fineweb2s_for_their_language(tmp_path):
 def test_run_summary_lists_languages_that_fell_back_to_default():
     stage = QualityFilter()
     docs = [Document(text="word " * 60, id=str(i), metadata={"language": lang})
-            for i, lang in enumerate(["xyz_Latn", "xyz_Latn", "fra_Latn"])]
+            for i, lang in enumerate(["xyz_Latn", "xyz_Latn", "abc_Latn", "fra_Latn"])]
     list(stage.run(iter(docs)))
     summary = collect_summary(Path("out"), [(stage, stage.stats)], 1.0)
-    assert summary["default_config_languages"] == {"xyz_Latn": 2}
-    assert "xyz_Latn (2 docs)" in format_summary(summary)
+    assert summary["default_config_languages"] == {"xyz_Latn": 2, "abc_Latn": 1}
+    assert "xyz_Latn (2 docs), abc_Latn (1 doc)" in format_summary(summary)
 
 
 def test_import_replaces_derived_configs_and_ships_the_licence(tmp_path, capsys):

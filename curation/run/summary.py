@@ -132,7 +132,7 @@ def format_summary(s: dict, top_languages: int = 15) -> str:
     fallback = s.get("default_config_languages") or {}
     if fallback:
         lines.append(f"\n{len(fallback)} language(s) have no quality config of their own and were filtered with "
-                     "default.yml: " + ", ".join(f"{k} ({v} docs)" for k, v in fallback.items()))
+                     "default.yml: " + ", ".join(f"{k} ({v} doc{'' if v == 1 else 's'})" for k, v in fallback.items()))
     note = " (all tasks had already finished: nothing was redone)" if s.get("already_complete") else ""
     lines.append(f"\nwrote {s['documents_written']} documents in {s['languages_written']} languages to "
                  f"{s['output']}/<language>/ in {s['elapsed_seconds']}s{note}; details in {s['output']}/stats.json "

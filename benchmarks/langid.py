@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", action="append", required=True, metavar="NAME=PATH")
     ap.add_argument("--models", default=DEFAULT_MODELS)
-    ap.add_argument("--lingua-sets", default="flores-test,lingua-sentences",
+    ap.add_argument("--lingua-sets", default="flores-test,lingua-sentences,lingua-sentences-heldout",
                     help="the sets lingua is scored on (it is ~50x slower than the others; 'all' for every set)")
     ap.add_argument("--speed-docs", type=int, default=6000, help="documents for the throughput rounds")
     ap.add_argument("--speed-only", action="store_true", help="only the throughput rounds (no scoring)")
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
         print(f"\nlangid stage, label only, {len(texts)} documents (mean {sum(map(len, texts)) / len(texts):.0f} "
               "characters), best of 3 interleaved rounds:")
         for m, r in speed.items():
-            extra = f", asked all models on {r['share_asking_all']:.0%}" if "share_asking_all" in r else ""
+            extra = f", asked all models on {r['share_asking_all']:.1%}" if "share_asking_all" in r else ""
             print(f"  {m:<26}{r['us_per_doc']:>9.1f} us/doc   {r['ratio_to_lid176']:.2f}x lid.176{extra}")
     if a.json:
         Path(a.json).write_text(json.dumps({"eval": res, "throughput": speed, "documents_timed": len(texts)},

@@ -11,6 +11,12 @@ output: it could only name its nearest known language (each model is trusted on 
 label with most trust wins; its score is its share of the trust, so the combination's `language_score` is
 its own and has its own thresholds (`langid/score_thresholds/<model_id>.yml`).
 
+Before the vote, an answer whose script the text does not have is dropped (`langid.rules.script_fits`); a
+disagreement seen often enough on tuning text (the same (primary, second, third-sides-with) triple, `pairs`
+in `trust.json`) is settled by what was right there, the tuning sets weighing alike, lingua's tuning half of
+native sentences among them; and the answer `yue_Hani` must be Traditional Chinese or carry a Cantonese-only
+character (`langid.rules.cantonese_possible`).
+
 Each detector reads the first `MAX_CHARS` characters. Cost per text: one fastText call and one CLD2 call
 (about a quarter of a fastText call), plus lid.176 on the
 texts where the two disagree (benchmarks/langid.py measures it against lid.176 alone).
@@ -22,7 +28,8 @@ import json
 from pathlib import Path
 
 from curation.core import CurationError
-from langid.labels import canonical_label
+from langid.labels import canonical_label, dominant_script
+from langid.rules import cantonese_possible, script_fits
 
 # close neighbours (reported apart by benchmarks/langid.py: where detectors confuse each other most)
 NEIGHBOURS: tuple[frozenset[str], ...] = tuple(frozenset(canonical_label(x) for x in g) for g in (
@@ -49,6 +56,11 @@ PRIOR, STRENGTH = 0.6, 1.0  # trust of a (label, score bin) never seen in tuning
 # trains on 1-3-word windows too (flatter probabilities); 0.1 and 0.2 tied on the tuning sets (0.3 was 0.002 lower)
 SKIP_CONF = 0.1
 MAX_CHARS = 1000  # the combination reads a document's first 1,000 characters (sentences whole)
+# a disagreement triple seen on at least this much (weighted) tuning text is settled by its record there
+# (3, 10 and 30 measured; 3 best on every held-out set, lingua's held-out half included)
+PAIR_MIN = 3.0
+PAIR_SET_SIZE = 10000  # every tuning set weighs as if it held this many documents
+UNDETERMINED = "und_Zyyy"
 
 
 def score_bin(score: float) -> int:
@@ -75,15 +87,52 @@ def build_detector(spec: str, model_id: str | None = None):
     return FastTextDetector(resolve_model(name), model_id=model_id)
 
 
-def load_trust(path: Path = TRUST_FILE) -> dict[str, dict[str, list[int]]]:
-    """{model_id: {"label/bin": [right, predicted]}}: how often each detector was right when it gave each
-    label with a score in each bin, on tuning text none of the models trained on (`fit_trust`)."""
+def _read_trust_file(path: Path) -> dict:
     if not path.exists():
         return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))["trust"]
-    except (OSError, ValueError, KeyError) as e:
+        body = json.loads(path.read_text(encoding="utf-8"))
+        body["trust"]
+        return body
+    except (OSError, ValueError, KeyError, TypeError) as e:
         raise CurationError(f"{path}: cannot read the trust table ({e})") from None
+
+
+def load_trust(path: Path = TRUST_FILE) -> dict[str, dict[str, list[int]]]:
+    """{model_id: {"label/bin": [right, predicted]}}: how often each detector was right when it gave each
+    label with a score in each bin, on tuning text none of the models trained on (`fit_trust`)."""
+    return _read_trust_file(path).get("trust", {})
+
+
+def load_pairs(path: Path = TRUST_FILE) -> dict[str, dict[str, list[float]]]:
+    """{combination id: {"a|b|side": [a right, b right]}} (`fit_pairs`); {} for a file without them."""
+    return _read_trust_file(path).get("pairs", {})
+
+
+def pair_key(votes: list[tuple[str, float]]) -> str:
+    """`primary|second|side`: side `a`/`b` when the third detector says the primary's/second's label, else `o`."""
+    a, b = votes[0][0], votes[1][0]
+    c = votes[2][0] if len(votes) > 2 else None
+    return f"{a}|{b}|{'a' if c == a else 'b' if c == b else 'o'}"
+
+
+def fit_pairs(sets: list[tuple[list[list[tuple[str, float]]], list[str]]]) -> dict[str, list[float]]:
+    """The disagreement table from several tuning sets: each `(per-detector predictions, gold)`, each set
+    weighing alike (as if it held `PAIR_SET_SIZE` documents), so a large set cannot outvote a small one. Per
+    `pair_key` of a disagreement: how much weight the primary's and the second's label were right on; only
+    triples seen on `PAIR_MIN` weight or more are kept."""
+    table: dict[str, list[float]] = {}
+    for preds, gold in sets:
+        w = PAIR_SET_SIZE / max(len(gold), 1)
+        for i, g in enumerate(gold):
+            votes = [p[i] for p in preds]
+            a, b = votes[0][0], votes[1][0]
+            if a == b or b.startswith("und_"):
+                continue
+            cell = table.setdefault(pair_key(votes), [0.0, 0.0])
+            cell[0] += w * (g == a)
+            cell[1] += w * (g == b)
+    return {k: [round(x, 3) for x in v] for k, v in sorted(table.items()) if sum(v) >= PAIR_MIN and v[0] != v[1]}
 
 
 def fit_trust(predictions: dict[str, list[tuple[str, float]]], gold: list[str]) -> dict[str, dict[str, list[int]]]:
@@ -105,12 +154,13 @@ class Cascade:
     kind = "cascade"
 
     def __init__(self, detectors: list, trust: dict | None = None, model_id: str | None = None,
-                 skip_conf: float = SKIP_CONF):
+                 skip_conf: float = SKIP_CONF, pairs: dict | None = None):
         if len(detectors) < 2:
             raise CurationError("a combination needs at least two detectors")
         self.detectors = detectors
         self.trust = load_trust() if trust is None else trust
         self.model_id = model_id or "+".join(d.model_id for d in detectors)
+        self.pairs = load_pairs().get(self.model_id, {}) if pairs is None else pairs
         self.skip_conf = skip_conf
         self._known = [d.known_labels() for d in detectors]
         self.asked = 0  # texts that needed the other detectors
@@ -126,6 +176,21 @@ class Cascade:
     def weight(self, i: int, label: str, score: float) -> float:
         right, n = self.trust.get(self.detectors[i].model_id, {}).get(f"{label}/{score_bin(score)}", (0, 0))
         return (right + PRIOR * STRENGTH) / (n + STRENGTH)
+
+    def settle(self, votes: list[tuple[str, float]], text: str = "") -> tuple[str, float]:
+        """A disagreement: answers in a script the text lacks drop out; a triple with a record on tuning text
+        (`pairs`) goes to the label that was right there (score: its share of that record); else the vote."""
+        script = dominant_script(text) if text else "Zyyy"
+        kept = [v if script_fits(v[0], script) else (UNDETERMINED, 0.0) for v in votes]
+        if kept[0][0] == UNDETERMINED and kept[1][0] != UNDETERMINED:
+            return kept[1]
+        cell = self.pairs.get(pair_key(votes)) if kept[0] == votes[0] and kept[1] == votes[1] else None
+        if cell:
+            right_a, right_b = cell
+            return (votes[0][0], round(right_a / (right_a + right_b), 4)) if right_a > right_b else \
+                (votes[1][0], round(right_b / (right_a + right_b), 4))
+        best = self.decide(kept)
+        return votes[0] if best[0] == UNDETERMINED else best
 
     def decide(self, votes: list[tuple[str, float]]) -> tuple[str, float]:
         """votes: (label, score) of each detector, in order. Trusted sum; ties go to the primary."""
@@ -148,7 +213,11 @@ class Cascade:
     def predict_many(self, texts: list[str]) -> list[tuple[str, float]]:
         texts = [t[:MAX_CHARS] for t in texts]
         first = self.detectors[0].predict_many(texts)
-        second = self.detectors[1].predict_many(texts)
+        if hasattr(self.detectors[1], "predict_many_coded"):  # CLD2: its code tells Simplified from Traditional
+            coded = self.detectors[1].predict_many_coded(texts)
+            second, codes = [c[:2] for c in coded], [c[2] for c in coded]
+        else:
+            second, codes = self.detectors[1].predict_many(texts), [""] * len(texts)
         out = []
         idx = []
         for i, (a, b) in enumerate(zip(first, second)):
@@ -163,5 +232,8 @@ class Cascade:
             sub = [texts[i] for i in idx]
             rest = [d.predict_many(sub) for d in self.detectors[2:]]
             for j, i in enumerate(idx):
-                out[i] = self.decide([first[i], second[i]] + [r[j] for r in rest])
+                out[i] = self.settle([first[i], second[i]] + [r[j] for r in rest], texts[i])
+        for i, (label, score) in enumerate(out):
+            if label == "yue_Hani" and not cantonese_possible(texts[i], codes[i]):
+                out[i] = ("cmn_Hani", score)
         return out

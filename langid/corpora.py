@@ -13,7 +13,9 @@ training and for evaluation, so a held-out line is never trained on:
   `share` of each language's lines is held out, and a further `TATOEBA_TUNE` share (part `tune`) is kept
   out of training for tuning the combination of models.
 - lingua's test data (`pemistahl/lingua-py`, `language-testdata/{sentences,single-words,word-pairs}`):
-  evaluation only.
+  never trained on. It has no split, so one is cut here (seed 0): a `LINGUA_TUNE` share of each file's
+  lines (part `tune`) may tune the combination's vote; the rest (part `heldout`) is scored apart from the
+  whole set.
 - MasakhaNEWS (`masakhane-io/masakhane-news`, `data/<lang>/{train,dev,test}.tsv`): its own splits (train.tsv
   is missing for some languages in the public repository).
 """
@@ -22,12 +24,13 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 import sys
 from pathlib import Path
 
 from curation.core import CurationError
 from langid.data import LabelledSet, normalize_gold
-from langid.labels import ISO639_1_EXTRA, LID176_LABELS, canonical_label, dominant_script
+from langid.labels import ISO639_1_EXTRA, LID176_LABELS, canonical_label, dominant_script, script_counts
 
 # NTREX files that repeat a language already read (regional variants, a second reference)
 NTREX_SKIP = ("eng-GB", "eng-IN", "eng-US", "fra-CA", "por-BR", "spa-MX", "zho-TW", "ref-2")
@@ -35,10 +38,13 @@ SEED = 0
 NTREX_HELDOUT = 0.2    # share of NTREX's line numbers held out (evaluation), the same in every language
 TATOEBA_HELDOUT = 0.5  # share of each Tatoeba language's lines held out (it is a test set: half stays one)
 TATOEBA_TUNE = 0.1     # a further share kept out of training to tune the combination of models on
+LINGUA_TUNE = 0.5      # share of each lingua file's lines the combination's vote may be tuned on (scored apart)
 # languages really written in two scripts, where a file mixes them line by line (Tatoeba's srp, uzb, tat ...):
 # their lines take the script of their own text; every other file has one script, that of the whole file
 # (a line of names and digits in a Thai file is still Thai)
 DIGRAPHIC = frozenset({"srp", "bos", "uzn", "kaz", "tat", "azj", "tuk", "uig", "kir", "kmr", "tgk"})
+OWN_SCRIPT_SHARE = 0.9  # a line of such a file leaves the file's script only when another holds 90% of its letters
+_URL = re.compile(r"(?:https?://|www\.)\S+")
 
 
 def _need_dir(path: str | Path, what: str) -> Path:
@@ -48,14 +54,27 @@ def _need_dir(path: str | Path, what: str) -> Path:
     return p
 
 
+def line_script(text: str, main: str, share: float = OWN_SCRIPT_SHARE) -> str:
+    """The script of one line of a file written mostly in `main`: another script only when it holds at least
+    `share` of the line's letters, URLs aside (a Cyrillic Kazakh sentence naming `PlayStation Portable` and
+    `Nintendo Wii` is still Cyrillic Kazakh; a Latin Tatar line in a Cyrillic file is Latin)."""
+    counts = script_counts(_URL.sub(" ", text))
+    total = sum(counts.values())
+    if not total:
+        return main
+    script = dominant_script(_URL.sub(" ", text))
+    return script if script == main or max(counts.values()) >= share * total else main
+
+
 def file_labeller(code: str, lines: list[str]):
     """A function text -> gold label for the lines of one file labelled `code` (`fra` or `aze_Latn`)."""
     if "_" in code:
         return lambda text: code
     iso = canonical_label(f"{code}_Latn").split("_")[0] if len(code) == 3 else code
+    main = dominant_script(" ".join(lines[:200]))
     if iso in DIGRAPHIC:
-        return lambda text: code
-    whole = f"{code}_{dominant_script(' '.join(lines[:200]))}"
+        return lambda text: f"{code}_{line_script(text, main)}"
+    whole = f"{code}_{main}"
     return lambda text: whole
 
 
@@ -170,15 +189,20 @@ def lingua_code(code: str) -> str:
     return ISO639_1_EXTRA.get(code, (code, ""))[0]
 
 
-def lingua(root: str | Path, kind: str = "sentences") -> LabelledSet:
-    """lingua's test data: `sentences`, `word-pairs` or `single-words`, 1,000 lines per language."""
+def lingua(root: str | Path, kind: str = "sentences", part: str = "all", share: float = LINGUA_TUNE,
+           seed: int = SEED) -> LabelledSet:
+    """lingua's test data: `sentences`, `word-pairs` or `single-words`, 1,000 lines per language. It has no
+    split of its own: part `tune` is a seeded `share` of each file's lines (for tuning the combination's vote,
+    never for training a model), `heldout` the rest, `all` every line."""
     folder = _need_dir(Path(root) / kind, f"lingua language-testdata/{kind}")
-    data = LabelledSet(source=f"lingua {kind} ({folder})")
+    what = kind if part == "all" else f"{kind} {part} ({share:.0%} of lines kept for tuning, seed {seed})"
+    data = LabelledSet(source=f"lingua {what} ({folder})")
     for f in sorted(folder.glob("*.txt")):
         lines = f.read_text(encoding="utf-8").splitlines()
         label = file_labeller(lingua_code(f.stem), lines)
-        for line in lines:
-            _add(data, line, label)
+        tune = _held_lines(len(lines), share, seed, f"lingua:{kind}:{f.stem}")
+        for i in _pick(len(lines), set(), "train" if part == "heldout" else part, tune):
+            _add(data, lines[i], label)
     if not data.texts:
         raise CurationError(f"{folder}: no <code>.txt files")
     return data

@@ -75,21 +75,28 @@ class Cld2Detector:
             raise CurationError("CLD2 needs the pycld2 package (pip install pycld2==0.42)") from None
         self._cld2 = pycld2
 
-    def predict_one(self, text: str) -> tuple[str, float]:
+    def predict_coded(self, text: str) -> tuple[str, float, str]:
+        """(label, score, CLD2's own code): the code keeps what the label drops (`zh` Simplified, `zh-Hant`)."""
         try:
             reliable, _, details = self._cld2.detect(text, bestEffort=True)
         except (self._cld2.error, UnicodeError):  # control characters, surrogates: clean them and try again
             try:
                 reliable, _, details = self._cld2.detect(_CLD2_BAD.sub(" ", text), bestEffort=True)
             except (self._cld2.error, UnicodeError):
-                return UNDETERMINED, 0.0
+                return UNDETERMINED, 0.0, ""
         code, percent = details[0][1], details[0][2]
         if code in ("un", "xxx") or code.startswith("xx-") or code in ("tlh", "zzp"):
-            return UNDETERMINED, 0.0
-        return normalize_label(code, text), percent / 100.0
+            return UNDETERMINED, 0.0, code
+        return normalize_label(code, text), percent / 100.0, code
+
+    def predict_one(self, text: str) -> tuple[str, float]:
+        return self.predict_coded(text)[:2]
 
     def predict_many(self, texts: list[str]) -> list[tuple[str, float]]:
-        return [self.predict_one(t) for t in texts]
+        return [self.predict_coded(t)[:2] for t in texts]
+
+    def predict_many_coded(self, texts: list[str]) -> list[tuple[str, float, str]]:
+        return [self.predict_coded(t) for t in texts]
 
     def known_labels(self) -> set[str]:
         codes = dict(self._cld2.LANGUAGES)

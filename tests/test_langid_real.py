@@ -18,7 +18,7 @@ from curation.demo.langid_sets import udhr_paragraphs
 from langid import corpora
 from langid.combine import Cascade, fit_trust
 from langid.labels import canonical_label, normalize_label
-from langid.mix import build_mix, held_out_sets, load_mix, read_entry
+from langid.mix import build_mix, held_out_sets, load_mix, load_mix_cap, read_entry
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "data" / "cache"
@@ -123,6 +123,33 @@ def test_mix_refuses_test_splits_and_names_missing_corpora(fake_corpora, tmp_pat
     spec.write_text("corpora:\n  - corpus: nope\n", encoding="utf-8")
     with pytest.raises(CurationError, match="corpora\\[0\\]"):
         load_mix(spec)
+
+
+
+def test_mix_cap_per_label_holds_across_corpora(fake_corpora, tmp_path):
+    spec = tmp_path / "mix.yml"
+    spec.write_text("max_per_label: 25\ncorpora:\n  - corpus: sib200\n  - corpus: ntrex\n", encoding="utf-8")
+    entries, cap = load_mix(spec), load_mix_cap(spec)
+    full, _ = build_mix(entries, fake_corpora)
+    capped, notes = build_mix(entries, fake_corpora, max_per_label=cap)
+    per_label = {lab: capped.labels.count(lab) for lab in LANGS}
+    assert cap == 25 and all(full.labels.count(lab) > 25 for lab in LANGS)
+    assert set(per_label.values()) == {25} and "at most 25 per language" in notes[-1]
+    pairs = set(zip(capped.texts, capped.labels))
+    assert pairs <= set(zip(full.texts, full.labels))  # a sample of the mix, nothing new
+    again, _ = build_mix(entries, fake_corpora, max_per_label=cap)
+    assert again.texts == capped.texts  # seeded
+    small = build_mix(entries, fake_corpora, max_per_label=10)[0]
+    spec.write_text("min_per_label: 15\nmax_per_label: 10\ncorpora:\n  - corpus: sib200\n", encoding="utf-8")
+    fill = load_mix_cap(spec, "min_per_label")
+    filled, notes = build_mix(entries, fake_corpora, max_per_label=10, min_per_label=fill)
+    assert {filled.labels.count(lab) for lab in LANGS} == {15} and "repeated up to 15" in notes[-1]
+    assert set(zip(filled.texts, filled.labels)) == set(zip(small.texts, small.labels))  # copies of its own
+    doubled = build_mix(entries, fake_corpora, max_per_label=10, min_per_label=100)[0]
+    assert {doubled.labels.count(lab) for lab in LANGS} == {20}  # at most doubled
+    spec.write_text("max_per_label: lots\ncorpora:\n  - corpus: sib200\n", encoding="utf-8")
+    with pytest.raises(CurationError, match="max_per_label"):
+        load_mix_cap(spec)
 
 
 # --------------------------------------------------------------------------- train, eval, thresholds per model
@@ -263,3 +290,23 @@ def test_a_default_run_takes_only_the_combinations_own_cuts(tmp_path):
     th = yaml.safe_load((ROOT / "langid/score_thresholds/curlid+cld2+lid176.yml").read_text())["thresholds"]
     assert lid.threshold("fra_Latn") == (th["fra_Latn"], False)
     assert lid.threshold_file.endswith("curlid+cld2+lid176.yml")
+
+
+def test_trust_command_fits_the_vote_on_tuning_sets_and_the_pair_record_with_linguas_tune_half(
+        fake_corpora, tmp_path, capsys):
+    from langid.combine import load_pairs, load_trust
+
+    out = tmp_path / "trust.json"
+    assert main(["langid", "trust", "--models", "lid176,cld2", "--corpus", f"sib200={fake_corpora['sib200']}",
+                 "--corpus", f"lingua={fake_corpora['lingua']}", "-o", str(out)]) == 0, capsys.readouterr().err
+    body = json.loads(out.read_text(encoding="utf-8"))
+    assert "lingua sentences tune half" in body["source"] and "pairs only" in body["source"]
+    trust = load_trust(out)
+    assert set(trust) == {"lid176", "cld2"}
+    # the trust table counts FLORES dev only (10 documents a language), never lingua's tune half
+    assert sum(n for _, n in trust["cld2"].values()) == 10 * len(LANGS)
+    assert set(load_pairs(out)) == {"lid176+cld2"}
+    sets = held_out_sets({"lingua": fake_corpora["lingua"]})
+    tune = corpora.lingua(fake_corpora["lingua"], "sentences", "tune")
+    assert not set(tune.texts) & set(sets["lingua-sentences-heldout"].texts)
+    assert len(tune) + len(sets["lingua-sentences-heldout"]) == len(sets["lingua-sentences"])

@@ -45,14 +45,16 @@ def _cmd_train(args) -> int:
     from curation.core import CurationError
     from langid.data import read_labelled
     from langid.evaluate import evaluate, format_report
-    from langid.mix import build_mix, load_mix, load_train_options, parse_corpus_args
+    from langid.mix import build_mix, load_mix, load_mix_cap, load_train_options, parse_corpus_args
     from langid.train import TrainConfig, split_heldout, train_model
 
     paths = parse_corpus_args(args.corpus)
     if args.mix:
         if args.data:
             raise CurationError("give a labelled DATA file or --mix, not both")
-        data, notes = build_mix(load_mix(args.mix), paths, strict=not args.allow_missing)
+        data, notes = build_mix(load_mix(args.mix), paths, strict=not args.allow_missing,
+                                max_per_label=load_mix_cap(args.mix),
+                                min_per_label=load_mix_cap(args.mix, "min_per_label"))
         for line in notes:
             print(line, file=sys.stderr)
     elif args.data:
@@ -229,34 +231,42 @@ def _cmd_trust(args) -> int:
     from curation.atomic import write_text
     from curation.core import CurationError
     from langid import corpora
-    from langid.combine import build_detector, fit_trust
+    from langid.combine import MAX_CHARS, build_detector, fit_pairs, fit_trust
     from langid.mix import parse_corpus_args
 
     paths = parse_corpus_args(args.corpus)
-    sets, names = [], []
+    sets = []  # (name, set, whether the trust table learns from it too; the pair table learns from all)
     if "sib200" in paths:
-        sets.append(corpora.sib200(paths["sib200"], ("dev",)))
-        names.append("FLORES-200 dev")
+        sets.append(("FLORES-200 dev", corpora.sib200(paths["sib200"], ("dev",)), True))
     if "tatoeba" in paths:
-        sets.append(corpora.tatoeba(paths["tatoeba"], "tune"))
-        names.append(f"Tatoeba tune slice ({corpora.TATOEBA_TUNE:.0%}, seed {corpora.SEED})")
+        sets.append((f"Tatoeba tune slice ({corpora.TATOEBA_TUNE:.0%}, seed {corpora.SEED})",
+                     corpora.tatoeba(paths["tatoeba"], "tune"), True))
     if "masakhanews" in paths:
-        sets.append(corpora.masakhanews(paths["masakhanews"], "dev"))
-        names.append("MasakhaNEWS dev")
+        sets.append(("MasakhaNEWS dev", corpora.masakhanews(paths["masakhanews"], "dev"), True))
+    if "lingua" in paths:  # native sentences: the disagreement table only (the trust table stays as measured)
+        sets.append((f"lingua sentences tune half ({corpora.LINGUA_TUNE:.0%}, seed {corpora.SEED}; pairs only)",
+                     corpora.lingua(paths["lingua"], "sentences", "tune"), False))
     if not sets:
         raise CurationError("trust needs tuning text: --corpus sib200=... (dev), tatoeba=... (tune slice), "
-                            "masakhanews=... (dev)")
-    data = corpora.merge(sets, " + ".join(names))
-    preds = {}
-    for spec in args.models.split(","):
-        det = build_detector(spec)
-        print(f"{det.model_id}: {len(data)} tuning documents ...", file=sys.stderr)
-        preds[det.model_id] = det.predict_many(data.texts)
-    table = fit_trust(preds, data.labels)
+                            "masakhanews=... (dev), lingua=... (its tune half of sentences)")
+    specs = args.models.split(",")
+    dets = [build_detector(spec) for spec in specs]
+    preds = {}  # (model index, set index) -> predictions
+    for k, det in enumerate(dets):
+        for j, (name, data, _) in enumerate(sets):
+            print(f"{det.model_id}: {name}, {len(data)} documents ...", file=sys.stderr)
+            preds[k, j] = det.predict_many([t[:MAX_CHARS] for t in data.texts])
+    trust_sets = [j for j, s in enumerate(sets) if s[2]]
+    table = fit_trust({det.model_id: [p for j in trust_sets for p in preds[k, j]] for k, det in enumerate(dets)},
+                      [g for j in trust_sets for g in sets[j][1].labels])
+    combo_id = "+".join(d.model_id for d in dets)
+    pairs = fit_pairs([([preds[k, j] for k in range(len(dets))], data.labels) for j, (_, data, _) in enumerate(sets)])
     command = "curate langid trust --models " + args.models + "".join(f" --corpus {c}=PATH" for c in paths)
-    body = {"source": data.source, "command": command, "trust": table}
+    body = {"source": " + ".join(s[0] for s in sets), "command": command, "trust": table,
+            "pairs": {combo_id: pairs}}
     write_text(args.output, json.dumps(body, ensure_ascii=False, sort_keys=True) + "\n")
-    print(f"{args.output}: trust of {', '.join(table)} on {len(data)} documents")
+    print(f"{args.output}: trust of {', '.join(table)} on {sum(len(sets[j][1]) for j in trust_sets)} documents; "
+          f"{len(pairs)} disagreements of {combo_id} settled by their record on {len(sets)} sets")
     return 0
 
 
@@ -390,7 +400,9 @@ def add_parser(sub) -> None:
                          description="Run each model of a combination on tuning text no model trained on "
                                      "(FLORES-200 dev, Tatoeba's tune slice, MasakhaNEWS dev) and write, per model, "
                                      "label and score bin, how often it was right: the weights of the cascade's "
-                                     "vote (langid/combine.py).")
+                                     "vote (langid/combine.py). With lingua=PATH, the half of lingua's sentences "
+                                     "kept for tuning joins the table of disagreements settled by their record "
+                                     "(`pairs`; the other half is scored as `lingua-sentences-heldout`).")
     tr.add_argument("--models", default="curlid,cld2,lid176", help="comma-separated (default curlid,cld2,lid176)")
     tr.add_argument("--corpus", action="append", metavar="NAME=PATH", required=True)
     tr.add_argument("-o", "--output", default="langid/score_thresholds/trust.json")

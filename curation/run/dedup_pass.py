@@ -50,7 +50,7 @@ def plan(manifest, barrier) -> list[tuple[str, list, int]]:
 
     writer = ParquetOutput(None, manifest.output.max_file_size_mb, manifest.output.row_group_size, barrier.output_dir)
     writer.internal = True
-    excl = (_ExclusionWriter(barrier.exclusions, str(barrier.stage), manifest.output.max_file_size_mb)
+    excl = (_ExclusionWriter(barrier.exclusions, str(barrier.stage), manifest.output.max_file_size_mb, duplicates=True)
             if barrier.exclusions else None)
     return step_plan(reader, str(stage_dir(barrier) / WORK), barrier.stage.config, manifest.executor.tasks,
                      index=barrier.stage.index, index_label=index_label(barrier), exclusion_writer=excl,

@@ -38,6 +38,7 @@ executor: {{tasks: 2, workers: 2}}
 stages:
   - stage: dedup
     boilerplate_docs: 10
+    steps_from: 0
     exclusions: true
   - stage: write
 """)

@@ -8,9 +8,11 @@ from collections import Counter
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from curation.core import CurationError
 from curation.manifest import parse_manifest
 from curation.run.runner import run_manifest
 from tests.test_dedup_steps_robust import make_docs
@@ -34,9 +36,10 @@ def inputs(tmp_path_factory):
     return write_inputs(tmp_path_factory.mktemp("docs"))
 
 
-def manifest(src: Path, out: Path, tasks: int, mode: str, executor: str = "", index: Path | None = None) -> str:
+def manifest(src: Path, out: Path, tasks: int, mode: str, executor: str = "", index: Path | None = None,
+             steps_from: int = 0) -> str:
     """A dedup (with exclusions) and write run of `src` in `mode` on `tasks` tasks (`executor`: more options;
-    `index`: a persistent index of earlier snapshots)."""
+    `index`: a persistent index of earlier snapshots; `steps_from`: the dedup's switch to steps, 0: always)."""
     options = "\n    boilerplate_docs: 10" if mode == "robust" else ""  # the test's sites repeat lines less often
     options += f"\n    index: {index}" if index else ""
     return f"""
@@ -46,6 +49,7 @@ executor: {{tasks: {tasks}, workers: 2{executor}}}
 stages:
   - stage: dedup
     mode: {mode}{options}
+    steps_from: {steps_from}
     exclusions: true
   - stage: write
 """
@@ -91,6 +95,36 @@ def test_same_kept_and_removed_documents_with_1_and_4_tasks(inputs, tmp_path, mo
     assert columns[-4:] == ["minhash_cluster_size", "minhash_cluster_id", "duplicate_of", "filter_reason"]
     kept_ids = {i for lang in one.values() for i in lang}
     assert all(json.loads(r)["duplicate_of"] in kept_ids for r in rows)  # each points at a kept copy
+
+
+def test_a_small_input_is_deduplicated_in_one_process_whatever_the_tasks(inputs, tmp_path):
+    """The switch (steps_from): below it a run of 4 tasks deduplicates in one process, above it as steps;
+    the kept documents are the same either way."""
+    runs = {}
+    for name, least in [("small", 10_000), ("steps", 50)]:
+        out = tmp_path / name
+        run_manifest(parse_manifest(manifest(inputs, out, 4, "fineweb2", steps_from=least), "m.yml"), progress=False)
+        runs[name] = kept(out)
+    assert not (tmp_path / "small/_stages/00_dedup/steps").exists()  # fewer documents than steps_from
+    assert (tmp_path / "steps/_stages/00_dedup/steps/signatures").is_dir()
+    assert runs["small"] == runs["steps"]
+    with pytest.raises(CurationError, match="steps_from = -1"):
+        run_manifest(parse_manifest(manifest(inputs, tmp_path / "bad", 4, "robust", steps_from=-1), "m.yml"))
+
+
+class _Handoff:  # a barrier as input_documents sees it
+    def __init__(self, folder):
+        self.input_dir = str(folder)
+
+
+def test_the_switch_counts_documents_from_the_parquet_footers(tmp_path):
+    from curation.run.dedup_pass import input_documents
+
+    (tmp_path / "a").mkdir()
+    pq.write_table(pa.table({"text": ["x"] * 7}), tmp_path / "a/00000.parquet")
+    pq.write_table(pa.table({"text": ["y"] * 5}), tmp_path / "01.parquet")
+    (tmp_path / ".02.parquet.tmp").write_text("half written")
+    assert input_documents(_Handoff(tmp_path)) == 12
 
 
 @pytest.mark.parametrize("mode", ["robust", "fineweb2"])

@@ -3,7 +3,8 @@ structure, every task a process of its own, `--workers` at a time: peak memory o
 per step, documents per second per core, and precision / recall / F1 of the removals.
 
     .venv/bin/python benchmarks/dedup_scale.py --docs 1000000 --json /tmp/scale_1m.json
-    nice -n 10 .venv/bin/python benchmarks/dedup_scale.py --docs 10000000 --docs-per-task 250000
+    nice -n 10 .venv/bin/python benchmarks/dedup_scale.py --docs 10000000 --docs-per-task 250000 \
+        --band-parts 10 --verify-parts 160 --work /big/disk/scale-work      # about 22 GB of work files
 
 The corpus (`GeneratedDocs`, a datatrove reader step that makes its shard's documents on the fly, so that
 the filter step sees the same ones and nothing is stored): one language, `--words` words per document from a
@@ -15,8 +16,8 @@ may be kept (see benchmarks/dedup.py for the scoring). Documents are numbered ac
 copies and their originals land in different tasks.
 
 Peak memory is each task process's maximum resident set (ru_maxrss of the child, from os.wait4), imports
-included. Disk is the work folder's size after the verify step (its largest point: signatures, n-gram
-counts, shingle sets, bucket files and pairs all present).
+included. Disk is the work folder's size after each step (nothing is deleted before the end, so the last is the peak:
+signatures, n-gram counts, shingle sets, bucket files, pairs and decisions all present).
 """
 
 from __future__ import annotations
@@ -169,6 +170,10 @@ def main(argv=None) -> int:
     ap.add_argument("--docs-per-task", type=int, default=250_000)
     ap.add_argument("--workers", type=int, default=2, help="task processes at a time")
     ap.add_argument("--mode", default="robust", choices=["robust", "fineweb2"])
+    ap.add_argument("--band-parts", type=int, default=1,
+                    help="hash ranges per band, one buckets job each (the manifest's band_parts)")
+    ap.add_argument("--verify-parts", type=int, default=16,
+                    help="partitions of the candidate pairs, one verify job each (the manifest's verify_parts)")
     ap.add_argument("--work", default=None, help="work folder (default: a temporary one, removed after)")
     ap.add_argument("--json")
     ap.add_argument("--_task", help=argparse.SUPPRESS, dest="task_pipeline")
@@ -192,29 +197,32 @@ def main(argv=None) -> int:
     kept_dir.mkdir(exist_ok=True)
     config = config_for(args.mode)
     plan = step_plan(lambda: GeneratedDocs(args.docs, args.words), str(work / "dedup"), config, tasks,
-                     after=[KeptIds(str(kept_dir))])
+                     after=[KeptIds(str(kept_dir))], band_parts=args.band_parts, verify_parts=args.verify_parts)
     env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1",
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     res = {"docs": args.docs, "words": args.words, "tasks": tasks, "workers": args.workers, "mode": args.mode,
-           "steps": {}}
+           "band_parts": args.band_parts, "verify_parts": args.verify_parts, "steps": {}}
     total_cpu = total_wall = 0.0
     print(f"{args.docs:,} documents, {tasks} tasks, {args.workers} at a time, mode {args.mode}", flush=True)
     for name, pipeline, n_tasks in plan:
         pik = work / f"{name}.pik"
         pik.write_bytes(pickle.dumps(pipeline))
         t0 = time.monotonic()
-        running: dict[int, int] = {}
+        # the Popen objects stay referenced until reaped here: a dropped one is reaped by subprocess's own
+        # clean-up when the next one starts, and os.wait4 would never see it (nor its resource usage)
+        running: dict[int, tuple[int, subprocess.Popen]] = {}
         peaks, cpus, queue = [], [], list(range(n_tasks))
         while queue or running:
             while queue and len(running) < args.workers:
                 r = queue.pop(0)
                 p = subprocess.Popen([sys.executable, __file__, "--_task", str(pik), "--_rank", str(r),
                                       "--_world", str(n_tasks)], env=env)
-                running[p.pid] = r
+                running[p.pid] = (r, p)
             pid, status, usage = os.wait4(-1, 0)
             if pid not in running:
                 continue
-            rank = running.pop(pid)
+            rank, proc = running.pop(pid)
+            proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
             if status:
                 raise SystemExit(f"step {name} task {rank} failed (status {status})")
             peaks.append(usage.ru_maxrss / 1024)
@@ -224,8 +232,7 @@ def main(argv=None) -> int:
         total_wall += wall
         entry = {"tasks": n_tasks, "wall_s": round(wall, 1), "cpu_s": round(sum(cpus), 1),
                  "peak_rss_mb_max": round(max(peaks), 1), "peak_rss_mb_median": round(float(np.median(peaks)), 1)}
-        if name == "verify" or (name == "clusters" and "verify" not in res["steps"]):
-            entry["work_disk_mb"] = round(du(work / "dedup") / 2**20, 1)
+        entry["work_disk_mb"] = round(du(work / "dedup") / 2**20, 1)
         res["steps"][name] = entry
         print(f"  {name:<12} {n_tasks:>3} tasks  wall {wall:8.1f} s  cpu {sum(cpus):8.1f} s  "
               f"peak RSS per task max {max(peaks):7.1f} MB  {entry.get('work_disk_mb', '')}", flush=True)

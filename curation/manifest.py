@@ -100,7 +100,8 @@ class ExecutorSpec(_Strict):
     logs: str | None = Field(None, description="folder for Slurm's own job logs (slurm; default <output>/_logs/slurm)")
     barrier_mem_gb: float | None = Field(
         None, gt=0, description="memory of the one-task job that runs a dedup between passes: it holds the whole "
-                                "run's signatures (slurm; default cpus_per_task x mem_per_cpu_gb)")
+                                "run's signatures; with tasks > 1, of each task of the MinHash `clusters` step "
+                                "(one language each) (slurm; default cpus_per_task x mem_per_cpu_gb)")
     # ray
     address: str | None = Field(
         None, description="Ray cluster: 'local' starts one on this machine for the run, 'auto' joins the one "

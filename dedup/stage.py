@@ -13,6 +13,11 @@ from typing import Literal
 from curation.core import CurationError, Stage, StageKind, register_stage
 from dedup.minhash import config_for
 
+# Below this many documents one process beats the steps across tasks: the demo's 2,621 documents in 246
+# languages took 378 s as steps on 2 tasks and 83 s of CPU in one process (benchmarks/RESULTS.md, issue 17),
+# while 250,000 documents of one language cost the steps 52 CPU s, spread over the tasks.
+STEPS_FROM = 200_000
+
 
 @register_stage("dedup")
 class MinhashDedup(Stage):
@@ -39,9 +44,13 @@ class MinhashDedup(Stage):
         index: folder of a persistent index of earlier runs' kept documents (e.g. earlier crawl snapshots):
             their duplicates are removed too, and this run's kept documents are added to it
         band_parts: runs of more than one task: each band's records are split into this many hash ranges,
-            one buckets job each (a job holds about 52 bytes x documents of the language / band_parts)
+            one buckets job each (a job peaks at about 180 bytes x documents of the language / band_parts)
         verify_parts: runs of more than one task, mode robust: the candidate pairs are split into this many
             verify jobs by their earlier document (a job holds its pairs and their documents' signatures)
+        steps_from: runs of more than one task on the local or Ray executor: the dedup runs as steps across
+            the tasks when its input holds at least this many documents, below that in one process, which is
+            faster there (no step start-up, no files per language between steps). 0: always as steps. On Slurm
+            the steps are submitted before the input exists, so tasks > 1 always means steps
     """
 
     name = "🫂 MinHash dedup"
@@ -53,14 +62,17 @@ class MinhashDedup(Stage):
                  threshold: float | None = None, containment: float | None = None, exact_margin: float | None = None,
                  boilerplate: bool | None = None,
                  boilerplate_host_docs: int | None = None, boilerplate_docs: int | None = None, seed: int = 1,
-                 index: str | None = None, band_parts: int = 1, verify_parts: int = 16):
+                 index: str | None = None, band_parts: int = 1, verify_parts: int = 16,
+                 steps_from: int = STEPS_FROM):
         super().__init__()
         self.index = index
         if not isinstance(band_parts, int) or band_parts < 1:
             raise CurationError(f"dedup band_parts = {band_parts!r}: must be a whole number of at least 1")
         if not isinstance(verify_parts, int) or verify_parts < 1:
             raise CurationError(f"dedup verify_parts = {verify_parts!r}: must be a whole number of at least 1")
-        self.band_parts, self.verify_parts = band_parts, verify_parts
+        if not isinstance(steps_from, int) or steps_from < 0:
+            raise CurationError(f"dedup steps_from = {steps_from!r}: must be a whole number of documents (0: always)")
+        self.band_parts, self.verify_parts, self.steps_from = band_parts, verify_parts, steps_from
         self.config = config_for(mode, n_grams=n_grams, num_buckets=num_buckets, hashes_per_bucket=hashes_per_bucket,
                                  threshold=threshold, containment=containment, exact_margin=exact_margin,
                                  boilerplate=boilerplate,

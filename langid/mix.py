@@ -10,6 +10,9 @@ A mix spec is a small YAML file naming which corpora and which of their splits g
       - corpus: udhr            # `curate langid udhr` output folder: train.jsonl
         max_per_label: 400
 
+A top-level `max_per_label: N` caps every label across the whole mix (a seeded sample of its documents from
+whichever corpora hold it), so a language with several corpora does not outweigh its neighbour with one;
+`min_per_label: N` repeats a seeded sample of a smaller label's own documents up to N (at most doubling it).
 A `train:` mapping may give the fastText options the mix was made with (the command line wins).
 The corpus folders are given on the command line (`--corpus sib200=PATH`), never in the spec, so a spec
 works on any machine. `held_out_sets` cuts the evaluation side of the very same splits: nothing a mix trains
@@ -61,6 +64,17 @@ def load_mix(path: str | Path) -> list[MixEntry]:
     return out
 
 
+def load_mix_cap(path: str | Path, key: str = "max_per_label") -> int | None:
+    """The spec's top-level `max_per_label` (or `min_per_label`): documents per label over the whole mix."""
+    import yaml
+
+    spec = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    cap = spec.get(key)
+    if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
+        raise CurationError(f"{path}: '{key}' is a whole number of documents per label (got {cap!r})")
+    return cap
+
+
 def load_train_options(path: str | Path) -> dict:
     """The spec's `train:` mapping: fastText options of the model it was made for (TrainConfig names)."""
     import yaml
@@ -89,6 +103,22 @@ def _cap(data: LabelledSet, n: int | None, seed: int = corpora.SEED) -> Labelled
     return out
 
 
+MAX_REPEAT = 2  # `min_per_label` at most doubles a label: a label of 40 UDHR paragraphs stays small
+
+
+def _fill(data: LabelledSet, n: int, seed: int = corpora.SEED) -> LabelledSet:
+    """Each label under n documents gets copies of a seeded sample of its own documents, up to n (or double)."""
+    out = LabelledSet(source=f"{data.source}, labels under {n} documents repeated up to {n}", skipped=data.skipped)
+    out.texts, out.labels = list(data.texts), list(data.labels)
+    for lab, idx in sorted(data.by_label().items()):
+        extra = min(n, MAX_REPEAT * len(idx)) - len(idx)
+        if extra > 0:
+            for i in sorted(random.Random(f"{seed}:fill:{lab}").sample(idx, extra)):
+                out.texts.append(data.texts[i])
+                out.labels.append(lab)
+    return out
+
+
 def read_entry(e: MixEntry, path: str) -> LabelledSet:
     """The training side of one mix entry, read from `path`."""
     if e.corpus == "sib200":
@@ -109,8 +139,11 @@ def read_entry(e: MixEntry, path: str) -> LabelledSet:
     return _cap(data, e.max_per_label)
 
 
-def build_mix(entries: list[MixEntry], paths: dict[str, str], strict: bool = True) -> tuple[LabelledSet, list[str]]:
-    """All entries whose corpus has a path, merged; returns the set and a line per entry (or per missing one)."""
+def build_mix(entries: list[MixEntry], paths: dict[str, str], strict: bool = True,
+              max_per_label: int | None = None, min_per_label: int | None = None) -> tuple[LabelledSet, list[str]]:
+    """All entries whose corpus has a path, merged (at most `max_per_label` documents per label over the whole
+    mix, and smaller labels repeated up to `min_per_label`, when given); returns the set and a line per entry
+    (or per missing one)."""
     sets, notes = [], []
     for e in entries:
         if e.corpus not in paths:
@@ -124,7 +157,15 @@ def build_mix(entries: list[MixEntry], paths: dict[str, str], strict: bool = Tru
         notes.append(f"{data.source}: {len(data)} documents, {len(set(data.labels))} languages")
     if not sets:
         raise CurationError("no corpus of the mix was given (--corpus NAME=PATH)")
-    return corpora.merge(sets, "mix: " + "; ".join(s.source for s in sets)), notes
+    merged = corpora.merge(sets, "mix: " + "; ".join(s.source for s in sets))
+    if max_per_label:
+        merged = _cap(merged, max_per_label)
+        notes.append(f"whole mix, at most {max_per_label} per language: {len(merged)} documents")
+    if min_per_label:
+        merged = _fill(merged, min_per_label)
+        notes.append(f"whole mix, labels under {min_per_label} documents repeated up to {min_per_label} "
+                     f"(at most x{MAX_REPEAT}): {len(merged)} documents")
+    return merged, notes
 
 
 def held_out_sets(paths: dict[str, str]) -> dict[str, LabelledSet]:

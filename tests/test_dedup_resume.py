@@ -8,7 +8,15 @@ import random
 from pathlib import Path
 
 from curation.manifest import load_manifest
-from curation.testing.kill_resume import RunShape, curate_command, differences, run_and_kill, snapshot, timed_run
+from curation.testing.kill_resume import (
+    RunShape,
+    curate_command,
+    differences,
+    partial_files,
+    run_and_kill,
+    snapshot,
+    timed_run,
+)
 from tests.test_dedup_steps_robust import make_docs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +38,7 @@ executor: {{tasks: 2, workers: 2}}
 stages:
   - stage: dedup
     boilerplate_docs: 10
+    steps_from: 0
     exclusions: true
   - stage: write
 """)
@@ -57,6 +66,8 @@ def test_killed_in_every_dedup_step_then_resumed_gives_the_uninterrupted_output(
                                rng.uniform(0.0, 0.5), cwd=str(ROOT))
         killed_in.append(attempt.killed_in)
         assert attempt.returncode in (None, 0), (tmp_path / "crashed.log").read_text()[-3000:]
+        if attempt.killed_in:  # what a reader sees right after the kill: every output file there is complete
+            assert partial_files(expected, snapshot(tmp_path / "crashed")) == [], attempt.killed_in
     code, _ = timed_run(command, shape, tmp_path / "crashed.log", cwd=str(ROOT))
     assert code == 0, (tmp_path / "crashed.log").read_text()[-3000:]
     assert differences(expected, snapshot(tmp_path / "crashed")) == []

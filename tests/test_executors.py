@@ -127,12 +127,24 @@ for path in sys.argv[1:]:  # one Ray cluster (started by the first run) for ever
 """
 
 
+RAY = ", kind: ray, address: local, num_cpus: 2, mem_per_cpu_gb: 0.5"
+DEDUP_MODES = ("robust", "fineweb2")
+
+
 @pytest.fixture(scope="module")
 def ray_runs(crawl, tmp_path_factory):
-    """The demo manifest on a local Ray cluster started by the run, and a run whose task fails on Ray, in a
-    process of their own; meanwhile the demo manifest with the local executor, for reference."""
+    """The demo manifest on a local Ray cluster started by the run, a run whose task fails on Ray, and a
+    dedup in each MinHash mode over 4 tasks (as steps), in a process of their own (one Ray cluster for all);
+    meanwhile the demo manifest with the local executor and each dedup with one task, for reference."""
+    from tests.test_dedup_tasks import manifest as dedup_manifest
+    from tests.test_dedup_tasks import write_inputs
+
     tmp = tmp_path_factory.mktemp("ray")
     demo, bad = tmp / "demo.yml", tmp / "bad.yml"
+    dedup_in = write_inputs(tmp / "dedup_in")
+    dedups = [tmp / f"dedup_{mode}.yml" for mode in DEDUP_MODES]
+    for mode, path in zip(DEDUP_MODES, dedups):
+        path.write_text(dedup_manifest(dedup_in, tmp / f"ray_{mode}", 4, mode, RAY))
     demo.write_text(demo_manifest(crawl, tmp / "ray", kind="ray", address="local", num_cpus=2, mem_per_cpu_gb=0.5))
     # the writer wants a folder where a file is: the task fails on the Ray worker
     (tmp / "bad/blocked").mkdir(parents=True)
@@ -141,16 +153,20 @@ def ray_runs(crawl, tmp_path_factory):
     bad.write_text(f"input: {{paths: ['{tmp / 'docs.jsonl'}']}}\noutput: {tmp / 'bad'}\n"
                    "executor: {kind: ray, address: local, num_cpus: 2, mem_per_cpu_gb: 0.5}\n"
                    "stages: [{stage: write, subdir: blocked}]\n")
-    proc = subprocess.Popen(own_process("-c", RUN_EACH, str(demo), str(bad)), cwd=ROOT, env=child_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(own_process("-c", RUN_EACH, str(demo), str(bad), *map(str, dedups)), cwd=ROOT,
+                            env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         local = tmp / "local"
         local_summary = run_manifest(parse_manifest(demo_manifest(crawl, local), "demo.yml"), progress=False)
-        printed, log = proc.communicate(timeout=600)
+        for mode in DEDUP_MODES:
+            run_manifest(parse_manifest(dedup_manifest(dedup_in, tmp / f"one_{mode}", 1, mode), "d.yml"),
+                         progress=False)
+        printed, log = proc.communicate(timeout=900)
     finally:
         proc.kill()
     return {"log": log, "printed": printed, "ray": tmp / "ray", "bad": tmp / "bad", "local": local,
-            "local_summary": local_summary, "demo": demo, "bad_manifest": bad}
+            "local_summary": local_summary, "demo": demo, "bad_manifest": bad, "dedups": dict(zip(DEDUP_MODES, dedups)),
+            "tmp": tmp}
 
 
 def test_ray_writes_what_local_writes(ray_runs):
@@ -178,6 +194,26 @@ def test_a_task_that_fails_on_ray_fails_the_run(ray_runs):
     assert re.search(r"error: ray: tasks \[0\] of 1 failed; their logs are in .*bad/_logs/logs/", log)
     assert "blocked/unknown" in (bad / "_logs/logs/task_00000.log").read_text()  # the error, in the task log
     assert not (bad / "stats.json").exists()
+
+
+@pytest.mark.parametrize("mode", DEDUP_MODES)
+def test_ray_dedup_steps_over_4_tasks_keep_what_one_task_keeps(ray_runs, mode):
+    """`tasks: 4` on Ray runs the dedup as steps (Ray tasks); one task runs it in one process: the same kept
+    documents (with their cluster size and id) and the same removed ones, in the same exclusion folder."""
+    from tests.test_dedup_tasks import excluded, kept
+
+    ray, one = ray_runs["tmp"] / f"ray_{mode}", ray_runs["tmp"] / f"one_{mode}"
+    assert f"### {ray_runs['dedups'][mode]}: exit 0" in ray_runs["log"], ray_runs["log"][-3000:]
+    assert kept(ray) == kept(one) and sum(map(len, kept(one).values())) > 40
+    assert excluded(ray) == excluded(one) and sum(excluded(one)[2].values()) > 5
+    steps = ray / "_stages/00_dedup/steps"
+    names = ["signatures", "buckets", "clusters", "filter"] + (["lines", "lines_merge", "verify"] if mode == "robust"
+                                                               else [])
+    assert sorted(p.name for p in steps.iterdir()) == sorted(names)
+    for name in names:  # every step ran its 4 tasks on Ray (datatrove's Ray executor's record)
+        assert len(list((steps / name / "completions").iterdir())) == 4
+        assert json.loads((steps / name / "executor.json").read_text())["mem_per_cpu_gb"] == 0.5
+    assert not (one / "_stages/00_dedup/steps").exists()
 
 
 # ------------------------------------------------------------------------------------------------ slurm

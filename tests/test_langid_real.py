@@ -18,7 +18,7 @@ from curation.demo.langid_sets import udhr_paragraphs
 from langid import corpora
 from langid.combine import Cascade, fit_trust
 from langid.labels import canonical_label, normalize_label
-from langid.mix import build_mix, held_out_sets, load_mix, read_entry
+from langid.mix import build_mix, held_out_sets, load_mix, load_mix_cap, read_entry
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "data" / "cache"
@@ -123,6 +123,33 @@ def test_mix_refuses_test_splits_and_names_missing_corpora(fake_corpora, tmp_pat
     spec.write_text("corpora:\n  - corpus: nope\n", encoding="utf-8")
     with pytest.raises(CurationError, match="corpora\\[0\\]"):
         load_mix(spec)
+
+
+
+def test_mix_cap_per_label_holds_across_corpora(fake_corpora, tmp_path):
+    spec = tmp_path / "mix.yml"
+    spec.write_text("max_per_label: 25\ncorpora:\n  - corpus: sib200\n  - corpus: ntrex\n", encoding="utf-8")
+    entries, cap = load_mix(spec), load_mix_cap(spec)
+    full, _ = build_mix(entries, fake_corpora)
+    capped, notes = build_mix(entries, fake_corpora, max_per_label=cap)
+    per_label = {lab: capped.labels.count(lab) for lab in LANGS}
+    assert cap == 25 and all(full.labels.count(lab) > 25 for lab in LANGS)
+    assert set(per_label.values()) == {25} and "at most 25 per language" in notes[-1]
+    pairs = set(zip(capped.texts, capped.labels))
+    assert pairs <= set(zip(full.texts, full.labels))  # a sample of the mix, nothing new
+    again, _ = build_mix(entries, fake_corpora, max_per_label=cap)
+    assert again.texts == capped.texts  # seeded
+    small = build_mix(entries, fake_corpora, max_per_label=10)[0]
+    spec.write_text("min_per_label: 15\nmax_per_label: 10\ncorpora:\n  - corpus: sib200\n", encoding="utf-8")
+    fill = load_mix_cap(spec, "min_per_label")
+    filled, notes = build_mix(entries, fake_corpora, max_per_label=10, min_per_label=fill)
+    assert {filled.labels.count(lab) for lab in LANGS} == {15} and "repeated up to 15" in notes[-1]
+    assert set(zip(filled.texts, filled.labels)) == set(zip(small.texts, small.labels))  # copies of its own
+    doubled = build_mix(entries, fake_corpora, max_per_label=10, min_per_label=100)[0]
+    assert {doubled.labels.count(lab) for lab in LANGS} == {20}  # at most doubled
+    spec.write_text("max_per_label: lots\ncorpora:\n  - corpus: sib200\n", encoding="utf-8")
+    with pytest.raises(CurationError, match="max_per_label"):
+        load_mix_cap(spec)
 
 
 # --------------------------------------------------------------------------- train, eval, thresholds per model

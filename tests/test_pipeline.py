@@ -260,7 +260,7 @@ def test_dedup_stage_splits_the_run_and_resumes(small_crawl, tmp_path):
     df = read_out(tmp_path / "out")
     assert len(df) == first["documents_written"] and df["minhash_cluster_size"].min() >= 1
     assert (df["minhash_cluster_id"] == df["id"]).all()  # every kept document is its cluster's representative
-    excluded = pl.concat([pl.read_parquet(f) for f in (tmp_path / "out/_exclusions").glob("*_dedup/**/*.parquet")])
+    excluded = pl.concat([pl.read_parquet(f) for f in (tmp_path / "out/_exclusions").glob("*_dedup/*.parquet")])
     assert len(excluded) == dedup["removed"] and set(excluded["filter_reason"]) == {"near_duplicate"}
     assert not set(excluded["id"]) & set(df["id"])
     # near-duplicate mirrors of the demo are removed, pointing at the page they copy

@@ -174,7 +174,9 @@ class MinhashLines(PipelineStep):
 
 class MinhashLinesMerge(PipelineStep):
     """Robust, step 2 of 2: per partition (split over tasks), every task's keys counted; the boilerplate keys
-    kept. Memory: 8 bytes per key of the partition (1/64 of every page's distinct lines, twice)."""
+    kept. A partition holds 1/64 of every page's distinct lines, twice (about 2.5 billion keys for a billion
+    pages of 80 lines): it is split into ranges of about dedup.boilerplate.COUNT_BYTES of keys in a temporary
+    folder (each task's file read once) and counted one range at a time (about 0.8 GB of memory)."""
 
     name = "🫂 MinHash lines merge"
     type = StageKind.DEDUP
@@ -296,22 +298,43 @@ def _band_keys(config: MinhashConfig, band_parts: int) -> list[tuple[int, str]]:
     return [(b, _bk(b, p, band_parts)) for b in range(config.num_buckets) for p in range(band_parts)]
 
 
-def _slice(path: Path, part: int, band_parts: int, config: MinhashConfig) -> np.ndarray:
-    """The records of a sorted bucket file whose first band hash falls in part `part` of `band_parts` equal
-    ranges of [0, 2^61): a contiguous slice, read without the rest of the file (equal band hashes share their
-    first hash, so no run of equal hashes is cut)."""
-    if band_parts == 1:
-        return read_bucket(path).copy()
+def _bucket_records(path: Path, config: MinhashConfig) -> np.ndarray:
+    """A sorted bucket file's records, memory-mapped (nothing read until used)."""
     from dedup.minhash import _HEADER
 
-    dtype = record_dtype(config.hashes_per_bucket)
     with open(path, "rb") as f:
         count = _HEADER.unpack_from(f.read(_HEADER.size))[3]
-    rec = np.memmap(path, dtype=dtype, mode="r", offset=_HEADER.size, shape=(count,))
-    h0 = rec["h"][:, 0]
-    bounds = [np.uint64((int(kernels.MERSENNE) * k) // band_parts) for k in (part, part + 1)]
-    lo = int(np.searchsorted(h0, bounds[0]))
-    hi = int(np.searchsorted(h0, bounds[1])) if part + 1 < band_parts else count
+    return np.memmap(path, dtype=record_dtype(config.hashes_per_bucket), mode="r", offset=_HEADER.size,
+                     shape=(count,))
+
+
+def band_cuts(paths: list[Path], band_parts: int, config: MinhashConfig) -> list[int]:
+    """The band_parts - 1 values of the first band hash that cut a band into parts of about equal size: quantiles
+    of an even sample of every task's records (about 1,000 per part). The first hash is a MinHash minimum, so
+    its values crowd near 0 and equal ranges of [0, 2^61) would put nearly every record in the first part.
+    Every job of the band computes the same cuts from the same files."""
+    if band_parts == 1:
+        return []
+    files = [_bucket_records(p, config) for p in paths]
+    stride = max(1, sum(len(r) for r in files) // (1000 * band_parts))
+    sample = np.sort(np.concatenate([np.asarray(r["h"][::stride, 0]) for r in files] + [np.empty(0, np.uint64)]))
+    if not len(sample):
+        return [0] * (band_parts - 1)
+    return [int(sample[len(sample) * k // band_parts]) for k in range(1, band_parts)]
+
+
+def _slice(path: Path, part: int, cuts: list[int], config: MinhashConfig) -> np.ndarray:
+    """The records of a sorted bucket file whose first band hash falls in part `part` (between cuts[part - 1]
+    and cuts[part]): a contiguous slice, found by binary search and read without the rest of the file (equal
+    band hashes share their first hash, so no run of equal hashes is cut)."""
+    if not cuts:
+        return read_bucket(path).copy()
+    import bisect
+
+    rec = _bucket_records(path, config)
+    h0 = rec["h"][:, 0]  # a strided view: bisect reads a few records (np.searchsorted would copy the column)
+    lo = bisect.bisect_left(h0, np.uint64(cuts[part - 1])) if part > 0 else 0
+    hi = bisect.bisect_left(h0, np.uint64(cuts[part])) if part < len(cuts) else len(rec)
     return np.array(rec[lo:hi])
 
 
@@ -324,12 +347,14 @@ def _band_records(work: Path, tasks: list[dict], lang: str, band: int, config: M
     if offsets[-1] >= 2**32:
         raise CurationError(f"{lang}: {offsets[-1]} documents in one language exceed the 2^32 "
                             "the bucket records can number")
+    paths = {t["rank"]: _task_dir(work, lang, t["rank"]) / f"band_{band:03d}.bucket" for t in tasks}
+    cuts = band_cuts([p for p in paths.values() if p.exists()], band_parts, config)
     parts, keys = [], []
     for t in tasks:
         folder = _task_dir(work, lang, t["rank"])
-        path = folder / f"band_{band:03d}.bucket"
+        path = paths[t["rank"]]
         if path.exists():
-            rec = _slice(path, part, band_parts, config)
+            rec = _slice(path, part, cuts, config)
             task_keys = np.memmap(folder / "keys.u64", dtype=np.uint64, mode="r").reshape(-1, 2)
             keys.append(task_keys[rec["doc"].astype(np.int64)])
             rec["doc"] += np.uint32(offsets[t["rank"]])  # global numbers (checked above)
@@ -632,14 +657,18 @@ class MinhashClusters(PipelineStep):
         """Per signature task, its documents' decisions; `docs` (sorted global numbers) are the documents
         with a decision other than "kept, alone": the rest are kept in a cluster of one."""
         offsets = _offsets(tasks, lang)
-        rep_ids: dict[int, str] = {}
-        need = np.unique(rep[~keep | (sizes > 1)])  # the kept documents' ids that others point at
+        # the kept documents that others point at (sorted global numbers) and their ids, in that order (the
+        # tasks' numbers ascend with their rank): an Arrow array, about 16 bytes + the id per cluster, where
+        # a dict of Python objects took about 200 (the one structure here that grows with the language)
+        need = np.unique(rep[~keep | (sizes > 1)])
+        chunks = [pa.array([], pa.large_string())]
         for t in tasks:  # ids of the representatives first (any task may hold one)
-            lo, hi = offsets[t["rank"]], offsets[t["rank"] + 1]
+            lo, hi = int(offsets[t["rank"]]), int(offsets[t["rank"] + 1])
             mine = need[(need >= lo) & (need < hi)]
             if len(mine):
-                ids = _read_ids(self.work, lang, t["rank"], int(hi - lo))
-                rep_ids.update((int(d), ids[d - lo]) for d in mine)
+                ids = _read_ids(self.work, lang, t["rank"], hi - lo)
+                chunks.append(pa.array([ids[d] for d in (mine - lo).tolist()], pa.large_string()))
+        need_ids = pa.concat_arrays(chunks)
         removed = 0
         for t in tasks:
             lo, hi = int(offsets[t["rank"]]), int(offsets[t["rank"] + 1])
@@ -650,7 +679,13 @@ class MinhashClusters(PipelineStep):
             sel = np.flatnonzero((docs >= lo) & (docs < hi))
             local = docs[sel] - lo
             k[local], size[local] = keep[sel], sizes[sel]
-            cluster[local] = [rep_ids.get(int(r), ids[int(r) - lo] if lo <= r < hi else str(r)) for r in rep[sel]]
+            r = rep[sel]
+            at = np.minimum(np.searchsorted(need, r), max(len(need) - 1, 0))
+            pointed = (need[at] == r) if len(need) else np.zeros(len(r), bool)
+            if pointed.any():
+                cluster[local[pointed]] = need_ids.take(pa.array(at[pointed])).to_pylist()
+            # the others are kept alone: their own id (they are in this task)
+            cluster[local[~pointed]] = [ids[d] for d in (r[~pointed] - lo).tolist()]
             if removed_old is not None and len(removed_old):
                 k[removed_old[(removed_old >= lo) & (removed_old < hi)] - lo] = False
             removed += int((~k).sum())

@@ -45,14 +45,16 @@ def _cmd_train(args) -> int:
     from curation.core import CurationError
     from langid.data import read_labelled
     from langid.evaluate import evaluate, format_report
-    from langid.mix import build_mix, load_mix, load_train_options, parse_corpus_args
+    from langid.mix import build_mix, load_mix, load_mix_cap, load_train_options, parse_corpus_args
     from langid.train import TrainConfig, split_heldout, train_model
 
     paths = parse_corpus_args(args.corpus)
     if args.mix:
         if args.data:
             raise CurationError("give a labelled DATA file or --mix, not both")
-        data, notes = build_mix(load_mix(args.mix), paths, strict=not args.allow_missing)
+        data, notes = build_mix(load_mix(args.mix), paths, strict=not args.allow_missing,
+                                max_per_label=load_mix_cap(args.mix),
+                                min_per_label=load_mix_cap(args.mix, "min_per_label"))
         for line in notes:
             print(line, file=sys.stderr)
     elif args.data:

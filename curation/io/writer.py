@@ -129,10 +129,11 @@ class _LanguageParquetWriter(ParquetWriter):
     (on a local disk) shards that appear only when complete. Call `abort()` instead of `close()` when the
     documents stop early (an error, Ctrl-C): the unfinished shards are removed, not completed."""
 
-    def __init__(self, output_folder, schema: pa.Schema, **kwargs):
+    def __init__(self, output_folder, schema: pa.Schema, output_filename: str = "${language}/${rank}.parquet",
+                 **kwargs):
         self._columns = schema.names
         self._types = {f.name: str(f.type) for f in schema}
-        super().__init__(output_folder, output_filename="${language}/${rank}.parquet", compression="zstd",
+        super().__init__(output_folder, output_filename=output_filename, compression="zstd",
                          adapter=_flat_adapter, schema=schema, **kwargs)
         if isinstance(self.output_folder.fs, LocalFileSystem):  # object stores show a file only once complete
             self.output_mg = _TempFiles(self.output_folder, mode="wb", compression=None)
@@ -185,6 +186,25 @@ def language_writer(folder: str, max_file_size_mb: int = 256, row_group_size: in
                                   max_file_size=max_file_size_mb * 2**20)
 
 
+CLUSTER_COLUMNS = ("minhash_cluster_size", "minhash_cluster_id")
+
+
+def duplicates_schema() -> pa.Schema:
+    """The columns of a dedup stage's removed documents, as the one-process dedup writes them (its input's
+    columns, then the cluster, `duplicate_of` (the kept copy's id) and the reason): the same files whatever
+    the number of tasks."""
+    base = [f for f in output_schema() if f.name not in CLUSTER_COLUMNS]
+    return pa.schema(base + [("minhash_cluster_size", pa.int64()), ("minhash_cluster_id", pa.string()),
+                             ("duplicate_of", pa.string()), ("filter_reason", pa.string())])
+
+
+def duplicates_writer(folder: str, max_file_size_mb: int = 256, row_group_size: int = 1000):
+    """A dedup stage's removed documents in one flat folder (`<rank>.parquet`, no language folders), as the
+    one-process dedup lays them out (curation.run.layout)."""
+    return _LanguageParquetWriter(folder, duplicates_schema(), output_filename="${rank}.parquet",
+                                  batch_size=row_group_size, max_file_size=max_file_size_mb * 2**20)
+
+
 class ParquetOutput(Stage):
     """Write kept documents as Parquet, one folder per language.
 
@@ -224,15 +244,18 @@ class ParquetOutput(Stage):
 
 
 class ExclusionWriter:
-    """Lazily opened Parquet writer for one filter's removed documents (so empty exclusion folders stay absent)."""
+    """Lazily opened Parquet writer for one filter's removed documents (so empty exclusion folders stay absent):
+    per language, or with `duplicates` (a dedup stage's) flat with duplicate_of (duplicates_writer)."""
 
-    def __init__(self, folder: str, stage: str, max_file_size_mb: int):
+    def __init__(self, folder: str, stage: str, max_file_size_mb: int, duplicates: bool = False):
         self.folder, self.stage, self.max_file_size_mb = folder, stage, max_file_size_mb
+        self.duplicates = duplicates
         self._writer = None
 
     def write(self, doc, rank):
         if self._writer is None:
-            self._writer = language_writer(self.folder, self.max_file_size_mb, 1000, exclusions=True)
+            self._writer = (duplicates_writer(self.folder, self.max_file_size_mb) if self.duplicates
+                            else language_writer(self.folder, self.max_file_size_mb, 1000, exclusions=True))
         doc.metadata["removed_by"] = self.stage
         self._writer.write(doc, rank)
 

@@ -1,6 +1,7 @@
 """A manifest's MinHash dedup pass as datatrove steps over the run's tasks (curation.apply.dedup_steps), instead of
-one process: used by `curate run` when `executor.tasks` > 1 (`uses_steps`: the switch). With one task the
-one-process path (curation.apply.dedup) is faster: it has no step start-up and no files between steps.
+one process: used by `curate run` when `executor.tasks` > 1 and the pass's input holds at least the stage's
+`steps_from` documents (`uses_steps`: the switch). Below that, and with one task, the one-process path
+(curation.apply.dedup) is faster: it has no step start-up and no files between steps.
 
 The steps read the pass's hand-off files (`_stages/NN_dedup/input`) with N tasks, keep their work under
 `_stages/NN_dedup/work` and their datatrove logs under `_stages/NN_dedup/steps/<step>`, and the filter
@@ -23,9 +24,20 @@ from curation import atomic
 WORK, STEPS = "work", "steps"
 
 
-def uses_steps(manifest, barrier) -> bool:
-    """The switch: a MinHash dedup stage in a run of more than one task runs as steps."""
-    return hasattr(barrier.stage, "config") and manifest.executor.tasks > 1
+def uses_steps(manifest, barrier, count_input: bool = True) -> bool:
+    """The switch: a MinHash dedup stage in a run of more than one task runs as steps when its input holds at
+    least the stage's `steps_from` documents (counted from the hand-off files' footers), else in one process.
+    `count_input=False` decides before the input exists (Slurm submits every job at once): steps."""
+    if not (hasattr(barrier.stage, "config") and manifest.executor.tasks > 1):
+        return False
+    least = getattr(barrier.stage, "steps_from", 0)
+    return not count_input or least == 0 or input_documents(barrier) >= least
+
+
+def input_documents(barrier) -> int:
+    """Documents in the pass's hand-off files, from their Parquet footers (no data read)."""
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in sorted(Path(barrier.input_dir).rglob("*.parquet"))
+               if not f.name.startswith("."))
 
 
 def stage_dir(barrier) -> Path:
@@ -50,7 +62,7 @@ def plan(manifest, barrier) -> list[tuple[str, list, int]]:
 
     writer = ParquetOutput(None, manifest.output.max_file_size_mb, manifest.output.row_group_size, barrier.output_dir)
     writer.internal = True
-    excl = (_ExclusionWriter(barrier.exclusions, str(barrier.stage), manifest.output.max_file_size_mb)
+    excl = (_ExclusionWriter(barrier.exclusions, str(barrier.stage), manifest.output.max_file_size_mb, duplicates=True)
             if barrier.exclusions else None)
     return step_plan(reader, str(stage_dir(barrier) / WORK), barrier.stage.config, manifest.executor.tasks,
                      index=barrier.stage.index, index_label=index_label(barrier), exclusion_writer=excl,
@@ -108,11 +120,12 @@ def dedup_counts(work: Path) -> dict:
     for folder in sorted((work / "clusters").glob("*")):
         if not folder.is_dir():
             continue
-        keep = [v for p in sorted(folder.glob("rank_*.parquet")) for v in pq.read_table(p, columns=["keep"])
-                .column("keep").to_pylist()]
-        if keep:
-            kept = sum(keep)
-            languages[folder.name] = {"in": len(keep), "kept": kept, "removed": len(keep) - kept}
+        n = kept = 0  # counted per file: a language may hold billions of documents
+        for p in sorted(folder.glob("rank_*.parquet")):
+            keep = pq.read_table(p, columns=["keep"]).column("keep").to_numpy()
+            n, kept = n + len(keep), kept + int(keep.sum())
+        if n:
+            languages[folder.name] = {"in": n, "kept": kept, "removed": n - kept}
     total = sum(c["in"] for c in languages.values())
     kept = sum(c["kept"] for c in languages.values())
     return {"documents": total + no_text, "kept": kept + no_text, "removed": total - kept, "no_text": no_text,

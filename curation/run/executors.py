@@ -239,7 +239,7 @@ def submit_slurm(manifest: Manifest, phases: list, out: Path, summarize: Callabl
     chain: list[tuple[str, SlurmPipelineExecutor]] = []
     previous, n_pass = None, 0
     for phase in phases:
-        if isinstance(phase, Barrier) and uses_steps(manifest, phase):  # one job array per dedup step
+        if isinstance(phase, Barrier) and uses_steps(manifest, phase, count_input=False):  # a job array per step
             stage = Path(phase.input_dir).parent.name
             for label, executor in _dedup_step_jobs(manifest, phase, out, n_pass, prefix, stage, previous):
                 previous = executor

@@ -11,7 +11,8 @@
         slurm/                   the Slurm jobs' logs and job list
       _stages/NN_<stage>/        a stage's own files: a barrier's `input/` (the pass before writes it),
                                  `kept/` (the next pass reads it) and `done.json` (its counts, when finished)
-      _exclusions/NN_<stage>/    the documents a stage removed, per language
+      _exclusions/NN_<stage>/    the documents a stage removed: a filter's per language (`<language>/*.parquet`),
+                                 a dedup's flat (`*.parquet`, with `duplicate_of`) whatever the number of tasks
 """
 
 from __future__ import annotations

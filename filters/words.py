@@ -172,17 +172,10 @@ class _ChunkCached:
     def _triggers(self) -> frozenset[str] | None:
         """Characters without which no prefix, suffix or infix rule can match: a chunk holding none of them
         (and not a special case) is one token, so spaCy's regexes need not run on it."""
-        from filters.spacy_rules import _required_chars
+        from filters.spacy_rules import _required_chars, trigger_chars
 
-        found: set[str] = set()
-        for rule in (self.prefix, self.suffix, self.infix):
-            if rule is None:
-                continue
-            chars = _required_chars(getattr(rule, "pattern", None) or rule.__self__)
-            if chars is None:
-                return None
-            found |= chars
-        return frozenset(found - {" "})  # chunks never hold a space
+        return trigger_chars(_required_chars(getattr(rule, "pattern", None) or rule.__self__)
+                             for rule in (self.prefix, self.suffix, self.infix) if rule is not None)
 
     def _single(self, chunk: str) -> bool:
         """spaCy's own fast path: no special case, prefix, suffix or infix applies, so the chunk is one token."""

@@ -41,6 +41,18 @@ class CurationError(Exception):
 # ------------------------------------------------------------------------------------------------- shared names
 
 
+def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], object]:
+    """A package's module-level `__getattr__` that imports each name of `exports` (name -> module) from its
+    module on first use, so importing the package itself stays cheap."""
+
+    def __getattr__(name: str):
+        if name in exports:
+            return getattr(importlib.import_module(exports[name]), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
 class Stats:
     """The stat labels our steps count (as datatrove's `StatHints` names its own): the run summary
     (curation.run.summary) and the report read them back, and stats.json keeps them."""

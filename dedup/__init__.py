@@ -2,6 +2,8 @@
 `kernels`), the text normalisation they share with boilerplate-line detection, clustering, exact dedup, the
 cross-snapshot band index, and the `dedup`/`exact_dedup` stages."""
 
+from curation.core import lazy_exports
+
 _EXPORTS = {
     "MinhashConfig": "dedup.minhash",
     "Deduper": "dedup.minhash",
@@ -16,10 +18,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):  # each name is imported from its module on first use, so importing the package is cheap
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)  # each name imported on first use: the package loads cheaply

@@ -1,6 +1,8 @@
 """Per-language quality filters (Gopher + FineWeb rules, thresholds from YAML configs in `configs/`),
 threshold derivation from reference corpora, KenLM perplexity, precision wordlists, formatting and the URL filter."""
 
+from curation.core import lazy_exports
+
 _EXPORTS = {
     "LanguageConfig": "filters.config",
     "load_config": "filters.config",
@@ -16,10 +18,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):  # each name is imported from its module on first use, so importing the package is cheap
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)  # each name imported on first use: the package loads cheaply

@@ -1,6 +1,8 @@
 """Language identification: fastText models by path (GlotLID, lid.176), labels normalised to
 `iso639-3_Script`, model training and evaluation, and per-language score thresholds."""
 
+from curation.core import lazy_exports
+
 _EXPORTS = {
     "LanguageId": "langid.fasttext_lid",
     "load_fasttext": "langid.fasttext_lid",
@@ -12,10 +14,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):  # each name is imported from its module on first use, so importing the package is cheap
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)  # each name imported on first use: the package loads cheaply

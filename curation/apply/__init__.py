@@ -1,6 +1,8 @@
 """One step over existing files, outside a run: dedup, quality filter, rephrase (`curate dedup`,
 `curate thresholds filter`, `curate rephrase`); and the scale-out MinHash dedup as datatrove steps."""
 
+from curation.core import lazy_exports
+
 _EXPORTS = {
     "dedup_files": "curation.apply.dedup",
     "exact_dedup_files": "curation.apply.dedup",
@@ -13,10 +15,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):  # each name is imported from its module on first use, so importing the package is cheap
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)  # each name imported on first use: the package loads cheaply

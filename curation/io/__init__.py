@@ -1,6 +1,8 @@
 """Files <-> documents: input formats and paths, the readers (WARC, WET, JSONL, Parquet, HTML), the Parquet
 writer (one dataset per language) and HTML text extraction."""
 
+from curation.core import lazy_exports
+
 _EXPORTS = {
     "FORMATS": "curation.io.paths",
     "infer_format": "curation.io.paths",
@@ -13,10 +15,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):  # each name is imported from its module on first use, so importing the package is cheap
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)  # each name imported on first use: the package loads cheaply

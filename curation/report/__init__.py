@@ -1,15 +1,11 @@
 """The run report: data gathered from a run folder (`data`), the HTML page (`html`) and its SVG charts (`svg`)."""
 
+from curation.core import lazy_exports
+
 _EXPORTS = {
     "write_report": "curation.report.html",
     "gather": "curation.report.data",
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):  # each name is imported from its module on first use, so importing the package is cheap
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)  # each name imported on first use: the package loads cheaply

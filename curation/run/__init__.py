@@ -1,6 +1,8 @@
 """Running a manifest: the run folder's names (`layout`), compiling passes (`compile`), barrier stages
 (`barrier`), the executors, the runner, the run summary, progress bars and Ctrl-C handling."""
 
+from curation.core import lazy_exports
+
 _EXPORTS = {
     "run_manifest": "curation.run.runner",
     "fingerprint": "curation.run.runner",
@@ -11,10 +13,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):  # each name is imported from its module on first use, so importing the package is cheap
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)  # each name imported on first use: the package loads cheaply

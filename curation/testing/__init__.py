@@ -1,5 +1,7 @@
 """Harnesses for tests and benchmarks: the kill-and-resume harness (`kill_resume`)."""
 
+from curation.core import lazy_exports
+
 _EXPORTS = {
     "RunShape": "curation.testing.kill_resume",
     "snapshot": "curation.testing.kill_resume",
@@ -7,10 +9,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):  # each name is imported from its module on first use, so importing the package is cheap
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)  # each name imported on first use: the package loads cheaply

@@ -35,7 +35,7 @@ class ExclusiveLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            holder = _describe(os.read(fd, 4096))
+            holder = _holder(fd)
             os.close(fd)
             raise Locked(f"{self.busy} ({holder}; lock {self.path}); this one exits without doing anything") from None
         started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
@@ -50,6 +50,17 @@ class ExclusiveLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def _holder(fd: int, wait: float = 1.0) -> str:
+    """Who holds the lock, read from the file. A holder writes this just after taking the lock: a second process
+    started at the same moment can find the file still empty, so it reads again for up to `wait` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        raw = os.pread(fd, 4096, 0)
+        if raw or time.monotonic() >= deadline:
+            return _describe(raw)
+        time.sleep(0.01)
 
 
 def _describe(raw: bytes) -> str:
